@@ -1,0 +1,34 @@
+"""Shared by `build` and `build-dashboards`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from rq_obs import build
+from rq_obs.commands._common import config_from, project_root
+from rq_obs.errors import CheckFailed
+
+
+def build_options(f: Callable) -> Callable:
+    f = click.option("--check", is_flag=True, help="Write nothing; exit 1 naming files that are missing or differ.")(f)
+    return click.option("--out", type=click.Path(file_okay=False), default=None,
+                        help="Output directory. Default: the project root.")(f)
+
+
+def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_only: bool) -> None:
+    config = config_from(ctx)
+    target = Path(out) if out else project_root(ctx)
+    files = build.collect(config, dashboards_only=dashboards_only)
+    if check:
+        problems = build.check(target, files)
+        for rel, what in problems:
+            click.echo(f"{what}: {target / rel}", err=True)
+        if problems:
+            raise CheckFailed(f"{len(problems)} generated file(s) not current; run `rq-obs build --out {target}`")
+        click.echo(f"{len(files)} generated files are current in {target}")
+        return
+    changed = build.write(target, files)
+    click.echo(f"wrote {len(files)} files to {target} ({len(changed)} changed)")

@@ -1,0 +1,41 @@
+"""Show or check the effective configuration and where each value came from."""
+
+from __future__ import annotations
+
+import click
+
+from rq_obs.commands._common import emit_json, format_option, loaded_config
+
+
+@click.group("config")
+def command() -> None:
+    """Show or check the effective configuration."""
+
+
+@command.command("show")
+@format_option("text", "json")
+@click.pass_context
+def show(ctx: click.Context, fmt: str) -> None:
+    """Print every setting, its value, where it came from, and why it exists."""
+    loaded = loaded_config(ctx)
+    values = loaded.config.public_dict()
+    if fmt == "json":
+        emit_json({name: {"value": values[name], "source": loaded.sources[name], "why": loaded.config.why(name)}
+                   for name in values})
+        return
+    import json
+
+    width = max(len(n) for n in values)
+    for name, value in values.items():
+        shown = json.dumps(value) if not isinstance(value, str) else value
+        click.echo(f"{name:<{width}}  {shown}  [{loaded.sources[name]}]")
+        click.echo(f"{'':<{width}}  # {loaded.config.why(name)}")
+
+
+@command.command("check")
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the configuration; exit 2 naming the file and key when it is wrong."""
+    loaded = loaded_config(ctx)
+    where = ", ".join(loaded.files) or "defaults only (no rq-obs.yaml or [tool.rq-obs] found)"
+    click.echo(f"config ok: {where}")

@@ -1,0 +1,337 @@
+"""The one configuration object (like a monitoring mixin's ``_config``).
+
+Every field has a default and a one-line reason (``why``). Values are read, in
+increasing precedence, from the defaults, ``[tool.rq-obs]`` in ``pyproject.toml``
+or ``rq-obs.yaml`` in the project directory, ``RQ_OBS_*`` environment variables,
+and finally CLI flags. :func:`load` returns the frozen :class:`Config` together
+with where each value came from.
+
+File keys may be written with ``-`` or ``_`` (``slo-pass-rate`` = ``slo_pass_rate``).
+Environment variables are ``RQ_OBS_`` + the upper-case key; lists and tables are
+given as JSON (``RQ_OBS_FLAKY_BAND='[0.2, 0.8]'``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from rq_obs.errors import ConfigError
+
+__all__ = ["Config", "Loaded", "load", "FIELDS", "SECRET_PATTERN", "is_secret_name"]
+
+#: Names of settings or environment variables whose values are never stored or shown.
+SECRET_PATTERN = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL|PRIVATE|AUTH|WEBHOOK)", re.I)
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a variable or setting name looks like it holds a secret."""
+    return bool(SECRET_PATTERN.search(name))
+
+
+def _f(default: Any, why: str, check: Callable[[Any], str | None] | None = None, secret: bool = False):
+    """A config field: default, one-line reason, optional range check, secret flag."""
+    meta = {"why": why, "check": check, "secret": secret}
+    if isinstance(default, (dict, list)):
+        frozen = json.loads(json.dumps(default))
+        return field(default_factory=lambda: json.loads(json.dumps(frozen)), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _ratio(v: float) -> str | None:
+    return None if 0.0 <= v <= 1.0 else "a number between 0 and 1"
+
+
+def _positive(v: float) -> str | None:
+    return None if v > 0 else "a number greater than 0"
+
+
+def _non_negative(v: float) -> str | None:
+    return None if v >= 0 else "a number of 0 or more"
+
+
+def _port(v: int) -> str | None:
+    return None if 0 < v < 65536 else "a TCP port between 1 and 65535"
+
+
+def _score(v: float) -> str | None:
+    return None if 0 <= v <= 100 else "a score between 0 and 100"
+
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
+
+
+def _duration(v: str) -> str | None:
+    return None if _DURATION.match(v) else "a Prometheus duration such as 15s, 5m, 24h, 15d"
+
+
+def _band(v: list) -> str | None:
+    if len(v) != 2 or not all(isinstance(x, (int, float)) for x in v):
+        return "a list of two numbers [low, high]"
+    lo, hi = v
+    return None if 0.0 <= lo < hi <= 1.0 else "two numbers with 0 <= low < high <= 1"
+
+
+def _prices(v: dict) -> str | None:
+    for model, p in v.items():
+        if not isinstance(p, dict):
+            return f"a table per model; {model!r} is not a table"
+        for k, x in p.items():
+            if k not in ("input", "output", "cached"):
+                return f"keys input/output/cached (USD per million tokens); {model}.{k} is unknown"
+            if not isinstance(x, (int, float)) or x < 0:
+                return f"a non-negative price; {model}.{k} is {x!r}"
+    return None
+
+
+_DIMENSIONS = ("code_quality", "test_coverage", "dependencies", "documentation", "performance")
+
+
+def _weights(v: dict) -> str | None:
+    for k, x in v.items():
+        if k not in _DIMENSIONS:
+            return f"dimensions {', '.join(_DIMENSIONS)}; {k!r} is unknown"
+        if not isinstance(x, (int, float)) or x < 0:
+            return f"a non-negative weight; {k} is {x!r}"
+    if not any(v.values()):
+        return "at least one weight greater than 0"
+    return None
+
+
+def _choice(*options: str) -> Callable[[str], str | None]:
+    def check(v: str) -> str | None:
+        return None if v in options else "one of " + ", ".join(options)
+
+    return check
+
+
+def _globs(v: list) -> str | None:
+    return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Effective rq-obs settings. Build with :func:`load`; never mutate."""
+
+    # --- test-run telemetry -------------------------------------------------------
+    enabled: bool = _f(False, "the pytest plugin records only when asked (--rq-obs or enabled = true), so installing rq-obs changes no suite")
+    store_path: str = _f(".rq-obs/store.db", "one durable local SQLite store per project, next to the code it describes")
+    suite: str = _f("", "suite label for runs; empty means the project directory's name")
+    tracked_files: list = _f(["**/SKILL.md"], "files whose content hash is recorded with every run so changes can be correlated with pass rates", _globs)
+    variant_env: str = _f("RQ_OBS_VARIANT", "environment variable naming the experiment arm when no marker or fixture sets one")
+    experiment_env: str = _f("RQ_OBS_EXPERIMENT", "environment variable naming the experiment when no marker sets one")
+    otlp_endpoint: str = _f("", "OTLP/HTTP endpoint for spans; empty falls back to OTEL_EXPORTER_OTLP_ENDPOINT, and no export when both are unset")
+    service_name: str = _f("rq-obs-tests", "OpenTelemetry service.name of test spans; dashboards select spanmetrics by it")
+    price_table: dict = _f({}, "USD per million tokens per model ({model: {input, output, cached}}); empty means cost only from what tests report", _prices)
+    max_attributes: int = _f(32, "free-form attributes per attempt are bounded so one test cannot bloat the store", _positive)
+    retention_days: int = _f(90, "raw attempts older than this are pruned; running totals keep counters monotonic", _positive)
+    # --- thresholds (SLOs, budgets, analytics) ------------------------------------
+    slo_pass_rate: float = _f(0.85, "pass-rate SLO from the plans; alerts and panel thresholds use it", _ratio)
+    daily_budget_usd: float = _f(25.0, "daily API cost budget from the plans", _positive)
+    regression_threshold: float = _f(0.05, "a benchmark this much slower (and significant) is a regression", _ratio)
+    flaky_band: list = _f([0.3, 0.7], "a pass rate inside this band over the window marks a test flaky", _band)
+    flaky_window: str = _f("7d", "window over which pass rates and flip rates are computed", _duration)
+    min_quality_score: float = _f(80.0, "the release quality gate from the plans", _score)
+    significance_level: float = _f(0.05, "p-value below which a difference counts as significant", _ratio)
+    api_retry_rate_threshold: float = _f(0.1, "retries per API request above which SREs are alerted", _non_negative)
+    rate_429_threshold: float = _f(0.05, "share of API requests answered 429 above which SREs are alerted", _ratio)
+    rate_5xx_threshold: float = _f(0.02, "share of API requests answered 5xx above which SREs are alerted", _ratio)
+    budget_burn_threshold: float = _f(2.0, "alert when the last hour's spend, extrapolated to a day, exceeds this many daily budgets", _positive)
+    no_runs_hours: int = _f(24, "alert when no test run was ingested for this many hours", _positive)
+    # --- release quality ----------------------------------------------------------
+    baseline: str = _f("previous", "one baseline snapshot per release; compare against the previous release unless a release name is given")
+    quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weights from the plans; missing dimensions are re-weighted", _weights)
+    max_regressions: int = _f(0, "gate: blocking regressions allowed in a release", _non_negative)
+    max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
+    min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
+    # --- exporter / ingest --------------------------------------------------------
+    exporter_host: str = _f("127.0.0.1", "rq-obs serve listens on loopback unless told otherwise")
+    exporter_port: int = _f(9464, "the OpenTelemetry Prometheus exporter's conventional port", _port)
+    token: str = _f("", "bearer token for POST /api/v1/runs; prefer RQ_OBS_TOKEN so it never sits in a file", secret=True)
+    max_payload_bytes: int = _f(16 * 1024 * 1024, "pushes larger than this are refused with 413", _positive)
+    max_tests_per_suite: int = _f(5000, "cardinality cap: tests per suite published with a test label", _positive)
+    max_label_length: int = _f(200, "cardinality cap: longer label values are truncated (and counted)", _positive)
+    # --- the generated stack ------------------------------------------------------
+    prometheus_retention: str = _f("15d", "Prometheus retention from the plans", _duration)
+    scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)
+    evaluation_interval: str = _f("1m", "how often recording and alert rules are evaluated", _duration)
+    alerts_to: str = _f("slack", "alerts go to Slack by default", _choice("slack", "none"))
+    slack_webhook_env: str = _f("SLACK_WEBHOOK_URL", "name of the environment variable holding the Slack webhook; the URL is never written to a file")
+    slack_channel: str = _f("#rq-obs-alerts", "Slack channel for alerts")
+    alertmanager: bool = _f(True, "include Alertmanager in the stack for Prometheus-side alerts")
+    remote_write_url: str = _f("", "optional remote_write target (Mimir/Thanos) for users who outgrow one Prometheus")
+    runbook_base_url: str = _f("https://github.com/rq-obs/rq-obs/blob/main/docs/RUNBOOKS.md", "every alert links its runbook section here")
+    dashboard_refresh: str = _f("1m", "dashboard auto-refresh; test runs are minutes apart", _duration)
+    grafana_port: int = _f(3000, "Grafana's default port", _port)
+    prometheus_port: int = _f(9090, "Prometheus' default port", _port)
+
+    def why(self, name: str) -> str:
+        return _fields()[name].metadata["why"]
+
+    def public_dict(self) -> dict[str, Any]:
+        """All values, secrets masked, for display and generated files."""
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = ("***" if v else "") if f.metadata["secret"] else v
+        return out
+
+    def price_for(self, model: str) -> dict | None:
+        return self.price_table.get(model)
+
+
+def _fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(Config)}
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+
+
+@dataclass(frozen=True)
+class Loaded:
+    config: Config
+    sources: Mapping[str, str]  # field name -> "default" | file path | "env RQ_OBS_X" | "flag --x"
+    files: tuple[str, ...] = ()
+
+
+def _type_ok(default: Any, value: Any) -> tuple[bool, Any]:
+    """Is ``value`` acceptable for a field whose default is ``default``? Returns (ok, coerced)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool), value
+    if isinstance(default, int):
+        return (isinstance(value, int) and not isinstance(value, bool)), value
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if isinstance(default, str):
+        return isinstance(value, str), value
+    if isinstance(default, list):
+        return isinstance(value, (list, tuple)), list(value) if isinstance(value, (list, tuple)) else value
+    if isinstance(default, dict):
+        return isinstance(value, dict), value
+    return True, value
+
+
+def _type_name(default: Any) -> str:
+    for t, n in ((bool, "true or false"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                 (list, "a list"), (dict, "a table")):
+        if isinstance(default, t):
+            return n
+    return "a value"
+
+
+def _apply(values: dict, sources: dict, raw: Mapping[str, Any], origin: str, where: str) -> None:
+    fields = _fields()
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in fields:
+            raise ConfigError(f"{where}: unknown key {key!r}; expected one of: {', '.join(sorted(fields))}")
+        default = values[name]
+        ok, coerced = _type_ok(default, value)
+        if not ok:
+            raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {_type_name(default)}")
+        check = fields[name].metadata["check"]
+        problem = check(coerced) if check else None
+        if problem:
+            raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {problem}")
+        values[name] = coerced
+        sources[name] = origin
+
+
+def _read_pyproject(path: Path) -> dict | None:
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read TOML: {exc}") from None
+    table = data.get("tool", {}).get("rq-obs")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.rq-obs] must be a table")
+    return table
+
+
+def _read_yaml(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def _parse_env(name: str, default: Any, text: str, var: str) -> Any:
+    if isinstance(default, str):
+        return text
+    if isinstance(default, bool):
+        low = text.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"environment {var}: {text!r}; expected true or false")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ConfigError(f"environment {var}: {text!r}; expected {_type_name(default)} (JSON for lists and tables)") from None
+
+
+def load(
+    project_dir: str | os.PathLike | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    config_file: str | os.PathLike | None = None,
+) -> Loaded:
+    """Read the effective configuration.
+
+    ``project_dir`` (default: cwd) is searched for ``rq-obs.yaml`` then
+    ``pyproject.toml``; ``config_file`` names one explicitly. ``overrides`` are CLI
+    flag values (``None`` entries are ignored).
+    """
+    env = os.environ if env is None else env
+    root = Path(project_dir) if project_dir is not None else Path.cwd()
+    defaults = Config()
+    values = {n: getattr(defaults, n) for n in FIELDS}
+    sources = {n: "default" for n in FIELDS}
+    files: list[str] = []
+
+    candidates: list[Path]
+    if config_file is not None:
+        candidates = [Path(config_file)]
+        if not candidates[0].is_file():
+            raise ConfigError(f"{config_file}: config file not found")
+    else:
+        candidates = [p for p in (root / "rq-obs.yaml", root / "rq-obs.yml", root / "pyproject.toml") if p.is_file()]
+    for path in candidates:
+        raw = _read_pyproject(path) if path.suffix == ".toml" else _read_yaml(path)
+        if raw is None:
+            continue
+        _apply(values, sources, raw, str(path), str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))
+        files.append(str(path))
+        break  # the first file found wins; rq-obs.yaml is meant to replace [tool.rq-obs]
+
+    for name in FIELDS:
+        var = "RQ_OBS_" + name.upper()
+        if var in env:
+            parsed = _parse_env(name, values[name], env[var], var)
+            _apply(values, sources, {name: parsed}, f"env {var}", f"environment {var}")
+
+    if overrides:
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            _apply(values, sources, {name: value}, f"flag --{name.replace('_', '-')}", f"option --{name.replace('_', '-')}")
+
+    return Loaded(config=Config(**values), sources=sources, files=tuple(files))

@@ -1,0 +1,216 @@
+"""The durable local store: SQLite in WAL mode, schema versioned per component.
+
+Each area owns its tables as a *component* with an ordered list of migrations
+(``core`` is below; release snapshots, analytics caches etc. register their own
+with :meth:`Store.ensure`). ``schema_versions`` records the version applied per
+component; a store written by a newer rq-obs is refused with a clear error
+rather than half-read.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from rq_obs.errors import StoreError
+
+__all__ = ["Store", "CORE_MIGRATIONS"]
+
+CORE_MIGRATIONS: tuple[str, ...] = (
+    # 1: runs, attempts, API calls, tracked files, change events, running totals
+    """
+    CREATE TABLE runs (
+        run_id      TEXT PRIMARY KEY,
+        suite       TEXT NOT NULL,
+        sequence    INTEGER NOT NULL,
+        started_at  REAL NOT NULL,
+        finished_at REAL,
+        status      TEXT NOT NULL CHECK (status IN ('complete', 'incomplete')),
+        commit_sha  TEXT NOT NULL DEFAULT '',
+        branch      TEXT NOT NULL DEFAULT '',
+        experiment  TEXT NOT NULL DEFAULT 'none',
+        host        TEXT NOT NULL DEFAULT '',
+        source      TEXT NOT NULL DEFAULT 'pytest',
+        trace_id    TEXT NOT NULL DEFAULT '',
+        ingested_at REAL NOT NULL,
+        pushed_at   REAL
+    );
+    CREATE INDEX runs_suite_sequence ON runs (suite, sequence);
+    CREATE INDEX runs_started ON runs (started_at);
+    CREATE TABLE attempts (
+        id          INTEGER PRIMARY KEY,
+        run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        test        TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        duration    REAL NOT NULL,
+        attempt     INTEGER NOT NULL,
+        worker      TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        markers     TEXT NOT NULL,
+        variant     TEXT NOT NULL,
+        started_at  REAL NOT NULL,
+        trace_id    TEXT NOT NULL DEFAULT '',
+        span_id     TEXT NOT NULL DEFAULT '',
+        attributes  TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX attempts_run ON attempts (run_id);
+    CREATE INDEX attempts_test_time ON attempts (test, started_at);
+    CREATE TABLE api_calls (
+        id            INTEGER PRIMARY KEY,
+        attempt_id    INTEGER NOT NULL REFERENCES attempts (id) ON DELETE CASCADE,
+        run_id        TEXT NOT NULL,
+        provider      TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        status_code   INTEGER,
+        error         TEXT NOT NULL DEFAULT '',
+        latency       REAL NOT NULL,
+        retries       INTEGER NOT NULL,
+        retry_reasons TEXT NOT NULL DEFAULT '[]',
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        cached_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_usd      REAL NOT NULL DEFAULT 0,
+        started_at    REAL NOT NULL
+    );
+    CREATE INDEX api_calls_run ON api_calls (run_id);
+    CREATE INDEX api_calls_time ON api_calls (started_at);
+    CREATE TABLE tracked_files (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        path   TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (run_id, path)
+    );
+    CREATE TABLE file_changes (
+        id            INTEGER PRIMARY KEY,
+        path          TEXT NOT NULL,
+        old_sha256    TEXT NOT NULL,
+        new_sha256    TEXT NOT NULL,
+        commit_sha    TEXT NOT NULL DEFAULT '',
+        author        TEXT NOT NULL DEFAULT '',
+        lines_added   INTEGER,
+        lines_removed INTEGER,
+        changed_at    REAL NOT NULL,
+        run_id        TEXT NOT NULL
+    );
+    CREATE INDEX file_changes_path ON file_changes (path, changed_at);
+    CREATE TABLE totals (
+        metric TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        value  REAL NOT NULL,
+        PRIMARY KEY (metric, labels)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+
+class Store:
+    """A connection to one store file. Thread-safe: one connection per thread.
+
+    Use :meth:`transaction` for writes; each is one SQLite transaction
+    (``BEGIN IMMEDIATE``), committed to disk (WAL, ``synchronous=FULL``) before it returns.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"{self.path}: store not found (run the tests with --rq-obs first, or pass --store)")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._ensured: set[str] = set()
+        self._lock = threading.Lock()
+        self.ensure("core", CORE_MIGRATIONS)
+
+    # -- connections ----------------------------------------------------------------
+    def connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: not a readable rq-obs store ({exc})") from None
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence = ()) -> list[sqlite3.Row]:
+        return self.connect().execute(sql, params).fetchall()
+
+    # -- migrations -----------------------------------------------------------------
+    def ensure(self, component: str, migrations: Sequence[str]) -> None:
+        """Apply the component's pending migrations (idempotent, once per process)."""
+        if component in self._ensured:
+            return
+        with self._lock:
+            if component in self._ensured:
+                return
+            try:
+                with self.transaction() as conn:
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+                    )
+                    row = conn.execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
+                    have = row[0] if row else 0
+                    if have > len(migrations):
+                        raise StoreError(
+                            f"{self.path}: component {component!r} is at schema version {have}, newer than this "
+                            f"rq-obs knows ({len(migrations)}); upgrade rq-obs"
+                        )
+                    for version in range(have + 1, len(migrations) + 1):
+                        for stmt in _statements(migrations[version - 1]):
+                            conn.execute(stmt)
+                    if len(migrations) > have:
+                        conn.execute(
+                            "INSERT INTO schema_versions (component, version) VALUES (?, ?) "
+                            "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
+                            (component, len(migrations)),
+                        )
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: not a readable rq-obs store ({exc})") from None
+            self._ensured.add(component)
+
+    def schema_version(self, component: str = "core") -> int:
+        row = self.connect().execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
+        return row[0] if row else 0
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,246 @@
+"""Run records: the one format shared by the pytest plugin, JUnit import, push and ingest.
+
+A :class:`Run` serialises to the JSON document ``POST /api/v1/runs`` accepts
+(schema version :data:`SCHEMA_VERSION`, documented in docs/INGEST.md).
+:func:`run_from_dict` validates a document and names the first bad field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from rq_obs.errors import InputError
+
+__all__ = ["OUTCOMES", "PASSING", "FAILING", "RETRY_REASONS", "SCHEMA_VERSION", "ApiCall", "Attempt", "TrackedFile", "Run",
+           "run_from_dict", "run_to_dict", "status_class", "retry_reason"]
+
+SCHEMA_VERSION = 1
+OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+#: outcomes that count for a pass rate; skipped/xfailed/xpassed are not counted.
+PASSING = ("passed",)
+FAILING = ("failed", "error")
+RETRY_REASONS = ("429", "5xx", "timeout", "connection", "other")
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_HEX = re.compile(r"^[0-9a-f]*$")
+
+
+def status_class(code: int | None) -> str:
+    if code is None:
+        return "error"
+    return f"{code // 100}xx" if 100 <= code < 600 else "error"
+
+
+def retry_reason(code: int | None, error: str = "") -> str:
+    """Classify why a request was retried."""
+    if code == 429:
+        return "429"
+    if code is not None and 500 <= code < 600:
+        return "5xx"
+    if error in ("timeout", "connection"):
+        return error
+    return "other"
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    provider: str
+    model: str
+    status_code: int | None = 200
+    error: str = ""  # "timeout", "connection", ... when no status code
+    latency: float = 0.0  # seconds, of the final try
+    retries: int = 0
+    retry_reasons: tuple[str, ...] = ()  # one per retry
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None  # None: estimate from the price table
+    started_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrackedFile:
+    path: str
+    sha256: str
+    lines_added: int | None = None  # filled when a change vs the previous run is known (git diff)
+    lines_removed: int | None = None
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    test: str
+    outcome: str
+    duration: float
+    attempt: int = 1
+    worker: str = "main"
+    category: str = "none"
+    markers: tuple[str, ...] = ()
+    variant: str = "control"
+    started_at: float = 0.0
+    trace_id: str = ""
+    span_id: str = ""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    api_calls: tuple[ApiCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    suite: str
+    started_at: float
+    finished_at: float | None = None
+    status: str = "complete"  # complete | incomplete
+    sequence: int | None = None  # assigned by the store when None
+    commit: str = ""
+    branch: str = ""
+    experiment: str = "none"
+    host: str = ""
+    source: str = "pytest"  # pytest | junit | push
+    trace_id: str = ""
+    tracked_files: tuple[TrackedFile, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+
+
+def run_to_dict(run: Run) -> dict:
+    d = asdict(run)
+    d["schema_version"] = SCHEMA_VERSION
+    return d
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _V:
+    """Small validator that names the failing field path."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, path: str, expected: str, got: Any) -> InputError:
+        shown = repr(got)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        return InputError(f"{self.where}: field {path!r} is {shown}; expected {expected}")
+
+    def get(self, obj: Mapping, key: str, path: str, kind: str, default: Any = ..., *, check=None, expected: str = ""):
+        if key not in obj or obj[key] is None and kind != "opt_number" and kind != "opt_int":
+            if default is ...:
+                raise InputError(f"{self.where}: field {path + key!r} is missing; expected {expected or kind}")
+            return default
+        v = obj[key]
+        p = path + key
+        ok = {
+            "str": isinstance(v, str),
+            "int": isinstance(v, int) and not isinstance(v, bool),
+            "opt_int": v is None or (isinstance(v, int) and not isinstance(v, bool)),
+            "number": isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+            "opt_number": v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)),
+            "list": isinstance(v, list),
+            "dict": isinstance(v, dict),
+        }[kind]
+        if not ok:
+            raise self.fail(p, expected or {"str": "a string", "int": "an integer", "opt_int": "an integer or null",
+                                             "number": "a finite number", "opt_number": "a finite number or null",
+                                             "list": "a list", "dict": "an object"}[kind], v)
+        if check is not None and not check(v):
+            raise self.fail(p, expected, v)
+        return v
+
+
+def _str_ok(limit: int):
+    return lambda s: 0 < len(s) <= limit and "\x00" not in s
+
+
+def run_from_dict(doc: Any, where: str = "run") -> Run:
+    """Validate a run document (JSON-decoded) and build a :class:`Run`.
+
+    Raises :class:`InputError` naming the first bad field, e.g.
+    ``request body: field 'attempts[3].outcome' is 'ok'; expected one of passed, failed, ...``.
+    """
+    v = _V(where)
+    if not isinstance(doc, dict):
+        raise v.fail("(document)", "a JSON object", doc)
+    ver = v.get(doc, "schema_version", "", "int", SCHEMA_VERSION)
+    if ver != SCHEMA_VERSION:
+        raise v.fail("schema_version", f"{SCHEMA_VERSION}", ver)
+    run_id = v.get(doc, "run_id", "", "str", check=lambda s: bool(_RUN_ID.match(s)),
+                   expected="1-128 characters of A-Z a-z 0-9 _ . : -")
+    suite = v.get(doc, "suite", "", "str", check=_str_ok(512), expected="a non-empty string (max 512)")
+    started = v.get(doc, "started_at", "", "number", check=lambda x: x >= 0, expected="a Unix time in seconds")
+    finished = v.get(doc, "finished_at", "", "opt_number", None)
+    status = v.get(doc, "status", "", "str", "complete", check=lambda s: s in ("complete", "incomplete"),
+                   expected="complete or incomplete")
+    seq = v.get(doc, "sequence", "", "opt_int", None)
+    tracked = []
+    for i, t in enumerate(v.get(doc, "tracked_files", "", "list", [])):
+        p = f"tracked_files[{i}]."
+        if not isinstance(t, dict):
+            raise v.fail(p[:-1], "an object", t)
+        tracked.append(TrackedFile(
+            path=v.get(t, "path", p, "str", check=_str_ok(1024), expected="a non-empty path"),
+            sha256=v.get(t, "sha256", p, "str", check=lambda s: bool(_HEX.match(s)) and 0 < len(s) <= 64,
+                         expected="lower-case hex digits"),
+            lines_added=v.get(t, "lines_added", p, "opt_int", None),
+            lines_removed=v.get(t, "lines_removed", p, "opt_int", None),
+            author=v.get(t, "author", p, "str", ""),
+        ))
+    attempts = []
+    for i, a in enumerate(v.get(doc, "attempts", "", "list", [])):
+        p = f"attempts[{i}]."
+        if not isinstance(a, dict):
+            raise v.fail(p[:-1], "an object", a)
+        calls = []
+        for j, c in enumerate(v.get(a, "api_calls", p, "list", [])):
+            q = f"{p}api_calls[{j}]."
+            if not isinstance(c, dict):
+                raise v.fail(q[:-1], "an object", c)
+            reasons = v.get(c, "retry_reasons", q, "list", [])
+            for k, r in enumerate(reasons):
+                if r not in RETRY_REASONS:
+                    raise v.fail(f"{q}retry_reasons[{k}]", "one of " + ", ".join(RETRY_REASONS), r)
+            calls.append(ApiCall(
+                provider=v.get(c, "provider", q, "str", check=_str_ok(256), expected="a non-empty string"),
+                model=v.get(c, "model", q, "str", check=_str_ok(256), expected="a non-empty string"),
+                status_code=v.get(c, "status_code", q, "opt_int", None),
+                error=v.get(c, "error", q, "str", ""),
+                latency=v.get(c, "latency", q, "number", 0.0, check=lambda x: x >= 0, expected="seconds >= 0"),
+                retries=v.get(c, "retries", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+                retry_reasons=tuple(reasons),
+                input_tokens=v.get(c, "input_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+                output_tokens=v.get(c, "output_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+                cached_tokens=v.get(c, "cached_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+                cost_usd=v.get(c, "cost_usd", q, "opt_number", None),
+                started_at=v.get(c, "started_at", q, "number", 0.0),
+            ))
+        attrs = v.get(a, "attributes", p, "dict", {})
+        for key, val in attrs.items():
+            if not isinstance(val, (str, int, float, bool)) or isinstance(val, float) and not math.isfinite(val):
+                raise v.fail(f"{p}attributes.{key}", "a string, number or boolean", val)
+        markers = v.get(a, "markers", p, "list", [])
+        if not all(isinstance(m, str) for m in markers):
+            raise v.fail(p + "markers", "a list of strings", markers)
+        attempts.append(Attempt(
+            test=v.get(a, "test", p, "str", check=_str_ok(4096), expected="a non-empty test id"),
+            outcome=v.get(a, "outcome", p, "str", check=lambda s: s in OUTCOMES, expected="one of " + ", ".join(OUTCOMES)),
+            duration=v.get(a, "duration", p, "number", check=lambda x: x >= 0, expected="seconds >= 0"),
+            attempt=v.get(a, "attempt", p, "int", 1, check=lambda x: x >= 1, expected="an integer >= 1"),
+            worker=v.get(a, "worker", p, "str", "main", check=_str_ok(64), expected="a non-empty string (max 64)"),
+            category=v.get(a, "category", p, "str", "none", check=_str_ok(256), expected="a non-empty string"),
+            markers=tuple(markers),
+            variant=v.get(a, "variant", p, "str", "control", check=_str_ok(256), expected="a non-empty string"),
+            started_at=v.get(a, "started_at", p, "number", started),
+            trace_id=v.get(a, "trace_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
+            span_id=v.get(a, "span_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
+            attributes=dict(attrs),
+            api_calls=tuple(calls),
+        ))
+    return Run(
+        run_id=run_id, suite=suite, started_at=float(started), finished_at=finished, status=status, sequence=seq,
+        commit=v.get(doc, "commit", "", "str", ""), branch=v.get(doc, "branch", "", "str", ""),
+        experiment=v.get(doc, "experiment", "", "str", "none") or "none", host=v.get(doc, "host", "", "str", ""),
+        source=v.get(doc, "source", "", "str", "push"), trace_id=v.get(doc, "trace_id", "", "str", ""),
+        tracked_files=tuple(tracked), attempts=tuple(attempts),
+    )

@@ -1,0 +1,262 @@
+"""Writing and reading runs, with the running totals counters are derived from.
+
+Every write that adds attempts also adds to ``totals`` in the same transaction,
+keyed by catalogue metric and labels. Counters on /metrics read ``totals`` only,
+so they never go backwards: pruning raw rows (:func:`prune`) leaves totals alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections import defaultdict
+from typing import Callable, Iterable, Sequence
+
+from rq_obs.catalog import M, Metric
+from rq_obs.store.db import Store
+from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile, status_class
+
+__all__ = ["SaveResult", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
+           "prune", "get_run", "list_runs", "next_sequence", "PriceFn"]
+
+#: (model, input, output, cached tokens) -> USD, or None when the model has no price.
+PriceFn = Callable[[str, int, int, int], "float | None"]
+
+
+def labels_key(labels: dict[str, str]) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Totals:
+    """Accumulates counter increments for one transaction."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], float] = defaultdict(float)
+
+    def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
+        self.values[(series, labels_key(labels))] += value
+
+    def observe(self, metric: Metric, labels: dict[str, str], value: float) -> None:
+        for le in metric.buckets:
+            if value <= le:
+                self.add(metric.bucket, {**labels, "le": _le(le)}, 1)
+        self.add(metric.bucket, {**labels, "le": "+Inf"}, 1)
+        self.add(metric.sum, labels, value)
+        self.add(metric.count, labels, 1)
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
+            [(m, l, v) for (m, l), v in self.values.items()],
+        )
+
+
+def _le(x: float) -> str:
+    return repr(float(x))
+
+
+class SaveResult(tuple):
+    """(stored: bool, sequence: int) — stored is False when the run id was already present."""
+
+    @property
+    def stored(self) -> bool:
+        return self[0]
+
+    @property
+    def sequence(self) -> int:
+        return self[1]
+
+
+def next_sequence(conn: sqlite3.Connection, suite: str) -> int:
+    row = conn.execute("SELECT COALESCE(MAX(sequence), 0) FROM runs WHERE suite = ?", (suite,)).fetchone()
+    return int(row[0]) + 1
+
+
+def _insert_run_row(conn: sqlite3.Connection, run: Run, status: str, now: float) -> int:
+    seq = run.sequence if run.sequence is not None else next_sequence(conn, run.suite)
+    conn.execute(
+        "INSERT INTO runs (run_id, suite, sequence, started_at, finished_at, status, commit_sha, branch, experiment, "
+        "host, source, trace_id, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (run.run_id, run.suite, seq, run.started_at, run.finished_at, status, run.commit, run.branch,
+         run.experiment or "none", run.host, run.source, run.trace_id, now),
+    )
+    return seq
+
+
+def _cost(call: ApiCall, price: PriceFn | None) -> float:
+    if call.cost_usd is not None:
+        return float(call.cost_usd)
+    if price is None:
+        return 0.0
+    est = price(call.model, call.input_tokens, call.output_tokens, call.cached_tokens)
+    return float(est) if est is not None else 0.0
+
+
+def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Attempt], totals: _Totals,
+                     price: PriceFn | None) -> None:
+    suite = run.suite
+    for a in attempts:
+        cur = conn.execute(
+            "INSERT INTO attempts (run_id, test, outcome, duration, attempt, worker, category, markers, variant, "
+            "started_at, trace_id, span_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run.run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
+             json.dumps(list(a.markers)), a.variant, a.started_at or run.started_at, a.trace_id, a.span_id,
+             json.dumps(dict(a.attributes), sort_keys=True, default=str)),
+        )
+        attempt_id = cur.lastrowid
+        totals.add(M.TEST_ATTEMPTS.total, {"suite": suite, "test": a.test, "outcome": a.outcome, "variant": a.variant})
+        if a.attempt > 1:
+            totals.add(M.TEST_RETRIES.total, {"suite": suite, "test": a.test})
+        totals.add(M.TEST_DURATION_SECONDS.total, {"suite": suite, "test": a.test}, a.duration)
+        totals.observe(M.TEST_ATTEMPT_DURATION, {"suite": suite, "outcome": a.outcome}, a.duration)
+        totals.add(M.CATEGORY_ATTEMPTS.total, {"suite": suite, "category": a.category, "outcome": a.outcome})
+        totals.add(M.WORKER_ATTEMPTS.total, {"suite": suite, "worker": a.worker, "outcome": a.outcome})
+        totals.add(M.WORKER_BUSY_SECONDS.total, {"suite": suite, "worker": a.worker}, a.duration)
+        rows = []
+        for c in a.api_calls:
+            cost = _cost(c, price)
+            rows.append((attempt_id, run.run_id, c.provider, c.model, c.status_code, c.error, c.latency, c.retries,
+                         json.dumps(list(c.retry_reasons)), c.input_tokens, c.output_tokens, c.cached_tokens, cost,
+                         c.started_at or a.started_at or run.started_at))
+            pm = {"provider": c.provider, "model": c.model}
+            code = str(c.status_code) if c.status_code is not None else (c.error or "error")
+            totals.add(M.API_REQUESTS.total, {**pm, "status_class": status_class(c.status_code), "code": code})
+            totals.observe(M.API_REQUEST_DURATION, pm, c.latency)
+            reasons = list(c.retry_reasons)
+            for i in range(c.retries):
+                totals.add(M.API_RETRIES.total, {**pm, "reason": reasons[i] if i < len(reasons) else "other"})
+            for kind, n in (("input", c.input_tokens), ("output", c.output_tokens), ("cached", c.cached_tokens)):
+                if n:
+                    totals.add(M.TOKENS.total, {**pm, "token_type": kind}, n)
+            totals.add(M.COST.total, {"suite": suite, **pm}, cost)
+        if rows:
+            conn.executemany(
+                "INSERT INTO api_calls (attempt_id, run_id, provider, model, status_code, error, latency, retries, "
+                "retry_reasons, input_tokens, output_tokens, cached_tokens, cost_usd, started_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+
+def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: _Totals,
+                          now: float) -> None:
+    for f in files:
+        prev = conn.execute(
+            "SELECT t.sha256 FROM tracked_files t JOIN runs r ON r.run_id = t.run_id "
+            "WHERE t.path = ? AND r.suite = ? AND r.run_id != ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
+            (f.path, run.suite, run.run_id),
+        ).fetchone()
+        conn.execute("INSERT OR REPLACE INTO tracked_files (run_id, path, sha256) VALUES (?, ?, ?)",
+                     (run.run_id, f.path, f.sha256))
+        if prev is not None and prev[0] != f.sha256:
+            conn.execute(
+                "INSERT INTO file_changes (path, old_sha256, new_sha256, commit_sha, author, lines_added, "
+                "lines_removed, changed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (f.path, prev[0], f.sha256, run.commit, f.author, f.lines_added, f.lines_removed,
+                 run.started_at or now, run.run_id),
+            )
+            totals.add(M.TRACKED_FILE_CHANGES.total, {"path": f.path})
+            if f.lines_added:
+                totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": f.path, "kind": "added"}, f.lines_added)
+            if f.lines_removed:
+                totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": f.path, "kind": "removed"}, f.lines_removed)
+
+
+def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (key, value))
+
+
+def save_run(store: Store, run: Run, price: PriceFn | None = None) -> SaveResult:
+    """Store a whole run in one transaction. Idempotent on ``run_id``."""
+    now = time.time()
+    with store.transaction() as conn:
+        row = conn.execute("SELECT sequence FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
+        if row is not None:
+            return SaveResult((False, int(row[0])))
+        totals = _Totals()
+        seq = _insert_run_row(conn, run, run.status, now)
+        _record_tracked_files(conn, run, run.tracked_files, totals, now)
+        _insert_attempts(conn, run, run.attempts, totals, price)
+        totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": run.status})
+        totals.flush(conn)
+        _set_meta(conn, "last_ingest", repr(now))
+    return SaveResult((True, seq))
+
+
+def begin_run(store: Store, run: Run) -> int:
+    """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
+    now = time.time()
+    with store.transaction() as conn:
+        totals = _Totals()
+        seq = _insert_run_row(conn, run, "incomplete", now)
+        _record_tracked_files(conn, run, run.tracked_files, totals, now)
+        totals.flush(conn)
+    return seq
+
+
+def add_attempts(store: Store, run: Run, attempts: Sequence[Attempt], price: PriceFn | None = None) -> None:
+    """Add one batch of attempts to a run started with :func:`begin_run` (one transaction)."""
+    with store.transaction() as conn:
+        totals = _Totals()
+        _insert_attempts(conn, run, attempts, totals, price)
+        totals.flush(conn)
+
+
+def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None:
+    now = time.time()
+    with store.transaction() as conn:
+        conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?",
+                     (finished_at or now, run.run_id))
+        totals = _Totals()
+        totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
+        totals.flush(conn)
+        _set_meta(conn, "last_ingest", repr(now))
+
+
+def read_totals(store: Store, series: str | None = None) -> list[tuple[str, dict[str, str], float]]:
+    """(series name, labels, value) rows of the running totals, optionally for one series."""
+    if series is None:
+        rows = store.query("SELECT metric, labels, value FROM totals ORDER BY metric, labels")
+    else:
+        rows = store.query("SELECT metric, labels, value FROM totals WHERE metric = ? ORDER BY labels", (series,))
+    return [(r[0], json.loads(r[1]), r[2]) for r in rows]
+
+
+def prune(store: Store, older_than: float) -> int:
+    """Delete raw runs (and their attempts, calls, file states) started before ``older_than``.
+
+    Totals are untouched, so counters derived from them never go backwards.
+    """
+    with store.transaction() as conn:
+        cur = conn.execute("DELETE FROM runs WHERE started_at < ?", (older_than,))
+        return cur.rowcount
+
+
+def get_run(store: Store, run_id: str) -> sqlite3.Row | None:
+    rows = store.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+    return rows[0] if rows else None
+
+
+def list_runs(store: Store, limit: int = 20) -> list[dict]:
+    """Recent runs, newest first, with counts by outcome and pass rate."""
+    runs = store.query(
+        "SELECT run_id, suite, sequence, started_at, finished_at, status, commit_sha, branch FROM runs "
+        "ORDER BY started_at DESC, sequence DESC LIMIT ?",
+        (limit,),
+    )
+    out = []
+    for r in runs:
+        counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+        for o, n in store.query("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ? GROUP BY outcome",
+                                (r["run_id"],)):
+            counts[o] = n
+        denom = counts["passed"] + counts["failed"] + counts["error"]
+        out.append({
+            "run_id": r["run_id"], "suite": r["suite"], "sequence": r["sequence"], "started_at": r["started_at"],
+            "finished_at": r["finished_at"], "status": r["status"], "commit": r["commit_sha"], "branch": r["branch"],
+            "counts": counts, "pass_rate": (counts["passed"] / denom) if denom else None,
+        })
+    return out

@@ -107,3 +107,14 @@ class Prometheus:
     def value(self, expr: str) -> float | None:
         result = self.query(expr)
         return float(result[0]["value"][1]) if result else None
+
+
+def python_env(extra: dict | None = None) -> dict:
+    """Environment for a subprocess that must import this checkout's rq_obs (even when not installed)."""
+    import os
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra or {})
+    return env

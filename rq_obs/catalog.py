@@ -190,7 +190,7 @@ class M:
 
     # --- flakiness (analytics) ------------------------------------------------------
     TEST_PASS_RATE = Metric("rqobs_test_pass_rate_ratio", _G, "ratio", ("suite", "test"), "Pass rate of a test over the flaky window (passed / (passed+failed+error)).", "analytics")
-    TEST_FLIP_RATE = Metric("rqobs_test_flip_rate_ratio", _G, "ratio", ("suite", "test"), "Outcome changes / runs of a test over the flaky window.", "analytics")
+    TEST_FLIP_RATE = Metric("rqobs_test_flip_rate_ratio", _G, "ratio", ("suite", "test"), "Outcome changes between consecutive attempts / attempts of a test over the flaky window.", "analytics")
     TEST_STABILITY = Metric("rqobs_test_stability_score", _G, "score", ("suite", "test"), "Stability score 0-100 of a test (100 = always the same outcome).", "analytics")
     TEST_STATE = Metric("rqobs_test_state", _G, "", ("suite", "test", "state"), "1 for the test's current state (healthy, flaky, broken).", "analytics")
     TEST_DURATION_P95 = Metric("rqobs_test_duration_p95_seconds", _G, "seconds", ("suite", "test"), "95th percentile duration of a test over the flaky window.", "analytics")

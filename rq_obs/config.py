@@ -110,6 +110,16 @@ def _choice(*options: str) -> Callable[[str], str | None]:
     return check
 
 
+def _splits(v: dict) -> str | None:
+    for name, split in v.items():
+        if not isinstance(split, dict) or not split:
+            return f"a table of variant weights per experiment; {name!r} is not"
+        for variant, w in split.items():
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or w <= 0:
+                return f"a positive weight; {name}.{variant} is {w!r}"
+    return None
+
+
 def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
@@ -136,6 +146,8 @@ class Config:
     regression_threshold: float = _f(0.05, "a benchmark this much slower (and significant) is a regression", _ratio)
     flaky_band: list = _f([0.3, 0.7], "a pass rate inside this band over the window marks a test flaky", _band)
     flaky_window: str = _f("7d", "window over which pass rates and flip rates are computed", _duration)
+    flaky_min_attempts: int = _f(3, "a test needs this many counted attempts in the window before its pass rate can call it flaky or broken", _positive)
+    experiment_splits: dict = _f({}, "expected traffic split per experiment ({experiment: {variant: weight}}) for the sample-ratio-mismatch check; equal when absent", _splits)
     min_quality_score: float = _f(80.0, "the release quality gate from the plans", _score)
     significance_level: float = _f(0.05, "p-value below which a difference counts as significant", _ratio)
     api_retry_rate_threshold: float = _f(0.1, "retries per API request above which SREs are alerted", _non_negative)

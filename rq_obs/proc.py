@@ -45,11 +45,12 @@ def require(program: str) -> str:
 
 
 def run(args: Sequence[str], *, cwd: str | None = None, timeout: float = 120, input: str | None = None,
-        env: dict | None = None) -> Result:
+        env: dict | None = None, binary: bool = False) -> Result:
+    """Run a program to completion. ``binary=True`` keeps stdout/stderr as bytes (exact file contents)."""
     exe = require(args[0])
     try:
         cp = subprocess.run([exe, *args[1:]], cwd=cwd, timeout=timeout, input=input, env=env,
-                            capture_output=True, text=True)
+                            capture_output=True, text=not binary)
     except subprocess.TimeoutExpired:
         raise UsageError(f"{args[0]} did not finish within {timeout:.0f} s") from None
     return Result(tuple(args), cp.returncode, cp.stdout, cp.stderr)

@@ -1,0 +1,131 @@
+"""Flaky and broken tests: pass rate, flip rate, stability score and state per test.
+
+Pure functions over attempt rows (see :class:`AttemptRow`); the store query is in
+:mod:`rq_obs.analysis.queries`. Definitions (docs/ANALYTICS.md):
+
+- counted attempts: outcome passed, failed or error (skipped/xfailed/xpassed are ignored);
+  failed and error are both "fail". Every attempt counts, reruns included.
+- pass rate = passed / counted attempts.
+- flip rate = outcome changes between consecutive counted attempts (ordered by time,
+  run sequence, attempt number) / counted attempts.
+- stability = 100 × (1 − flip rate) × max(pass rate, 1 − pass rate).
+- a *flake* is a pass and a fail on the same commit (on the same run when the commit
+  is unknown) — pass-on-rerun is one; ``last_flake`` is when the latest such change happened.
+- state: ``broken`` when the test never passed in ≥ min_attempts counted attempts;
+  ``flaky`` when it flaked, or has ≥ min_attempts attempts and a pass rate inside the band
+  (inclusive); ``healthy`` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple, Sequence
+
+from rq_obs.analysis.stats import percentile
+
+__all__ = ["AttemptRow", "TestFlakiness", "analyse", "COUNTED", "STATES"]
+
+COUNTED = ("passed", "failed", "error")
+STATES = ("healthy", "flaky", "broken")
+
+
+class AttemptRow(NamedTuple):
+    suite: str
+    test: str
+    outcome: str
+    duration: float
+    started_at: float
+    attempt: int
+    run_id: str
+    commit: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class TestFlakiness:
+    suite: str
+    test: str
+    attempts: int  # counted attempts (passed + failed + error)
+    passed: int
+    failed: int  # failed + error
+    flips: int
+    pass_rate: float | None
+    flip_rate: float | None
+    stability: float | None
+    state: str
+    flaky_commits: int  # commits (or runs without a commit) with both a pass and a fail
+    last_flake: float | None
+    duration_p95: float | None
+    first_seen: float | None = None
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _order(a: AttemptRow) -> tuple:
+    return (a.started_at, a.sequence, a.attempt)
+
+
+def analyse_test(suite: str, test: str, rows: Sequence[AttemptRow], band: Sequence[float],
+                 min_attempts: int) -> TestFlakiness:
+    """Flakiness of one test from its attempts in the window (any order)."""
+    rows = sorted(rows, key=_order)
+    counted = [r for r in rows if r.outcome in COUNTED]
+    passed = sum(1 for r in counted if r.outcome == "passed")
+    n = len(counted)
+    flips = sum(1 for a, b in zip(counted, counted[1:]) if (a.outcome == "passed") != (b.outcome == "passed"))
+    # flakes: a pass and a fail on one commit (one run when the commit is unknown)
+    by_commit: dict[str, list[AttemptRow]] = {}
+    for r in counted:
+        by_commit.setdefault(r.commit or "run:" + r.run_id, []).append(r)
+    flaky_commits, last_flake = 0, None
+    for group in by_commit.values():
+        if len({r.outcome == "passed" for r in group}) == 2:
+            flaky_commits += 1
+            for a, b in zip(group, group[1:]):
+                if (a.outcome == "passed") != (b.outcome == "passed"):
+                    last_flake = b.started_at if last_flake is None else max(last_flake, b.started_at)
+    pass_rate = passed / n if n else None
+    flip_rate = flips / n if n else None
+    stability = None
+    if n:
+        stability = 100.0 * (1.0 - flip_rate) * max(pass_rate, 1.0 - pass_rate)
+    lo, hi = band
+    if n >= min_attempts and passed == 0:
+        state = "broken"
+    elif flaky_commits or (n >= min_attempts and lo <= pass_rate <= hi):
+        state = "flaky"
+    else:
+        state = "healthy"
+    durations = sorted(r.duration for r in counted)
+    return TestFlakiness(
+        suite=suite, test=test, attempts=n, passed=passed, failed=n - passed, flips=flips, pass_rate=pass_rate,
+        flip_rate=flip_rate, stability=stability, state=state, flaky_commits=flaky_commits, last_flake=last_flake,
+        duration_p95=percentile(durations, 0.95),
+    )
+
+
+def analyse(rows: Iterable[AttemptRow], band: Sequence[float], min_attempts: int,
+            first_seen: dict[tuple[str, str], float] | None = None) -> list[TestFlakiness]:
+    """Per (suite, test) flakiness, sorted by suite and test. Tests with no counted attempts are left out."""
+    groups: dict[tuple[str, str], list[AttemptRow]] = {}
+    for r in rows:
+        groups.setdefault((r.suite, r.test), []).append(r)
+    out = []
+    for (suite, test), group in sorted(groups.items()):
+        t = analyse_test(suite, test, group, band, min_attempts)
+        if t.attempts == 0:
+            continue
+        if first_seen is not None:
+            t = TestFlakiness(**{**t.to_dict(), "first_seen": first_seen.get((suite, test))})
+        out.append(t)
+    return out
+
+
+def counts_by_state(tests: Iterable[TestFlakiness]) -> dict[str, dict[str, int]]:
+    """suite -> {state: number of tests}."""
+    out: dict[str, dict[str, int]] = {}
+    for t in tests:
+        d = out.setdefault(t.suite, {s: 0 for s in STATES})
+        d[t.state] += 1
+    return out

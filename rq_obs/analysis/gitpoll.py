@@ -1,0 +1,128 @@
+"""Record tracked-file changes by polling git between runs (no webhook needed).
+
+:func:`poll` walks ``git log`` of the tracked globs since the last commit it processed
+(``meta`` key ``gitpoll.head``; the whole history on the first poll or after a
+rewrite), and records one change event per (commit, file) into ``file_changes``:
+content hashes before and after (sha256 of the file bytes, the same hash the pytest
+plugin records for tracked files; '' when the file was added or deleted), the commit,
+its author name, lines added/removed from ``git log --numstat`` and the committer time.
+An event already recorded for the same path and commit — or the same path and the same
+old → new hash, which is what the plugin records when it notices the change itself —
+is not recorded again. Running totals for ``rqobs_tracked_file_changes_total`` and
+``rqobs_tracked_file_changed_lines_total`` are added in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rq_obs import proc
+from rq_obs.catalog import M
+from rq_obs.errors import UsageError
+from rq_obs.store.db import Store
+from rq_obs.store.runs import labels_key
+
+__all__ = ["PolledChange", "poll", "META_KEY"]
+
+META_KEY = "gitpoll.head"
+
+
+@dataclass(frozen=True)
+class PolledChange:
+    path: str
+    old_sha256: str
+    new_sha256: str
+    commit: str
+    author: str
+    lines_added: int | None  # None for binary files
+    lines_removed: int | None
+    changed_at: float
+
+
+def _git(project: Path, *args: str, binary: bool = False) -> proc.Result:
+    return proc.run(["git", "-c", "core.quotePath=false", *args], cwd=str(project), binary=binary)
+
+
+def _content_hash(project: Path, rev: str, path: str) -> str:
+    """sha256 of the file at ``rev`` ('' when it does not exist there)."""
+    r = _git(project, "cat-file", "blob", f"{rev}:./{path}", binary=True)
+    return hashlib.sha256(r.stdout).hexdigest() if r.ok else ""
+
+
+def _parse_log(text: str) -> list[tuple[str, str, float, list[tuple[int | None, int | None, str]]]]:
+    """``git log -z --format=%x1e%H%x1f%an%x1f%ct --numstat`` -> [(commit, author, time, [(added, removed, path)])]."""
+    out = []
+    for chunk in text.split("\x1e")[1:]:
+        head, _, rest = chunk.partition("\x00")
+        sha, author, ct = head.split("\x1f")
+        files = []
+        for item in rest.split("\x00"):
+            item = item.strip("\n")
+            if not item:
+                continue
+            added, removed, path = item.split("\t", 2)
+            files.append((None if added == "-" else int(added), None if removed == "-" else int(removed), path))
+        out.append((sha, author, float(ct), files))
+    return out
+
+
+def poll(project_dir: str | Path, store: Store, globs: Sequence[str]) -> list[PolledChange]:
+    """Record the tracked-file changes committed since the last poll; returns the events recorded, oldest first."""
+    project = Path(project_dir)
+    top = _git(project, "rev-parse", "--is-inside-work-tree")
+    if not top.ok or top.stdout.strip() != "true":
+        raise UsageError(f"{project}: not a git work tree, cannot poll tracked-file changes "
+                         f"({(top.stderr.strip().splitlines() or ['git rev-parse failed'])[-1]})")
+    head = _git(project, "rev-parse", "--verify", "-q", "HEAD")
+    if not head.ok:
+        return []  # a repository without commits has no changes yet
+    head_sha = head.stdout.strip()
+    rows = store.query("SELECT value FROM meta WHERE key = ?", (META_KEY,))
+    last = rows[0][0] if rows else None
+    rng = [head_sha]
+    if last and last != head_sha and _git(project, "merge-base", "--is-ancestor", last, head_sha).ok:
+        rng = [f"{last}..{head_sha}"]
+    elif last == head_sha:
+        return []
+    log = _git(project, "log", "-z", "--reverse", "--no-renames", "--relative", "--format=%x1e%H%x1f%an%x1f%ct",
+               "--numstat", *rng, "--", *[f":(glob){g}" for g in globs])
+    if not log.ok:
+        raise UsageError(f"{project}: git log failed: {log.stderr.strip()}")
+    changes = []
+    for sha, author, ct, files in _parse_log(log.stdout):
+        for added, removed, path in files:
+            old = _content_hash(project, f"{sha}^", path)
+            new = _content_hash(project, sha, path)
+            if old == new:
+                continue  # mode-only change
+            changes.append(PolledChange(path, old, new, sha, author, added, removed, ct))
+    recorded = []
+    with store.transaction() as conn:
+        totals: dict[tuple[str, str], float] = {}
+        for c in changes:
+            dup = conn.execute(
+                "SELECT 1 FROM file_changes WHERE path = ? AND (commit_sha = ? OR (old_sha256 = ? AND new_sha256 = ?)) "
+                "LIMIT 1", (c.path, c.commit, c.old_sha256, c.new_sha256)).fetchone()
+            if dup:
+                continue
+            conn.execute(
+                "INSERT INTO file_changes (path, old_sha256, new_sha256, commit_sha, author, lines_added, lines_removed, "
+                "changed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
+                (c.path, c.old_sha256, c.new_sha256, c.commit, c.author, c.lines_added, c.lines_removed, c.changed_at))
+            recorded.append(c)
+            key = (M.TRACKED_FILE_CHANGES.total, labels_key({"path": c.path}))
+            totals[key] = totals.get(key, 0.0) + 1
+            for kind, n in (("added", c.lines_added), ("removed", c.lines_removed)):
+                if n:
+                    key = (M.TRACKED_FILE_CHANGED_LINES.total, labels_key({"path": c.path, "kind": kind}))
+                    totals[key] = totals.get(key, 0.0) + n
+        conn.executemany(
+            "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
+            [(m, l, v) for (m, l), v in totals.items()])
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (META_KEY, head_sha))
+    return recorded

@@ -1,0 +1,141 @@
+"""Thin store readers for the analyses: plain rows in, no statistics here.
+
+Windows are on the *run's* start time (``runs.started_at`` is indexed), so all
+attempts of a run fall on the same side of a window boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from rq_obs.analysis.executive import ANOMALY_DAYS, DAY, WEEK, midnight_utc
+from rq_obs.analysis.experiments import Arm
+from rq_obs.analysis.flaky import AttemptRow
+from rq_obs.analysis.impact import ChangeEvent, Outcome
+from rq_obs.errors import UsageError
+from rq_obs.store.db import Store
+
+__all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempts",
+           "week_counts", "costs", "fingerprint"]
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def duration_seconds(text: str, what: str = "--window") -> float:
+    """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
+    m = _DURATION.match(text.strip())
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"{what}: {text!r} is not a duration; expected a positive number and a unit (ms, s, m, h, d, w, y),"
+                         " e.g. 7d")
+    return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+def window_attempts(store: Store, since: float, until: float | None = None) -> list[AttemptRow]:
+    """Every attempt of runs started in [since, until)."""
+    sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence "
+           "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?")
+    params: list = [since]
+    if until is not None:
+        sql += " AND r.started_at < ?"
+        params.append(until)
+    return [AttemptRow(*row) for row in store.connect().execute(sql, params)]
+
+
+def first_seen(store: Store) -> dict[tuple[str, str], float]:
+    """(suite, test) -> earliest attempt start in the store."""
+    rows = store.query("SELECT r.suite, a.test, MIN(a.started_at) FROM attempts a JOIN runs r ON r.run_id = a.run_id "
+                       "GROUP BY r.suite, a.test")
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def experiment_arms(store: Store, experiment: str | None = None) -> list[Arm]:
+    """Counts and sums per (experiment, variant) over first attempts of runs with an experiment."""
+    where = "r.experiment != 'none'" + (" AND r.experiment = ?" if experiment is not None else "")
+    params: Sequence = (experiment,) if experiment is not None else ()
+    sql = f"""
+        SELECT r.experiment, a.variant, COUNT(*),
+               SUM(a.outcome = 'passed'), SUM(a.outcome IN ('passed', 'failed', 'error')),
+               SUM(a.duration), SUM(a.duration * a.duration),
+               SUM(COALESCE(c.tokens, 0)), SUM(COALESCE(c.tokens, 0) * COALESCE(c.tokens, 0)),
+               SUM(COALESCE(c.cost, 0)), SUM(COALESCE(c.cost, 0) * COALESCE(c.cost, 0)), SUM(COALESCE(c.calls, 0))
+        FROM runs r JOIN attempts a ON a.run_id = r.run_id
+        LEFT JOIN (
+            SELECT attempt_id, SUM(input_tokens + output_tokens) AS tokens, SUM(cost_usd) AS cost, COUNT(*) AS calls
+            FROM api_calls WHERE run_id IN (SELECT run_id FROM runs r WHERE {where}) GROUP BY attempt_id
+        ) c ON c.attempt_id = a.id
+        WHERE {where} AND a.attempt = 1
+        GROUP BY r.experiment, a.variant ORDER BY r.experiment, a.variant"""
+    rows = store.query(sql, tuple(params) * 2)
+    return [Arm(experiment=r[0], variant=r[1], samples=r[2], passed=r[3], counted=r[4], duration_sum=r[5],
+                duration_sq=r[6], tokens_sum=r[7], tokens_sq=r[8], cost_sum=r[9], cost_sq=r[10], api_calls=r[11])
+            for r in rows]
+
+
+def change_events(store: Store, path: str | None = None) -> list[ChangeEvent]:
+    """Recorded changes of tracked files (one path or all), oldest first."""
+    sql = ("SELECT f.id, f.path, f.old_sha256, f.new_sha256, f.commit_sha, f.author, f.lines_added, f.lines_removed, "
+           "f.changed_at, f.run_id, COALESCE(r.suite, '') FROM file_changes f LEFT JOIN runs r ON r.run_id = f.run_id")
+    params: tuple = ()
+    if path is not None:
+        sql += " WHERE f.path = ?"
+        params = (path,)
+    sql += " ORDER BY f.path, f.changed_at, f.id"
+    return [ChangeEvent(*row) for row in store.query(sql, params)]
+
+
+def first_attempts(store: Store, start: float, end: float, suite: str = "") -> list[Outcome]:
+    """First attempts (attempt = 1) of runs started in [start, end), of one suite ('' = all); time = run start."""
+    sql = ("SELECT a.test, a.outcome, r.started_at FROM runs r JOIN attempts a ON a.run_id = r.run_id "
+           "WHERE r.started_at >= ? AND r.started_at < ? AND a.attempt = 1")
+    params: list = [start, end]
+    if suite:
+        sql += " AND r.suite = ?"
+        params.append(suite)
+    return [Outcome(*row) for row in store.query(sql, params)]
+
+
+def week_counts(store: Store, now: float) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """suite -> ((passed, counted) in [now − 7 d, now), (passed, counted) in [now − 14 d, now − 7 d))."""
+    rows = store.query(
+        "SELECT r.suite, r.started_at >= ?, SUM(a.outcome = 'passed'), SUM(a.outcome IN ('passed', 'failed', 'error')) "
+        "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ? AND r.started_at < ? "
+        "GROUP BY r.suite, r.started_at >= ?",
+        (now - WEEK, now - 2 * WEEK, now, now - WEEK),
+    )
+    out: dict[str, list[tuple[int, int]]] = {}
+    for suite, recent, passed, counted in rows:
+        d = out.setdefault(suite, [(0, 0), (0, 0)])
+        d[0 if recent else 1] = (int(passed or 0), int(counted or 0))
+    return {s: (v[0], v[1]) for s, v in out.items()}
+
+
+def costs(store: Store, now: float) -> tuple[float, float, dict[str, float], dict[str, list[float]]]:
+    """(cost today, cost of the last 7 days, today's cost per model, the 14 previous days' costs per model)."""
+    today = midnight_utc(now)
+    start = today - ANOMALY_DAYS * DAY
+    rows = store.query(
+        "SELECT model, CAST((started_at - ?) / 86400 AS INTEGER), SUM(cost_usd) FROM api_calls "
+        "WHERE started_at >= ? AND started_at < ? GROUP BY model, 2",
+        (start, start, now),
+    )
+    today_by_model: dict[str, float] = {}
+    history: dict[str, list[float]] = {}
+    for model, day, cost in rows:
+        if day >= ANOMALY_DAYS:
+            today_by_model[model] = today_by_model.get(model, 0.0) + cost
+        else:
+            history.setdefault(model, [0.0] * ANOMALY_DAYS)[day] += cost
+    for model in today_by_model:
+        history.setdefault(model, [0.0] * ANOMALY_DAYS)
+    week = store.query("SELECT COALESCE(SUM(cost_usd), 0) FROM api_calls WHERE started_at >= ? AND started_at < ?",
+                       (now - WEEK, now))[0][0]
+    return sum(today_by_model.values()), float(week), today_by_model, history
+
+
+def fingerprint(store: Store) -> tuple:
+    """Changes whenever a run is stored or a change event recorded (cheap: two indexed lookups)."""
+    row = store.query("SELECT (SELECT value FROM meta WHERE key = 'last_ingest'), (SELECT MAX(id) FROM file_changes), "
+                      "(SELECT COUNT(*) FROM file_changes)")[0]
+    return tuple(row)

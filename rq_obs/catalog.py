@@ -196,7 +196,7 @@ class M:
     TEST_DURATION_P95 = Metric("rqobs_test_duration_p95_seconds", _G, "seconds", ("suite", "test"), "95th percentile duration of a test over the flaky window.", "analytics")
     TEST_LAST_FLAKE = Metric("rqobs_test_last_flake_timestamp_seconds", _G, "seconds", ("suite", "test"), "Unix time a test last flaked.", "analytics")
     FLAKY_TESTS = Metric("rqobs_flaky_tests", _G, "", ("suite",), "Number of tests currently flaky.", "analytics")
-    BROKEN_TESTS = Metric("rqobs_broken_tests", _G, "", ("suite",), "Number of tests currently broken (always failing).", "analytics")
+    BROKEN_TESTS = Metric("rqobs_broken_tests", _G, "", ("suite",), "Number of tests currently broken (their latest flaky_min_attempts attempts all failed).", "analytics")
 
     # --- tracked-file change impact (analytics) -------------------------------------
     CHANGE_PASS_RATE = Metric("rqobs_change_pass_rate_ratio", _G, "ratio", ("path", "period"), "Pass rate before and after the last change of a tracked file.", "analytics")

@@ -11,9 +11,10 @@ Pure functions over attempt rows (see :class:`AttemptRow`); the store query is i
 - stability = 100 × (1 − flip rate) × max(pass rate, 1 − pass rate).
 - a *flake* is a pass and a fail on the same commit (on the same run when the commit
   is unknown) — pass-on-rerun is one; ``last_flake`` is when the latest such change happened.
-- state: ``broken`` when the test never passed in ≥ min_attempts counted attempts;
-  ``flaky`` when it flaked, or has ≥ min_attempts attempts and a pass rate inside the band
-  (inclusive); ``healthy`` otherwise.
+- state: ``broken`` when its latest min_attempts counted attempts all failed (an
+  always-failing test, or one that started failing and keeps failing); else ``flaky`` when
+  it flaked, or has ≥ min_attempts attempts and a pass rate inside the band (inclusive);
+  ``healthy`` otherwise.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def analyse_test(suite: str, test: str, rows: Sequence[AttemptRow], band: Sequen
     if n:
         stability = 100.0 * (1.0 - flip_rate) * max(pass_rate, 1.0 - pass_rate)
     lo, hi = band
-    if n >= min_attempts and passed == 0:
+    if n >= min_attempts and not any(r.outcome == "passed" for r in counted[-min_attempts:]):
         state = "broken"
     elif flaky_commits or (n >= min_attempts and lo <= pass_rate <= hi):
         state = "flaky"

@@ -14,7 +14,7 @@ DAY = 86400.0
 
 def add_run(store: Store, run_id: str, at: float, results: Iterable[tuple], *, suite: str = "suite", commit: str = "",
             experiment: str = "none", tracked: Sequence[tuple[str, str]] = ()) -> None:
-    """``results``: (test, outcome[, duration[, attempt[, variant[, cost, tokens]]]]) per attempt."""
+    """``results``: (test, outcome[, duration[, attempt[, variant[, cost, tokens[, model]]]]]) per attempt."""
     attempts = []
     for i, r in enumerate(results):
         test, outcome = r[0], r[1]
@@ -23,7 +23,8 @@ def add_run(store: Store, run_id: str, at: float, results: Iterable[tuple], *, s
         variant = r[4] if len(r) > 4 else "control"
         calls = ()
         if len(r) > 5:
-            calls = (ApiCall("openai", "gpt-4o", cost_usd=r[5], input_tokens=r[6], started_at=at + i),)
+            model = r[7] if len(r) > 7 else "gpt-4o"
+            calls = (ApiCall("openai", model, cost_usd=r[5], input_tokens=r[6], started_at=at + i),)
         attempts.append(Attempt(test, outcome, duration, attempt=attempt, variant=variant, started_at=at + i,
                                 api_calls=calls))
     save_run(store, Run(run_id, suite, at, finished_at=at + len(attempts) + 1, commit=commit, experiment=experiment,

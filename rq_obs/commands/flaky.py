@@ -1,0 +1,52 @@
+"""List flaky and broken tests: pass rate, flip rate, stability score and state per test."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from rq_obs.commands._common import config_from, emit_json, format_option, open_store, store_option
+
+
+@click.command("flaky")
+@store_option
+@click.option("--window", default=None, metavar="DURATION",
+              help="Look at runs started this long ago or later (e.g. 7d, 36h). Default: flaky_window from config.")
+@click.option("--all", "show_all", is_flag=True, help="List healthy tests too.")
+@format_option("text", "json")
+@click.pass_context
+def command(ctx: click.Context, store_path: str | None, window: str | None, show_all: bool, fmt: str) -> None:
+    """List flaky and broken tests over a window of runs.
+
+    A test is flaky when it passed and failed on the same commit (a pass on rerun
+    counts) or when its pass rate sits inside flaky_band; broken when it never passed
+    in at least flaky_min_attempts attempts. Definitions: docs/ANALYTICS.md.
+    """
+    from rq_obs.analysis import formatting as f
+    from rq_obs.analysis.flaky import STATES
+    from rq_obs.analysis.reports import flaky_report
+
+    config = config_from(ctx)
+    store = open_store(ctx, store_path)
+    now = time.time()
+    tests = flaky_report(store, config, now, window, with_first_seen=True)
+    summary = {s: sum(1 for t in tests if t.state == s) for s in STATES}
+    shown = tests if show_all else [t for t in tests if t.state != "healthy"]
+    order = {"broken": 0, "flaky": 1, "healthy": 2}
+    shown = sorted(shown, key=lambda t: (order[t.state], t.stability if t.stability is not None else 0, t.suite, t.test))
+    win = window or config.flaky_window
+    if fmt == "json":
+        emit_json({"window": win, "flaky_band": list(config.flaky_band), "min_attempts": config.flaky_min_attempts,
+                   "tests_seen": len(tests), "summary": summary, "tests": [t.to_dict() for t in shown]})
+        return
+    click.echo(f"{len(tests)} tests in the last {win}: {summary['flaky']} flaky, {summary['broken']} broken, "
+               f"{summary['healthy']} healthy")
+    if not shown:
+        return
+    header = ("state", "pass", "flips", "stability", "runs", "last flake", "first seen", "suite", "test")
+    rows = [(t.state, f.pct(t.pass_rate), f.pct(t.flip_rate), f"{t.stability:.1f}", str(t.attempts),
+             f.when(t.last_flake), f.when(t.first_seen), t.suite, t.test) for t in shown]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for r in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])

@@ -10,7 +10,7 @@ Pure functions over attempt rows (see :class:`AttemptRow`); the store query is i
   run sequence, attempt number) / counted attempts.
 - stability = 100 × (1 − flip rate) × max(pass rate, 1 − pass rate).
 - a *flake* is a pass and a fail on the same commit (on the same run when the commit
-  is unknown) — pass-on-rerun is one; ``last_flake`` is when the latest such change happened.
+  is unknown) and the same experiment variant — pass-on-rerun is one; ``last_flake`` is when the latest such change happened.
 - state: ``broken`` when its latest min_attempts counted attempts all failed (an
   always-failing test, or one that started failing and keeps failing); else ``flaky`` when
   it flaked, or has ≥ min_attempts attempts and a pass rate inside the band (inclusive);
@@ -24,7 +24,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 from rq_obs.analysis.stats import percentile
 
-__all__ = ["AttemptRow", "TestFlakiness", "analyse", "COUNTED", "STATES"]
+__all__ = ["AttemptRow", "TestFlakiness", "analyse", "analyse_test", "counts_by_state", "COUNTED", "STATES"]
 
 COUNTED = ("passed", "failed", "error")
 STATES = ("healthy", "flaky", "broken")
@@ -40,6 +40,7 @@ class AttemptRow(NamedTuple):
     run_id: str
     commit: str
     sequence: int
+    variant: str = "control"
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,9 @@ def analyse_test(suite: str, test: str, rows: Sequence[AttemptRow], band: Sequen
     n = len(counted)
     flips = sum(1 for a, b in zip(counted, counted[1:]) if (a.outcome == "passed") != (b.outcome == "passed"))
     # flakes: a pass and a fail on one commit (one run when the commit is unknown)
-    by_commit: dict[str, list[AttemptRow]] = {}
-    for r in counted:
-        by_commit.setdefault(r.commit or "run:" + r.run_id, []).append(r)
+    by_commit: dict[tuple[str, str], list[AttemptRow]] = {}
+    for r in counted:  # experiment variants are different code: a pass in one and a fail in another is no flake
+        by_commit.setdefault((r.commit or "run:" + r.run_id, r.variant), []).append(r)
     flaky_commits, last_flake = 0, None
     for group in by_commit.values():
         if len({r.outcome == "passed" for r in group}) == 2:

@@ -34,7 +34,8 @@ def duration_seconds(text: str, what: str = "--window") -> float:
 
 def window_attempts(store: Store, since: float, until: float | None = None) -> list[AttemptRow]:
     """Every attempt of runs started in [since, until)."""
-    sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence "
+    sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence, "
+           "a.variant "
            "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?")
     params: list = [since]
     if until is not None:

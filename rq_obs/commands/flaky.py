@@ -44,7 +44,7 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
                f"{summary['healthy']} healthy")
     if not shown:
         return
-    header = ("state", "pass", "flips", "stability", "runs", "last flake", "first seen", "suite", "test")
+    header = ("state", "pass", "flips", "stability", "attempts", "last flake", "first seen", "suite", "test")
     rows = [(t.state, f.pct(t.pass_rate), f.pct(t.flip_rate), f"{t.stability:.1f}", str(t.attempts),
              f.when(t.last_flake), f.when(t.first_seen), t.suite, t.test) for t in shown]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]

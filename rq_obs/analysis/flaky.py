@@ -65,45 +65,44 @@ class TestFlakiness:
 
 
 def _order(a: AttemptRow) -> tuple:
-    return (a.started_at, a.sequence, a.attempt)
+    return (a[4], a[8], a[5])  # started_at, run sequence, attempt
 
 
 def analyse_test(suite: str, test: str, rows: Sequence[AttemptRow], band: Sequence[float],
                  min_attempts: int) -> TestFlakiness:
     """Flakiness of one test from its attempts in the window (any order)."""
-    rows = sorted(rows, key=_order)
-    counted = [r for r in rows if r.outcome in COUNTED]
-    passed = sum(1 for r in counted if r.outcome == "passed")
-    n = len(counted)
-    flips = sum(1 for a, b in zip(counted, counted[1:]) if (a.outcome == "passed") != (b.outcome == "passed"))
-    # flakes: a pass and a fail on one commit (one run when the commit is unknown)
-    by_commit: dict[tuple[str, str], list[AttemptRow]] = {}
-    for r in counted:  # experiment variants are different code: a pass in one and a fail in another is no flake
-        by_commit.setdefault((r.commit or "run:" + r.run_id, r.variant), []).append(r)
+    counted = sorted((r for r in rows if r[2] in COUNTED), key=_order)
+    oks = [r[2] == "passed" for r in counted]
+    n = len(oks)
+    passed = sum(oks)
+    flips = sum(1 for a, b in zip(oks, oks[1:]) if a != b)
+    # flakes: a pass and a fail on one commit (one run when the commit is unknown) and one variant
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(counted):
+        groups.setdefault((r[7] or "run:" + r[6], r[9]), []).append(i)
     flaky_commits, last_flake = 0, None
-    for group in by_commit.values():
-        if len({r.outcome == "passed" for r in group}) == 2:
-            flaky_commits += 1
-            for a, b in zip(group, group[1:]):
-                if (a.outcome == "passed") != (b.outcome == "passed"):
-                    last_flake = b.started_at if last_flake is None else max(last_flake, b.started_at)
+    if 0 < passed < n:
+        for idx in groups.values():
+            if len(idx) > 1 and len({oks[i] for i in idx}) == 2:
+                flaky_commits += 1
+                for i, j in zip(idx, idx[1:]):
+                    if oks[i] != oks[j]:
+                        t = counted[j][4]
+                        last_flake = t if last_flake is None or t > last_flake else last_flake
     pass_rate = passed / n if n else None
     flip_rate = flips / n if n else None
-    stability = None
-    if n:
-        stability = 100.0 * (1.0 - flip_rate) * max(pass_rate, 1.0 - pass_rate)
+    stability = 100.0 * (1.0 - flip_rate) * max(pass_rate, 1.0 - pass_rate) if n else None
     lo, hi = band
-    if n >= min_attempts and not any(r.outcome == "passed" for r in counted[-min_attempts:]):
+    if n >= min_attempts and not any(oks[-min_attempts:]):
         state = "broken"
     elif flaky_commits or (n >= min_attempts and lo <= pass_rate <= hi):
         state = "flaky"
     else:
         state = "healthy"
-    durations = sorted(r.duration for r in counted)
     return TestFlakiness(
         suite=suite, test=test, attempts=n, passed=passed, failed=n - passed, flips=flips, pass_rate=pass_rate,
         flip_rate=flip_rate, stability=stability, state=state, flaky_commits=flaky_commits, last_flake=last_flake,
-        duration_p95=percentile(durations, 0.95),
+        duration_p95=percentile(sorted(r[3] for r in counted), 0.95),
     )
 
 

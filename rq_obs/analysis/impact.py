@@ -12,11 +12,11 @@ seen on both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from rq_obs.analysis.stats import Comparison, two_proportions
 
-__all__ = ["ChangeEvent", "Outcome", "TestImpact", "Impact", "bounds", "analyse_change"]
+__all__ = ["ChangeEvent", "TestImpact", "Impact", "bounds", "analyse_change"]
 
 
 class ChangeEvent(NamedTuple):
@@ -31,12 +31,6 @@ class ChangeEvent(NamedTuple):
     changed_at: float
     run_id: str
     suite: str  # '' when the change is not tied to a run (git polling)
-
-
-class Outcome(NamedTuple):
-    test: str
-    outcome: str
-    started_at: float
 
 
 @dataclass(frozen=True)
@@ -98,33 +92,19 @@ def bounds(changed_at: float, window: float, previous_at: float | None, next_at:
     return start, changed_at, end
 
 
-def _tally(rows: Iterable[Outcome]) -> tuple[tuple[int, int], dict[str, list[int]]]:
-    total = [0, 0]
-    per: dict[str, list[int]] = {}
-    for r in rows:
-        if r.outcome not in ("passed", "failed", "error"):
-            continue
-        ok = 1 if r.outcome == "passed" else 0
-        total[0] += ok
-        total[1] += 1
-        t = per.setdefault(r.test, [0, 0])
-        t[0] += ok
-        t[1] += 1
-    return (total[0], total[1]), per
-
-
-def analyse_change(change: ChangeEvent, window: tuple[float, float, float], rows: Sequence[Outcome],
+def analyse_change(change: ChangeEvent, window: tuple[float, float, float], tallies: Mapping[str, Sequence[int]],
                    alpha: float) -> Impact:
-    """Compare first attempts in [window[0], window[1]) with those in [window[1], window[2])."""
-    start, t0, end = window
-    before_rows = [r for r in rows if start <= r.started_at < t0]
-    after_rows = [r for r in rows if t0 <= r.started_at < end]
-    before, bt = _tally(before_rows)
-    after, at = _tally(after_rows)
-    comp = two_proportions(before[0], before[1], after[0], after[1], alpha)
+    """``tallies``: test -> (passed before, counted before, passed after, counted after) of first attempts
+    in [window[0], window[1]) and [window[1], window[2])."""
+    bp = sum(t[0] for t in tallies.values())
+    bc = sum(t[1] for t in tallies.values())
+    ap = sum(t[2] for t in tallies.values())
+    ac = sum(t[3] for t in tallies.values())
+    comp = two_proportions(bp, bc, ap, ac, alpha)
     tests = []
-    for name in sorted(set(bt) & set(at)):
-        b, a = bt[name], at[name]
-        tests.append(TestImpact(name, (b[0], b[1]), (a[0], a[1]), two_proportions(b[0], b[1], a[0], a[1], alpha)))
+    for name in sorted(tallies):
+        b0, b1, a0, a1 = tallies[name]
+        if b1 and a1:
+            tests.append(TestImpact(name, (b0, b1), (a0, a1), two_proportions(b0, b1, a0, a1, alpha)))
     significant = bool(comp and comp.p_value is not None and comp.p_value < alpha)
-    return Impact(change, window, before, after, comp, tuple(tests), significant)
+    return Impact(change, window, (bp, bc), (ap, ac), comp, tuple(tests), significant)

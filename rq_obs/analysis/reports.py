@@ -38,8 +38,8 @@ def impact_report(store: Store, config: Config, path: str | None = None, window:
             prev_at = evs[i - 1].changed_at if i > 0 else None
             next_at = evs[i + 1].changed_at if i + 1 < len(evs) else None
             bounds = im.bounds(e.changed_at, seconds, prev_at, next_at)
-            rows = q.first_attempts(store, bounds[0], bounds[2], e.suite)
-            out.append(im.analyse_change(e, bounds, rows, config.significance_level))
+            tallies = q.first_attempt_tallies(store, bounds[0], bounds[1], bounds[2], e.suite)
+            out.append(im.analyse_change(e, bounds, tallies, config.significance_level))
     return out
 
 
@@ -54,8 +54,8 @@ def last_impacts(store: Store, config: Config) -> list[im.Impact]:
     for p in sorted(latest):
         e, prev_at = latest[p]
         bounds = im.bounds(e.changed_at, seconds, prev_at, None)
-        out.append(im.analyse_change(e, bounds, q.first_attempts(store, bounds[0], bounds[2], e.suite),
-                                     config.significance_level))
+        tallies = q.first_attempt_tallies(store, bounds[0], bounds[1], bounds[2], e.suite)
+        out.append(im.analyse_change(e, bounds, tallies, config.significance_level))
     return out
 
 

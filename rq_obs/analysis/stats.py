@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 __all__ = ["Comparison", "Summary", "two_proportions", "welch", "srm", "SrmResult", "bonferroni", "zscore",
-           "power_from_se", "mde_from_se", "summary_from_sums", "percentile"]
+           "power_from_se", "mde_from_se", "summary_from_sums", "percentile", "norm_cdf", "norm_sf", "norm_ppf"]
 
 #: Power at which the minimum detectable effect is quoted.
 MDE_POWER = 0.8
@@ -68,10 +69,25 @@ class Comparison:
     df: float | None = None
 
 
-def _norm():
+_SQRT2 = math.sqrt(2.0)
+
+
+def norm_cdf(z: float) -> float:
+    """Standard normal CDF via erfc (accurate in the tails, and much cheaper than a scipy call per test)."""
+    return 0.5 * math.erfc(-z / _SQRT2)
+
+
+def norm_sf(z: float) -> float:
+    """Standard normal survival function 1 − Φ(z) via erfc."""
+    return 0.5 * math.erfc(z / _SQRT2)
+
+
+@lru_cache(maxsize=64)
+def norm_ppf(q: float) -> float:
+    """Standard normal quantile (scipy; cached: only a few distinct levels are ever asked for)."""
     from scipy.stats import norm
 
-    return norm
+    return float(norm.ppf(q))
 
 
 def power_from_se(effect: float, se: float, alpha: float) -> float | None:
@@ -81,18 +97,16 @@ def power_from_se(effect: float, se: float, alpha: float) -> float | None:
     """
     if se <= 0 or not math.isfinite(se):
         return None
-    norm = _norm()
-    z = norm.ppf(1 - alpha / 2)
+    z = norm_ppf(1 - alpha / 2)
     k = abs(effect) / se
-    return float(norm.cdf(k - z) + norm.cdf(-k - z))
+    return norm_cdf(k - z) + norm_cdf(-k - z)
 
 
 def mde_from_se(se: float, alpha: float, power: float = MDE_POWER) -> float | None:
     """Smallest absolute effect detected with ``power`` at two-sided ``alpha``: (z₁₋α/₂ + z_power) · se."""
     if se <= 0 or not math.isfinite(se):
         return None
-    norm = _norm()
-    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+    return (norm_ppf(1 - alpha / 2) + norm_ppf(power)) * se
 
 
 def two_proportions(x_control: int, n_control: int, x_treat: int, n_treat: int, alpha: float = 0.05) -> Comparison | None:
@@ -105,16 +119,15 @@ def two_proportions(x_control: int, n_control: int, x_treat: int, n_treat: int, 
     """
     if n_control <= 0 or n_treat <= 0:
         return None
-    norm = _norm()
     pc, pt = x_control / n_control, x_treat / n_treat
     diff = pt - pc
     pooled = (x_control + x_treat) / (n_control + n_treat)
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / n_control + 1 / n_treat))
     se1 = math.sqrt(pc * (1 - pc) / n_control + pt * (1 - pt) / n_treat)
-    zc = float(norm.ppf(1 - (1 - CI_LEVEL) / 2))
+    zc = norm_ppf(1 - (1 - CI_LEVEL) / 2)
     if se0 > 0:
         z = diff / se0
-        p = float(2 * norm.sf(abs(z)))
+        p = 2 * norm_sf(abs(z))
     else:  # both groups all-pass or all-fail: no evidence of a difference
         z, p = 0.0, 1.0
     return Comparison(

@@ -37,6 +37,9 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
     """Every ``exporter="analytics"`` catalogue family from a :class:`rq_obs.analysis.reports.Snapshot`.
 
     Values that are undefined (no samples, no variance) are left out rather than published as NaN.
+    Per-test series of tests that passed every attempt in the window, and per-test change
+    deltas of 0, are left out unless ``config.analytics_all_tests`` (their values are known;
+    at 10,000 tests they would be most of the scrape).
     Per-test series of tests folded by the cardinality cap are left out too (a pass rate of
     ``__other__`` would mean nothing); suite counts still include them.
     """
@@ -58,6 +61,8 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
         c = counts.setdefault(t.suite, {"flaky": 0, "broken": 0})
         if t.state in c:
             c[t.state] += 1
+        if not config.analytics_all_tests and t.passed == t.attempts:
+            continue  # always passed: pass rate 1, flip rate 0, stability 100, healthy — left out unless asked for
         if guard is not None and guard.value("test", t.test, t.suite) == OTHER:
             continue
         lab = {"suite": t.suite, "test": t.test}
@@ -80,6 +85,8 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
             put(M.CHANGE_DELTA, {"path": path}, imp.comparison.diff)
             put(M.CHANGE_P_VALUE, {"path": path}, imp.comparison.p_value)
         for t in imp.tests:
+            if not config.analytics_all_tests and not t.delta:
+                continue  # unchanged pass rate: left out unless asked for (10,000 zeros per file otherwise)
             if guard is not None and guard.value("test", t.test) == OTHER:
                 continue
             put(M.CHANGE_TEST_DELTA, {"path": path, "test": t.test}, t.delta)
@@ -125,8 +132,8 @@ class AnalyticsCollector:
 
     name = "analytics"
 
-    def __init__(self, store: Store, config: Config, guard: LabelGuard | None = None, *, min_interval: float = 5.0,
-                 max_age: float = 60.0, background: bool = True, clock: Callable[[], float] = time.time):
+    def __init__(self, store: Store, config: Config, guard: LabelGuard | None = None, *, min_interval: float = 30.0,
+                 max_age: float = 300.0, background: bool = True, clock: Callable[[], float] = time.time):
         self.store = store
         self.config = config
         self.guard = guard

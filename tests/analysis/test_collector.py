@@ -75,7 +75,8 @@ def test_collector_publishes_exact_values_for_every_analytics_metric(tmp_path):
     se = math.sqrt(2 / 6 * 4 / 6 * (1 / 2 + 1 / 4))
     assert _v(values, M.CHANGE_P_VALUE, path="SKILL.md") == pytest.approx(2 * _phi_sf(0.5 / se), rel=1e-9)
     assert _v(values, M.CHANGE_TEST_DELTA, path="SKILL.md", test="t_flaky") == 1.0
-    assert _v(values, M.CHANGE_TEST_DELTA, path="SKILL.md", test="t_broken") == 0.0
+    # t_broken failed before and after: delta 0 is left out by default
+    assert (M.CHANGE_TEST_DELTA.name, (("path", "SKILL.md"), ("test", "t_broken"))) not in values
     # experiment: control 1/2 passed, duration 1,3, cost .5,1.5; new 2/2, duration 2,2, cost .25,.25
     e = {"experiment": "exp"}
     assert _v(values, M.EXPERIMENT_SAMPLES, variant="control", **e) == 2
@@ -199,3 +200,17 @@ def test_failed_background_recompute_keeps_the_previous_result(tmp_path, caplog)
     c.wait(30)
     assert _v(values, M.BROKEN_TESTS, suite="s") == 1
     assert "analytics recomputation failed" in caplog.text
+
+
+def test_always_passing_tests_are_published_only_when_asked(tmp_path):
+    s = store_at(tmp_path)
+    _history(s)
+    _, lean = _scrape(AnalyticsCollector(s, Config(), background=False, clock=lambda: NOW))
+    assert not any(dict(k[1]).get("test") == "t_x" for k in lean if k[0].startswith("rqobs_test_"))
+    assert _v(lean, M.TEST_PASS_RATE, suite="ab", test="t_y") == 0.5  # failed once: published
+    _, full = _scrape(AnalyticsCollector(s, Config(analytics_all_tests=True), background=False, clock=lambda: NOW))
+    assert _v(full, M.TEST_PASS_RATE, suite="ab", test="t_x") == 1.0
+    assert _v(full, M.TEST_STABILITY, suite="ab", test="t_x") == 100.0
+    assert _v(full, M.TEST_STATE, suite="ab", test="t_x", state="healthy") == 1
+    assert _v(full, M.CHANGE_TEST_DELTA, path="SKILL.md", test="t_broken") == 0.0
+    assert len(full) - len(lean) == 6  # pass rate, flip rate, stability, state, p95 of t_x; t_broken's delta

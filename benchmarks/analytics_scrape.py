@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 
-from rq_obs.analysis import reports  # noqa: E402
+from rq_obs.analytics import reports  # noqa: E402
 from rq_obs.config import Config  # noqa: E402
 from rq_obs.exporters.analytics import AnalyticsCollector  # noqa: E402
 from rq_obs.exporters.base import LabelGuard  # noqa: E402

@@ -1,7 +1,7 @@
 """A/B experiments: per variant rates and means, lift vs control with CIs, p-values, SRM, power, MDE.
 
 Input is one :class:`Arm` per (experiment, variant) with counts and sums, aggregated
-from the store in SQL (:mod:`rq_obs.analysis.queries`). Definitions (docs/ANALYTICS.md):
+from the store in SQL (:mod:`rq_obs.analytics.queries`). Definitions (docs/ANALYTICS.md):
 
 - samples are first attempts (attempt = 1): reruns depend on the outcome, so counting
   them would bias both the sample ratio and the rates.

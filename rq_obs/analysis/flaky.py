@@ -1,7 +1,7 @@
 """Flaky and broken tests: pass rate, flip rate, stability score and state per test.
 
 Pure functions over attempt rows (see :class:`AttemptRow`); the store query is in
-:mod:`rq_obs.analysis.queries`. Definitions (docs/ANALYTICS.md):
+:mod:`rq_obs.analytics.queries`. Definitions (docs/ANALYTICS.md):
 
 - counted attempts: outcome passed, failed or error (skipped/xfailed/xpassed are ignored);
   failed and error are both "fail". Every attempt counts, reruns included.

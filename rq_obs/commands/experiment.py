@@ -20,8 +20,8 @@ def command(ctx: click.Context, name: str | None, store_path: str | None, fmt: s
     With several comparisons each is judged at the Bonferroni-adjusted alpha.
     Definitions: docs/ANALYTICS.md.
     """
-    from rq_obs.analysis import formatting as f
-    from rq_obs.analysis.reports import experiment_report
+    from rq_obs.commands import _analytics_format as f
+    from rq_obs.analytics.reports import experiment_report
     from rq_obs.errors import UsageError
 
     config = config_from(ctx)

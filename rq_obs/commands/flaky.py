@@ -23,9 +23,9 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
     counts) or when its pass rate sits inside flaky_band; broken when it never passed
     in at least flaky_min_attempts attempts. Definitions: docs/ANALYTICS.md.
     """
-    from rq_obs.analysis import formatting as f
+    from rq_obs.commands import _analytics_format as f
     from rq_obs.analysis.flaky import STATES
-    from rq_obs.analysis.reports import flaky_report
+    from rq_obs.analytics.reports import flaky_report
 
     config = config_from(ctx)
     store = open_store(ctx, store_path)

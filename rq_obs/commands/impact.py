@@ -27,15 +27,15 @@ def command(ctx: click.Context, file: str | None, store_path: str | None, window
     --poll records changes from git first (run it between test runs, e.g. in CI).
     Definitions: docs/ANALYTICS.md.
     """
-    from rq_obs.analysis import formatting as f
-    from rq_obs.analysis.reports import impact_report
+    from rq_obs.commands import _analytics_format as f
+    from rq_obs.analytics.reports import impact_report
     from rq_obs.errors import UsageError
 
     config = config_from(ctx)
     store = open_store(ctx, store_path, create=poll)
     polled = None
     if poll:
-        from rq_obs.analysis.gitpoll import poll as git_poll
+        from rq_obs.analytics.gitpoll import poll as git_poll
 
         polled = git_poll(project_root(ctx), store, config.tracked_files)
     impacts = impact_report(store, config, file, window)

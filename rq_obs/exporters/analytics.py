@@ -34,7 +34,7 @@ log = logging.getLogger("rq_obs.exporters.analytics")
 
 
 def build_families(snap, config: Config, guard: LabelGuard | None = None) -> list[PromMetric]:
-    """Every ``exporter="analytics"`` catalogue family from a :class:`rq_obs.analysis.reports.Snapshot`.
+    """Every ``exporter="analytics"`` catalogue family from a :class:`rq_obs.analytics.reports.Snapshot`.
 
     Values that are undefined (no samples, no variance) are left out rather than published as NaN.
     Per-test series of tests that passed every attempt in the window, and per-test change
@@ -151,7 +151,7 @@ class AnalyticsCollector:
     # -- computing ----------------------------------------------------------------
     def refresh(self) -> None:
         """Recompute now, in the calling thread."""
-        from rq_obs.analysis import queries, reports
+        from rq_obs.analytics import queries, reports
 
         started = time.perf_counter()
         fp = queries.fingerprint(self.store)
@@ -178,7 +178,7 @@ class AnalyticsCollector:
             return True
         if age < self.min_interval:
             return False
-        from rq_obs.analysis import queries
+        from rq_obs.analytics import queries
 
         return queries.fingerprint(self.store) != fp
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from rq_obs.analysis.formatting import when
+from rq_obs.commands._analytics_format import when
 from rq_obs.store import Store
 from tests.analysis.history import HOUR, add_run
 from tests.analysis.test_impact import SKILL, V1, V2, _commit, _git

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from rq_obs.analysis.executive import days_in_month, midnight_utc
-from rq_obs.analysis.reports import executive_report
+from rq_obs.analytics.reports import executive_report
 from rq_obs.config import Config
 from tests.analysis.history import DAY, HOUR, add_run, store_at
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from rq_obs.analysis.reports import experiment_report
+from rq_obs.analytics.reports import experiment_report
 from rq_obs.config import Config
 from tests.analysis.history import HOUR, add_run, store_at
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rq_obs.analysis.reports import flaky_report
+from rq_obs.analytics.reports import flaky_report
 from rq_obs.config import Config
 from tests.analysis.history import DAY, HOUR, add_run, store_at
 

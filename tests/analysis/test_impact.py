@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from rq_obs.analysis import gitpoll
-from rq_obs.analysis.reports import impact_report, last_impacts
+from rq_obs.analytics import gitpoll
+from rq_obs.analytics.reports import impact_report, last_impacts
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.errors import UsageError

@@ -8,7 +8,7 @@ from rq_obs.analysis import executive as ex
 from rq_obs.analysis import experiments as exp
 from rq_obs.analysis import flaky as fl
 from rq_obs.analysis import impact as im
-from rq_obs.analysis import queries as q
+from rq_obs.analytics import queries as q
 from rq_obs.config import Config
 from rq_obs.store.db import Store
 

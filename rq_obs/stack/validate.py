@@ -47,8 +47,13 @@ class Check:
 
 def _tool_output(stdout: str, stderr: str) -> str:
     """The tool's own complaint, on one line."""
-    lines = [l.strip() for l in (stderr + "\n" + stdout).splitlines() if l.strip()]
-    useful = [l for l in lines if not l.startswith("Checking ")] or lines
+    useful = []
+    for line in (stdout + "\n" + stderr).splitlines():
+        line = line.strip()
+        if line.startswith("Checking "):  # "Checking FILE" or amtool's "Checking 'FILE'  FAILED: why"
+            line = line[line.index("FAILED"):] if "FAILED" in line else ""
+        if line and line not in useful:
+            useful.append(line)
     return " | ".join(useful[:6])
 
 

@@ -102,3 +102,12 @@ def test_alertmanager_false_drops_the_service(write_stack):
     doc = load(write_stack(make_config(alertmanager=False)) / compose.PATH)
     assert "alertmanager" not in doc["services"] and "alertmanager-data" not in doc["volumes"]
     assert "depends_on" not in doc["services"]["prometheus"]
+
+
+def test_webhook_env_must_be_a_variable_name(tmp_path):
+    from rq_obs.config import load as load_config
+    from rq_obs.errors import ConfigError
+
+    (tmp_path / "rq-obs.yaml").write_text("slack_webhook_env: 'X; rm -rf /'\n")
+    with pytest.raises(ConfigError, match=r"key 'slack_webhook_env' is 'X; rm -rf /'; expected an environment variable name"):
+        load_config(tmp_path, env={})

@@ -110,6 +110,10 @@ def _choice(*options: str) -> Callable[[str], str | None]:
     return check
 
 
+def _env_name(v: str) -> str | None:
+    return None if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) else "an environment variable name (letters, digits, _)"
+
+
 def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
@@ -161,7 +165,7 @@ class Config:
     scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)
     evaluation_interval: str = _f("1m", "how often recording and alert rules are evaluated", _duration)
     alerts_to: str = _f("slack", "alerts go to Slack by default", _choice("slack", "none"))
-    slack_webhook_env: str = _f("SLACK_WEBHOOK_URL", "name of the environment variable holding the Slack webhook; the URL is never written to a file")
+    slack_webhook_env: str = _f("SLACK_WEBHOOK_URL", "name of the environment variable holding the Slack webhook; the URL is never written to a file", _env_name)
     slack_channel: str = _f("#rq-obs-alerts", "Slack channel for alerts")
     alertmanager: bool = _f(True, "include Alertmanager in the stack for Prometheus-side alerts")
     remote_write_url: str = _f("", "optional remote_write target (Mimir/Thanos) for users who outgrow one Prometheus")

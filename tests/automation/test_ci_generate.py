@@ -184,3 +184,15 @@ def test_nothing_installable_is_a_clear_error(tmp_path):
     r = run_cli("ci", "generate", str(tmp_path), "--provider", "github")
     assert r.code == 2 and "cannot tell how to install the project" in r.err
     assert not any(tmp_path.iterdir())
+
+
+def test_command_help_does_not_import_libcst_or_yaml():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom rq_obs.cli import main\n"
+            "for args in (['instrument', '--help'], ['ci', 'generate', '--help']):\n"
+            "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+            "print('LOADED', [m for m in ('libcst', 'yaml', 'jsonschema') if m in sys.modules])")
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "LOADED []" in cp.stdout, cp.stdout + cp.stderr

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from rq_obs.catalog import M
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import python_env
 
@@ -86,7 +87,7 @@ out = {}
 
 
 def _probe(root: Path, body: str) -> dict:
-    code = PROBE + textwrap.dedent(body) + "\nprint(json.dumps(out))\n"
+    code = PROBE + f"COUNT = {M.APP_FUNCTION_DURATION.count!r}\n" + textwrap.dedent(body) + "\nprint(json.dumps(out))\n"
     cp = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=root,
                         env=python_env({"OTEL_SERVICE_NAME": "", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}), timeout=120)
     assert cp.returncode == 0, cp.stderr
@@ -181,7 +182,7 @@ def test_fastapi_app_instrumented_serves_traces_metrics_health(fastapi_project):
             out[p] = [resp.status_code, resp.json()]
         m = client.get("/metrics")
         out["metrics_type"] = m.headers["content-type"]
-        out["metrics"] = [l for l in m.text.splitlines() if l.startswith("app_function_duration_seconds_count")]
+        out["metrics"] = [l for l in m.text.splitlines() if l.startswith(COUNT)]
         spans = exporter.get_finished_spans()
         out["spans"] = sorted(s.name for s in spans if not s.name.endswith((" http send", " http receive")))
         by = {s.name: s for s in spans}
@@ -193,8 +194,8 @@ def test_fastapi_app_instrumented_serves_traces_metrics_health(fastapi_project):
     assert out["/health"] == [200, {"status": "ok"}]
     assert out["/ready"] == [200, {"status": "ready", "checks": {"database": "ok"}}]
     assert out["metrics_type"].startswith("text/plain; version=")
-    assert out["metrics"] == ['app_function_duration_seconds_count{function="compute_total"} 1.0',
-                              'app_function_duration_seconds_count{function="read_item"} 1.0']
+    assert out["metrics"] == [f'{M.APP_FUNCTION_DURATION.count}{{function="compute_total"}} 1.0',
+                              f'{M.APP_FUNCTION_DURATION.count}{{function="read_item"}} 1.0']
     # probes (/health, /ready, /metrics) are not traced; the request and both functions are
     assert out["spans"] == ["GET /items/{item_id}", "POST /orders", "POST /orders", "compute_total", "read_item"]
     assert out["parent_ok"] and out["root_is_server"]
@@ -230,14 +231,14 @@ def test_flask_factory_app_with_sqlalchemy_ready_check(flask_project):
             out[p] = [resp.status_code, resp.get_json()]
         m = client.get("/metrics")
         out["metrics"] = [m.status_code, m.mimetype, [l for l in m.get_data(as_text=True).splitlines()
-                                                     if l.startswith("app_function_duration_seconds_count")]]
+                                                     if l.startswith(COUNT)]]
         out["spans"] = sorted(s.name for s in exporter.get_finished_spans())
         out["service"] = __import__("rq_obs_instrumentation").load_settings()["service_name"]
     """)
     assert out["notes"] == [200, {"total": 12.0}, 200]
     assert out["/health"] == [200, {"status": "ok"}]
     assert out["/ready"] == [200, {"checks": {"database": "ok"}, "status": "ready"}]
-    assert out["metrics"] == [200, "text/plain", ['app_function_duration_seconds_count{function="Cart.total"} 3.0']]
+    assert out["metrics"] == [200, "text/plain", [f'{M.APP_FUNCTION_DURATION.count}{{function="Cart.total"}} 3.0']]
     assert out["spans"] == ["Cart.total", "Cart.total", "Cart.total", "GET /notes", "GET /notes", "POST /notes"]
     assert out["service"] == "notes"
     before = _snapshot(root)

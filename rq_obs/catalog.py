@@ -87,6 +87,7 @@ LABELS: dict[str, Label] = {
         Label("receiver", "collector receiver name", "receivers in the generated collector config"),
         Label("transport", "collector receiver transport", "grpc, http"),
         Label("exporter", "collector exporter name", "exporters in the generated collector config"),
+        Label("function", "__qualname__ of a function decorated with @traced by `rq-obs instrument apply`", "functions chosen with --functions"),
     )
 }
 
@@ -100,6 +101,7 @@ EXPORTERS = {
     "spanmetrics": "OpenTelemetry Collector spanmetrics connector (from test spans)",
     "otelcol": "OpenTelemetry Collector internal telemetry",
     "prometheus": "Prometheus itself (synthetic scrape series)",
+    "instrumented": "an app instrumented by `rq-obs instrument apply` (its own /metrics endpoint)",
 }
 
 
@@ -270,6 +272,9 @@ class M:
     OTELCOL_ACCEPTED_SPANS = Metric("otelcol_receiver_accepted_spans", _C, "", ("receiver", "transport"), "Spans the collector accepted.", "otelcol")
     OTELCOL_REFUSED_SPANS = Metric("otelcol_receiver_refused_spans", _C, "", ("receiver", "transport"), "Spans the collector refused.", "otelcol")
     OTELCOL_SEND_FAILED = Metric("otelcol_exporter_send_failed_spans", _C, "", ("exporter",), "Spans the collector failed to export.", "otelcol")
+
+    # --- apps instrumented by `rq-obs instrument apply` (their own /metrics) --------
+    APP_FUNCTION_DURATION = Metric("app_function_duration_seconds", _H, "seconds", ("function",), "Duration of functions decorated with @traced (rq-obs instrument apply).", "instrumented", _LATENCY_BUCKETS)
 
     # --- Prometheus synthetic series ------------------------------------------------
     UP = Metric("up", _G, "", ("job", "instance"), "1 when the last scrape of a target succeeded.", "prometheus")

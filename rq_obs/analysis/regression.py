@@ -52,10 +52,13 @@ class OpChange:
         return asdict(self)
 
 
+_EPS = 1e-9  # so 1.1 / 1.0 - 1 (0.10000000000000009) is exactly 10 %
+
+
 def severity(change: float, threshold: float) -> str:
-    if change > 4 * threshold:
+    if change > 4 * threshold + _EPS:
         return "critical"
-    if change > 2 * threshold:
+    if change > 2 * threshold + _EPS:
         return "major"
     return "minor"
 
@@ -86,7 +89,7 @@ def _welch(mb: float, sb: float, nb: int, mh: float, sh: float, nh: int, alterna
 def _classify(operation: str, base: float, head: float, centre: str, kind: str, pval_fn, n_b: int, n_h: int,
               threshold: float, alpha: float) -> OpChange:
     change = head / base - 1.0 if base > 0 else (0.0 if head == base else math.inf)
-    if change > threshold or change < -threshold:
+    if change > threshold + _EPS or change < -threshold - _EPS:
         alternative = "greater" if change > 0 else "less"
         test = test_description(kind, alpha, n_b, n_h, alternative)
         if kind == "none":

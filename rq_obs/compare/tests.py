@@ -20,6 +20,8 @@ def flaky_tests(tests: Mapping[str, Mapping[str, int]]) -> list[str]:
 
 @dataclass(frozen=True)
 class TestDiff:
+    __test__ = False  # not a pytest test class
+
     base_pass_rate: float | None
     head_pass_rate: float | None
     new: tuple[str, ...]

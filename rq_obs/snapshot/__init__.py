@@ -56,7 +56,7 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
     from rq_obs.snapshot.deps import collect_dependencies
     from rq_obs.snapshot.environment import capture_environment
     from rq_obs.snapshot.quality_inputs import load_coverage
-    from rq_obs.snapshot.store import baseline_for, test_summary
+    from rq_obs.snapshot.store import baseline_for, summarise_tests
     from rq_obs.snapshot.vulns import load_vulnerabilities
 
     if not _RELEASE.match(release):
@@ -83,7 +83,7 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
         dependencies=collect_dependencies(project), vulnerabilities=vuln_list,
         environment=capture_environment(config, project, os.environ if env is None else env),
         benchmarks=tuple(benches[k] for k in sorted(benches)), resources=resources,
-        tests=test_summary(store, commit, duration_seconds(config.snapshot_window), now),
+        tests=summarise_tests(store, commit, duration_seconds(config.snapshot_window), now),
         quality=QualityInputs(cov, Path(coverage).name if coverage else "", code_quality, documentation, scan),
     )
     base = baseline_for(store, release, now, config.baseline)

@@ -72,6 +72,8 @@ class Benchmark:
 
 @dataclass(frozen=True)
 class TestSummary:
+    __test__ = False  # not a pytest test class
+
     passed: int = 0
     failed: int = 0
     errors: int = 0

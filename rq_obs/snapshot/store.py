@@ -14,7 +14,7 @@ from rq_obs.snapshot.model import Snapshot, TestSummary, snapshot_from_dict
 from rq_obs.store import Store
 
 __all__ = ["MIGRATIONS", "save_snapshot", "load_snapshot", "list_snapshots", "load_recent", "baseline_for",
-           "test_summary", "delete_snapshot"]
+           "summarise_tests", "delete_snapshot"]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: one snapshot document per release
@@ -96,10 +96,17 @@ def baseline_for(store: Store, release: str, created_at: float, baseline: str) -
     return _decode(rows[0]["release"], rows[0]["document"]) if rows else None
 
 
+def _human(seconds: float) -> str:
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= n and seconds % n == 0:
+            return f"{int(seconds // n)}{unit}"
+    return f"{seconds:g}s"
+
+
 _COUNTED = {"passed": "passed", "failed": "failed", "error": "errors", "skipped": "skipped"}
 
 
-def test_summary(store: Store, commit: str, window_seconds: float, now: float) -> TestSummary:
+def summarise_tests(store: Store, commit: str, window_seconds: float, now: float) -> TestSummary:
     """Attempts of runs at ``commit`` (prefix match either way); when there are none, of the last window.
 
     Pass rate = passed / (passed + failed + error); skipped/xfailed/xpassed are not counted.
@@ -116,8 +123,7 @@ def test_summary(store: Store, commit: str, window_seconds: float, now: float) -
     if not rows:
         since = now - window_seconds
         rows = store.query(base.format("a.started_at >= ?"), (since,))
-        days = window_seconds / 86400
-        scope = f"last {days:g}d" if rows else "none"
+        scope = f"last {_human(window_seconds)}" if rows else "none"
         run_q = ("SELECT COUNT(DISTINCT run_id) FROM attempts WHERE started_at >= ?", (since,))
     counts: dict[str, int] = defaultdict(int)
     tests: dict[str, dict[str, int]] = defaultdict(dict)

@@ -126,3 +126,16 @@ def test_select_env_globs_and_secret_names():
                               list(Config().snapshot_env))
     assert sel == {"CI": "1", "GITHUB_TOKEN": "<present>"}
     assert secrets == ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"]
+
+
+def test_second_snapshot_scores_performance_against_the_previous_one(tmp_path):
+    proj = _project(tmp_path)
+    db = tmp_path / "s.db"
+    bench = DATA / "pytest-benchmark.json"
+    assert run_cli("--project", proj, "snapshot", "--release", "v1", "--store", db, "--commit", "", "--benchmarks", bench).code == 0
+    r = run_cli("--project", proj, "snapshot", "--release", "v2", "--store", db, "--commit", "", "--benchmarks", bench,
+                "--format", "json")
+    doc = json.loads(r.out)
+    assert doc["baseline"] == "v1"
+    assert doc["score"]["dimensions"]["performance"] == 100.0 and doc["score"]["total"] == 100.0
+    assert doc["score"]["notes"]["performance"] == "0 regressions in 2 operations"

@@ -10,7 +10,6 @@ are added under their own ecosystem.
 
 from __future__ import annotations
 
-
 from importlib import metadata
 from pathlib import Path
 from typing import Iterable

@@ -130,7 +130,8 @@ def capture_environment(config: Config, project: Path, env: Mapping[str, str] | 
         "hostname": platform.node(),
         "env": selected,
         "secrets_present": secrets,
-        "config": {k: v for k, v in sorted(public.items()) if not is_secret_name(k)},
+        "config": {k: _URL_CREDS.sub(r"\g<scheme>***@", v) if isinstance(v, str) else v
+                   for k, v in sorted(public.items()) if not is_secret_name(k)},
         "feature_flags": dict(sorted(config.feature_flags.items())),
     }
 

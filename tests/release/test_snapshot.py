@@ -31,13 +31,13 @@ def test_snapshot_records_deps_env_inputs_and_never_secrets(tmp_path):
     proj = _project(tmp_path)
     db = tmp_path / "s.db"
     env = {"MY_API_TOKEN": "supersecret", "MY_DB_URL": "postgres://app:hunter2@db:5432/x", "MY_REGION": "eu-1",
-           "CI": "true", "OTHER_PASSWORD": "pw-value-42"}
+           "CI": "true", "OTHER_PASSWORD": "pw-value-42", "RQ_OBS_REMOTE_WRITE_URL": "https://u:topsecretpw@mimir/api/v1/push"}
     r = run_cli("--project", proj, "snapshot", "--release", "v1.0.0", "--store", db, "--commit", "a" * 40,
                 "--benchmarks", DATA / "pytest-benchmark.json", "--coverage", DATA / "coverage.json",
                 "--vulns", DATA / "pip-audit.json", "--code-quality", "90", "--documentation", "78", "--format", "json", env=env)
     assert r.code == 0, r.err
     doc = json.loads(r.out)
-    for secret in ("supersecret", "hunter2", "pw-value-42"):
+    for secret in ("supersecret", "hunter2", "pw-value-42", "topsecretpw"):
         assert secret not in r.out and secret not in r.err
         assert secret.encode() not in _store_bytes(db)
     e = doc["environment"]
@@ -45,6 +45,7 @@ def test_snapshot_records_deps_env_inputs_and_never_secrets(tmp_path):
     assert {"MY_API_TOKEN", "OTHER_PASSWORD"} <= set(e["secrets_present"])
     assert e["feature_flags"] == {"new_parser": True}
     assert "token" not in e["config"] and e["config"]["slo_pass_rate"] == 0.85
+    assert e["config"]["remote_write_url"] == "https://***@mimir/api/v1/push"
     deps = {d["name"]: d for d in doc["dependencies"]}
     assert deps["click"]["kind"] == "direct" and deps["click"]["hashes"] == ["sha256:" + "ab" * 32]
     assert deps["click"]["source"] == "requirements.txt" and deps["click"]["version"] == CLICK

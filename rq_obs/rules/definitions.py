@@ -46,7 +46,7 @@ class Alert:
     summary: str
     description: str  # may contain {value} and {{ $labels.x }}
     anchor: str  # section of docs/RUNBOOKS.md
-    value_format: str = "humanize"  # humanize | humanizePercentage | humanizeDuration
+    value_format: str = "humanize"  # humanize | humanizePercentage | humanizeDuration | fixed2
     absent: str = ""  # PromQL for "no data means firing" (Prometheus: or absent(...); Grafana: noDataState Alerting)
 
     def __post_init__(self) -> None:
@@ -160,16 +160,16 @@ def alerts(config: Config) -> tuple[Alert, ...]:
         Alert("RqObsDailyCostOverBudget", f"sum({N.cost_1d})", ">", budget, "5m", "warning",
               "API cost over the daily budget",
               f"API cost over the last 24 hours is ${{value}}, over the daily budget of ${fmt_num(budget)}.",
-              "daily-cost-over-budget"),
+              "daily-cost-over-budget", "fixed2"),
         Alert("RqObsBudgetBurnRateHigh", f"sum({N.cost_rate_1h}) * 86400 / {fmt_num(budget)}", ">",
               config.budget_burn_threshold, "15m", "critical",
               "API spend is burning the daily budget fast",
               "The last hour's API spend, extrapolated to a day, is {value} times the daily budget "
-              f"(threshold {fmt_num(config.budget_burn_threshold)}).", "budget-burn-rate-high"),
+              f"(threshold {fmt_num(config.budget_burn_threshold)}).", "budget-burn-rate-high", "fixed2"),
         Alert("RqObsApiRetryRateHigh", N.retry_ratio, ">", config.api_retry_rate_threshold, "10m", "warning",
               "High API retry rate for {{ $labels.provider }}",
               f"{{{{ $labels.provider }}}} API calls are retried {{value}} times per request "
-              f"(threshold {fmt_num(config.api_retry_rate_threshold)}).", "api-retry-rate-high"),
+              f"(threshold {fmt_num(config.api_retry_rate_threshold)}).", "api-retry-rate-high", "fixed2"),
         Alert("RqObsApi429RateHigh", N.ratio_429, ">", config.rate_429_threshold, "10m", "warning",
               "Rate limited (429) by {{ $labels.provider }}",
               f"{{value}} of {{{{ $labels.provider }}}} API requests are answered 429 "

@@ -253,6 +253,8 @@ def trace_link(test_ref: str = CELL_TEST, title: str = "Traces of this test") ->
                                                   "queryType": "traceql", "query": "{name=\"PLACEHOLDER\"}"}],
             "range": {"from": "FROM", "to": "TO"}}
     encoded = urllib.parse.quote(json.dumps(left, sort_keys=True, separators=(",", ":")), safe="")
+    if not (test_ref.startswith("${") and test_ref.endswith("}")):
+        raise ValueError(f"trace_link needs a Grafana variable such as {CELL_TEST}, not {test_ref!r}")
     ref = test_ref[:-1] + ":percentencode}"
     encoded = encoded.replace("PLACEHOLDER", ref).replace("FROM", "${__from}").replace("TO", "${__to}")
     return {"title": title, "url": "/explore?orgId=1&left=" + encoded, "targetBlank": True}

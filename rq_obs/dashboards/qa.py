@@ -19,7 +19,7 @@ def spec(config: Config) -> Spec:
     lo, hi = config.flaky_band
     st = (q.SUITE, q.TEST)
     att = M.TEST_ATTEMPTS.total
-    traces = [P.trace_link("test")]
+    traces = [P.trace_link(P.CELL_TEST)]
     service = f'service_name="{config.service_name}"'
     in_band = q.sel(N.flaky_band, *st)
 

@@ -126,35 +126,43 @@ def stat(title: str, description: str, unit: str, *queries: Q, thresholds: list[
          w: int = 6, h: int = 4, decimals: int | None = None, sparkline: bool = False,
          mappings: list[dict] | None = None, links: Iterable[dict] = (), color_mode: str = "value",
          text_mode: str = "auto", data_links: Iterable[dict] = ()) -> G.Stat:
-    return _with_data_links(G.Stat(targets=_targets(queries), format=unit, thresholds=thresholds or _NEUTRAL, reduceCalc="lastNotNull",
-               graphMode="area" if sparkline else "none", decimals=decimals, mappings=mappings or [],
-               colorMode=color_mode, textMode=text_mode, noValue="no data", dataSource=dict(DS), **_common(title, description, w, h, links)), data_links)
+    panel = G.Stat(
+        targets=_targets(queries), format=unit, thresholds=thresholds or _NEUTRAL, reduceCalc="lastNotNull",
+        graphMode="area" if sparkline else "none", decimals=decimals, mappings=mappings or [],
+        colorMode=color_mode, textMode=text_mode, noValue="no data", dataSource=dict(DS),
+        **_common(title, description, w, h, links),
+    )
+    return _with_data_links(panel, data_links)
 
 
 def timeseries(title: str, description: str, unit: str, *queries: Q, thresholds: list[Step] | None = None,
                w: int = 12, h: int = 8, stack: bool = False, bars: bool = False, min_zero: bool = True,
                max_one: bool = False, links: Iterable[dict] = (), legend_calcs: Sequence[str] = ("lastNotNull",),
-               show_thresholds: bool = False, points: bool = False, data_links: Iterable[dict] = ()) -> G.TimeSeries:
-    return _with_data_links(G.TimeSeries(
+               show_thresholds: bool = False, points: bool = False,
+               data_links: Iterable[dict] = ()) -> G.TimeSeries:
+    panel = G.TimeSeries(
         targets=_targets(queries), unit=unit, thresholds=thresholds or _NEUTRAL,
         stacking={"mode": "normal", "group": "A"} if stack else {"mode": "none", "group": "A"},
-        drawStyle="bars" if bars else "line", fillOpacity=60 if bars else 10, showPoints="always" if points else "auto",
+        drawStyle="bars" if bars else "line", fillOpacity=60 if bars else 10,
+        showPoints="always" if points else "auto",
         valueMin=0 if min_zero else None, valueMax=1 if max_one else None,
         legendDisplayMode="table", legendPlacement="bottom", legendCalcs=list(legend_calcs),
         tooltipMode="multi", tooltipSort="desc", thresholdsStyleMode="line" if show_thresholds else "off",
         dataSource=dict(DS), **_common(title, description, w, h, links),
-    ), data_links)
+    )
+    return _with_data_links(panel, data_links)
 
 
 def table(title: str, description: str, unit: str, *queries: Q, w: int = 24, h: int = 8,
           thresholds: list[Step] | None = None, columns: dict[str, tuple[str, str]] | None = None,
-          column_units: dict[str, str] | None = None, column_links: dict[str, list[dict]] | None = None,
-          hide: Sequence[str] = (), sort_by: str | None = None, sort_desc: bool = True, color_columns: Sequence[str] = (),
+          column_links: dict[str, list[dict]] | None = None, hide: Sequence[str] = (),
+          sort_by: str | None = None, sort_desc: bool = True, color_columns: Sequence[str] = (),
           mappings: list[dict] | None = None, links: Iterable[dict] = ()) -> G.Table:
     """A table of instant queries, merged on their labels.
 
     ``columns`` renames query values (``{"Value #A": ("Pass rate", "percentunit")}``);
-    ``hide`` drops label columns; ``color_columns`` colour their cells by threshold.
+    ``hide`` drops label columns; ``color_columns`` colour their cells by threshold; ``column_links``
+    puts data links on columns (``{"test": [trace_link()]}``).
     """
     columns = columns or {}
     renames = {src: name for src, (name, _) in columns.items()}
@@ -165,18 +173,18 @@ def table(title: str, description: str, unit: str, *queries: Q, w: int = 24, h: 
             props.append({"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}})
         overrides.append({"matcher": {"id": "byName", "options": name}, "properties": props})
     for col, col_links in (column_links or {}).items():
-        overrides.append({"matcher": {"id": "byName", "options": col}, "properties": [{"id": "links", "value": col_links}]})
+        overrides.append({"matcher": {"id": "byName", "options": col},
+                          "properties": [{"id": "links", "value": col_links}]})
     transformations: list[dict] = []
     if len(queries) > 1:
         transformations.append({"id": "merge", "options": {}})
     transformations.append({"id": "organize", "options": {
         "excludeByName": {c: True for c in ("Time", *hide)}, "indexByName": {}, "renameByName": renames}})
     qs = [Q(q.expr, q.legend, instant=True, table=True) for q in queries]
-    p = G.Table(targets=_targets(qs), unit=unit, thresholds=thresholds or _NEUTRAL, overrides=overrides,
+    return G.Table(targets=_targets(qs), unit=unit, thresholds=thresholds or _NEUTRAL, overrides=overrides,
                 transformations=transformations, mappings=mappings or [], dataSource=dict(DS),
                 sortBy=[G.TableSortByField(displayName=sort_by, desc=sort_desc)] if sort_by else [],
                 filterable=True, **_common(title, description, w, h, links))
-    return p
 
 
 @attr.s
@@ -200,9 +208,10 @@ def bargauge(title: str, description: str, unit: str, *queries: Q, thresholds: l
              w: int = 12, h: int = 8, min_value: float = 0, max_value: float | None = None,
              links: Iterable[dict] = (), data_links: Iterable[dict] = ()) -> G.BarGauge:
     qs = [Q(q.expr, q.legend, instant=True) for q in queries]
-    return _with_data_links(_BarGauge(targets=_targets(qs), format=unit, thresholds=thresholds or _NEUTRAL, calc="lastNotNull",
-                     displayMode="gradient", orientation="horizontal", dataSource=dict(DS), min=min_value,
-                     max=max_value, **_common(title, description, w, h, links)), data_links)
+    panel = _BarGauge(targets=_targets(qs), format=unit, thresholds=thresholds or _NEUTRAL, calc="lastNotNull",
+                      displayMode="gradient", orientation="horizontal", dataSource=dict(DS), min=min_value,
+                      max=max_value, **_common(title, description, w, h, links))
+    return _with_data_links(panel, data_links)
 
 
 @dataclass

@@ -8,12 +8,12 @@ from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
 from rq_obs.dashboards.defaults import Spec, query_var
 from rq_obs.dashboards.panels import Q
-from rq_obs.rules.definitions import EXPORTER_JOB, N
+from rq_obs.rules.definitions import EXPORTER_JOB, FIVE_XX, N
 
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
 JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo"'
 CODE_429 = 'code="429"'
-FIVE_XX = 'status_class="5xx"'
+
 
 
 def spec(config: Config) -> Spec:

@@ -26,6 +26,7 @@ EXPORTER_JOB = "rq-obs"
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
+FIVE_XX = 'status_class="5xx"'
 
 
 @dataclass(frozen=True)
@@ -121,16 +122,16 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
         Recording(N.ratio_429, ratio(sum_by("provider", rate(M.API_REQUESTS.total, 'code="429"', window="5m")),
                                      sum_by("provider", rate(M.API_REQUESTS.total, window="5m"))),
                   "share of API requests answered 429"),
-        Recording(N.ratio_5xx, ratio(sum_by("provider", rate(M.API_REQUESTS.total, 'status_class="5xx"', window="5m")),
+        Recording(N.ratio_5xx, ratio(sum_by("provider", rate(M.API_REQUESTS.total, FIVE_XX, window="5m")),
                                      sum_by("provider", rate(M.API_REQUESTS.total, window="5m"))),
                   "share of API requests answered 5xx"),
         Recording(N.cost_1d, sum_by("suite", increase(M.COST.total, window="1d")), "USD spent over the last 24 h"),
-        Recording(N.cost_rate_1h, sum_by("suite", rate(M.COST.total, window="1h")), "USD per second over the last hour"),
+        Recording(N.cost_rate_1h, sum_by("suite", rate(M.COST.total, window="1h")),
+                  "USD per second over the last hour"),
     ]
+    buckets = sum_by(("le", "provider", "model"), rate(M.API_REQUEST_DURATION.bucket, window="5m"))
     for q, name in N.latency.items():
-        out.append(Recording(name, f"histogram_quantile({fmt_num(q / 100)}, "
-                                   f"{sum_by(('le', 'provider', 'model'), rate(M.API_REQUEST_DURATION.bucket, window='5m'))})",
-                             f"API latency p{q}"))
+        out.append(Recording(name, f"histogram_quantile({fmt_num(q / 100)}, {buckets})", f"API latency p{q}"))
     out += [
         Recording(N.quality_latest, f"max by (release) ({latest_release(M.QUALITY_SCORE.name, ts)})",
                   "quality score of the newest release"),

@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=${1:-$(mktemp -d)}
 OUT="$ROOT/tests/data/grafana-dashboard.schema.json"
 
-cd "$WORK"
+mkdir -p "$WORK" && cd "$WORK"
 [ -f package.json ] || npm init -y >/dev/null
 npm install --no-audit --no-fund --save-exact \
   "@grafana/schema@$GRAFANA_SCHEMA_VERSION" "ts-json-schema-generator@$GENERATOR_VERSION" >/dev/null

@@ -151,7 +151,7 @@ class Config:
     flaky_band: list = _f([0.3, 0.7], "a pass rate inside this band over the window marks a test flaky", _band)
     flaky_window: str = _f("7d", "window over which pass rates and flip rates are computed", _duration)
     flaky_min_attempts: int = _f(3, "a test needs this many counted attempts in the window before its pass rate can call it flaky or broken", _positive)
-    analytics_all_tests: bool = _f(False, "per-test analytics gauges are published only for tests that failed at least once in the window (and change deltas only when not 0); true publishes every test (5 series each, slower scrapes)")
+    analytics_all_tests: bool = _f(False, "pass rate, flip rate and stability are published only for tests that failed at least once in the window (always-passing ones are 1, 0, 100), change deltas only when not 0; true publishes them for every test (slower scrapes)")
     experiment_splits: dict = _f({}, "expected traffic split per experiment ({experiment: {variant: weight}}) for the sample-ratio-mismatch check; equal when absent", _splits)
     min_quality_score: float = _f(80.0, "the release quality gate from the plans", _score)
     significance_level: float = _f(0.05, "p-value below which a difference counts as significant", _ratio)

@@ -37,9 +37,10 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
     """Every ``exporter="analytics"`` catalogue family from a :class:`rq_obs.analytics.reports.Snapshot`.
 
     Values that are undefined (no samples, no variance) are left out rather than published as NaN.
-    Per-test series of tests that passed every attempt in the window, and per-test change
-    deltas of 0, are left out unless ``config.analytics_all_tests`` (their values are known;
-    at 10,000 tests they would be most of the scrape).
+    Every test gets its state and p95 duration (state counts and "slowest tests" need them
+    all); pass rate, flip rate and stability of tests that passed every attempt in the window
+    (1, 0, 100) and per-test change deltas of 0 are left out unless
+    ``config.analytics_all_tests`` (at 10,000 tests they would be most of the scrape).
     Per-test series of tests folded by the cardinality cap are left out too (a pass rate of
     ``__other__`` would mean nothing); suite counts still include them.
     """
@@ -61,16 +62,16 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
         c = counts.setdefault(t.suite, {"flaky": 0, "broken": 0})
         if t.state in c:
             c[t.state] += 1
-        if not config.analytics_all_tests and t.passed == t.attempts:
-            continue  # always passed: pass rate 1, flip rate 0, stability 100, healthy — left out unless asked for
         if guard is not None and guard.value("test", t.test, t.suite) == OTHER:
             continue
         lab = {"suite": t.suite, "test": t.test}
+        put(M.TEST_STATE, {**lab, "state": t.state}, 1)
+        put(M.TEST_DURATION_P95, lab, t.duration_p95)
+        if not config.analytics_all_tests and t.passed == t.attempts:
+            continue  # always passed: pass rate 1, flip rate 0, stability 100 — left out unless asked for
         put(M.TEST_PASS_RATE, lab, t.pass_rate)
         put(M.TEST_FLIP_RATE, lab, t.flip_rate)
         put(M.TEST_STABILITY, lab, t.stability)
-        put(M.TEST_STATE, {**lab, "state": t.state}, 1)
-        put(M.TEST_DURATION_P95, lab, t.duration_p95)
         put(M.TEST_LAST_FLAKE, lab, t.last_flake)
     for suite, c in sorted(counts.items()):
         put(M.FLAKY_TESTS, {"suite": suite}, c["flaky"])

@@ -112,7 +112,9 @@ def validate(path: str | Path, progress: Callable[[int], None] | None = None) ->
     family: str | None = None
     family_type = "unknown"
     last_ts: dict[tuple[str, str], float] = {}
-    label_keys: dict[str, str] = {}
+    heads: dict[str, tuple[str, str, str]] = {}  # "name{labels}" -> (name, canonical labels, labels text)
+    current_names: set[str] = set()  # sample names seen in the current family
+    good_values: set[str] = set()
     samples = 0
     min_ts = max_ts = None
     eof_line = 0
@@ -129,6 +131,7 @@ def validate(path: str | Path, progress: Callable[[int], None] | None = None) ->
                        f"family came in between (OpenMetrics needs all of a family's lines together)")
         families_seen[name] = lineno
         family, family_type = name, kind
+        current_names.clear()
 
     with open(path, "r", encoding="utf-8", newline="") as fh:
         for raw in fh:
@@ -158,24 +161,40 @@ def validate(path: str | Path, progress: Callable[[int], None] | None = None) ->
                         start_family(name, rest)
                     else:
                         family_type = rest
+                        current_names.clear()
                 elif name != family:
                     start_family(name, "unknown")
                 continue
-            m = _SAMPLE.match(line)
-            if m is None:
-                raise fail(f"not a sample line 'name{{labels}} value timestamp': {line[:120]!r}")
-            name, labels_text, value_text, ts_text = m.groups()
-            if family is None or not _belongs(name, family, family_type):
-                fam = next((f for f in families_seen if _belongs(name, f, "any")), None)
-                if fam is not None and fam != family:
-                    raise fail(f"sample {name!r} of family {fam!r} is not contiguous: the family started on line "
-                               f"{families_seen[fam]} and another family came in between")
-                if fam is None:
-                    start_family(name, "unknown")
-            if not _VALUE.match(value_text):
-                raise fail(f"value {value_text!r} of {name} is not a number")
-            if ts_text is None:
-                raise fail(f"sample {name} has no timestamp; backfilling needs one (Unix time in seconds)")
+            parts = line.rsplit(" ", 2)
+            head = heads.get(parts[0]) if len(parts) == 3 else None
+            if head is None:
+                m = _SAMPLE.match(line)
+                if m is None:
+                    raise fail(f"not a sample line 'name{{labels}} value timestamp': {line[:120]!r}")
+                name, labels_text, value_text, ts_text = m.groups()
+                if ts_text is None:
+                    raise fail(f"sample {name} has no timestamp; backfilling needs one (Unix time in seconds)")
+                pairs = _LABEL.findall(labels_text or "")
+                names = [k for k, _ in pairs]
+                if len(set(names)) != len(names):
+                    raise fail(f"sample {name} repeats a label name")
+                head = heads[parts[0]] = (name, ",".join(f"{k}={v}" for k, v in sorted(pairs)), labels_text or "")
+            name, key_labels, labels_text = head
+            value_text, ts_text = parts[1], parts[2]
+            if name not in current_names:
+                if family is None or not _belongs(name, family, family_type):
+                    fam = next((f for f in families_seen if _belongs(name, f, "any")), None)
+                    if fam is not None and fam != family:
+                        raise fail(f"sample {name!r} of family {fam!r} is not contiguous: the family started on "
+                                   f"line {families_seen[fam]} and another family came in between")
+                    if fam is None:
+                        start_family(name, "unknown")
+                current_names.add(name)
+            if value_text not in good_values:
+                if not _VALUE.match(value_text):
+                    raise fail(f"value {value_text!r} of {name} is not a number")
+                if len(good_values) < 100_000:
+                    good_values.add(value_text)
             try:
                 ts = float(ts_text)
             except ValueError:
@@ -185,14 +204,6 @@ def validate(path: str | Path, progress: Callable[[int], None] | None = None) ->
             if abs(ts) > MAX_SECONDS:
                 raise fail(f"timestamp {ts_text} of {name} looks like milliseconds; OpenMetrics timestamps are "
                            f"Unix time in seconds")
-            key_labels = label_keys.get(labels_text or "")
-            if key_labels is None:
-                pairs = _LABEL.findall(labels_text or "")
-                names = [k for k, _ in pairs]
-                if len(set(names)) != len(names):
-                    raise fail(f"sample {name} repeats a label name")
-                key_labels = ",".join(f"{k}={v}" for k, v in sorted(pairs))
-                label_keys[labels_text or ""] = key_labels
             key = (name, key_labels)
             prev = last_ts.get(key)
             if prev is not None and ts <= prev:

@@ -98,7 +98,8 @@ def command(ctx, store_path, data_dir, step, start, end, keep_openmetrics, progr
     size = sum(b.bytes for b in result.blocks)
     click.echo(f"replayed {result.runs} runs: {s.series} series, {s.samples} samples every {step} from "
                f"{_iso(s.first_sample)} to {_iso(s.last_sample)}")
-    click.echo(f"wrote {len(result.blocks)} block(s) ({size / 1e6:.1f} MB) into {data_dir}")
+    took = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    click.echo(f"wrote {len(result.blocks)} block(s) ({size / 1e6:.1f} MB) into {data_dir} ({took})")
     if keep_openmetrics:
         click.echo(f"kept the OpenMetrics text ({s.bytes / 1e6:.1f} MB) at {keep_openmetrics}")
     if result.offset_series:

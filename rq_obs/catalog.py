@@ -80,11 +80,14 @@ LABELS: dict[str, Label] = {
         Label("span_name", "span name (spanmetrics): test node id for test spans", "bounded by the collector's spanmetrics cardinality limit"),
         Label("status_code", "span status (spanmetrics): STATUS_CODE_OK, STATUS_CODE_ERROR, STATUS_CODE_UNSET", "fixed set of 3"),
         Label("span_kind", "span kind (spanmetrics)", "fixed set of 5"),
+        Label("test_suite_name", "span attribute test.suite.name (spanmetrics dimension; absent on spans without it)", "one per suite"),
+        Label("test_case_result_status", "span attribute test.case.result.status: pass or fail (spanmetrics dimension; absent on spans without it)", "fixed set of 2"),
         Label("job", "Prometheus scrape job", "jobs in the generated prometheus.yml"),
         Label("instance", "Prometheus scrape target", "targets in the generated prometheus.yml"),
         Label("receiver", "collector receiver name", "receivers in the generated collector config"),
         Label("transport", "collector receiver transport", "grpc, http"),
         Label("exporter", "collector exporter name", "exporters in the generated collector config"),
+        Label("function", "__qualname__ of a function decorated with @traced by `rq-obs instrument apply`", "functions chosen with --functions"),
     )
 }
 
@@ -98,6 +101,7 @@ EXPORTERS = {
     "spanmetrics": "OpenTelemetry Collector spanmetrics connector (from test spans)",
     "otelcol": "OpenTelemetry Collector internal telemetry",
     "prometheus": "Prometheus itself (synthetic scrape series)",
+    "instrumented": "an app instrumented by `rq-obs instrument apply` (its own /metrics endpoint)",
 }
 
 
@@ -263,11 +267,14 @@ class M:
     CARDINALITY_CAPPED = Metric("rqobs_cardinality_capped", _C, "", ("label",), "Label values folded into __other__ or truncated by a cardinality cap.", "self")
 
     # --- OpenTelemetry Collector (spanmetrics connector, internal telemetry) --------
-    SPAN_CALLS = Metric("traces_span_metrics_calls", _C, "", ("service_name", "span_name", "span_kind", "status_code"), "Spans seen by the spanmetrics connector.", "spanmetrics")
-    SPAN_DURATION = Metric("traces_span_metrics_duration_seconds", _H, "seconds", ("service_name", "span_name", "span_kind", "status_code"), "Span durations (spanmetrics connector, unit s).", "spanmetrics")
+    SPAN_CALLS = Metric("traces_span_metrics_calls", _C, "", ("service_name", "span_name", "span_kind", "status_code", "test_suite_name", "test_case_result_status"), "Spans seen by the spanmetrics connector.", "spanmetrics")
+    SPAN_DURATION = Metric("traces_span_metrics_duration_seconds", _H, "seconds", ("service_name", "span_name", "span_kind", "status_code", "test_suite_name", "test_case_result_status"), "Span durations (spanmetrics connector, unit s).", "spanmetrics")
     OTELCOL_ACCEPTED_SPANS = Metric("otelcol_receiver_accepted_spans", _C, "", ("receiver", "transport"), "Spans the collector accepted.", "otelcol")
     OTELCOL_REFUSED_SPANS = Metric("otelcol_receiver_refused_spans", _C, "", ("receiver", "transport"), "Spans the collector refused.", "otelcol")
     OTELCOL_SEND_FAILED = Metric("otelcol_exporter_send_failed_spans", _C, "", ("exporter",), "Spans the collector failed to export.", "otelcol")
+
+    # --- apps instrumented by `rq-obs instrument apply` (their own /metrics) --------
+    APP_FUNCTION_DURATION = Metric("app_function_duration_seconds", _H, "seconds", ("function",), "Duration of functions decorated with @traced (rq-obs instrument apply).", "instrumented", _LATENCY_BUCKETS)
 
     # --- Prometheus synthetic series ------------------------------------------------
     UP = Metric("up", _G, "", ("job", "instance"), "1 when the last scrape of a target succeeded.", "prometheus")

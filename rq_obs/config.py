@@ -110,6 +110,10 @@ def _choice(*options: str) -> Callable[[str], str | None]:
     return check
 
 
+def _env_name(v: str) -> str | None:
+    return None if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v) else "an environment variable name (letters, digits, _)"
+
+
 def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
@@ -149,6 +153,9 @@ class Config:
     max_regressions: int = _f(0, "gate: blocking regressions allowed in a release", _non_negative)
     max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
     min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
+    snapshot_window: str = _f("7d", "a snapshot's pass rate counts attempts of runs at its commit, or of this window when none match", _duration)
+    snapshot_env: list = _f(["CI", "GITHUB_*", "GITLAB_CI", "PYTHON*", "RQ_OBS_*", "VIRTUAL_ENV", "LANG", "TZ"], "environment variables recorded in a snapshot (globs); names that look secret are recorded as present, never their values", _globs)
+    feature_flags: dict = _f({}, "feature flags ({name: true/false}) recorded in every release snapshot so comparisons show flag changes")
     # --- exporter / ingest --------------------------------------------------------
     exporter_host: str = _f("127.0.0.1", "rq-obs serve listens on loopback unless told otherwise")
     exporter_port: int = _f(9464, "the OpenTelemetry Prometheus exporter's conventional port", _port)
@@ -161,7 +168,7 @@ class Config:
     scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)
     evaluation_interval: str = _f("1m", "how often recording and alert rules are evaluated", _duration)
     alerts_to: str = _f("slack", "alerts go to Slack by default", _choice("slack", "none"))
-    slack_webhook_env: str = _f("SLACK_WEBHOOK_URL", "name of the environment variable holding the Slack webhook; the URL is never written to a file")
+    slack_webhook_env: str = _f("SLACK_WEBHOOK_URL", "name of the environment variable holding the Slack webhook; the URL is never written to a file", _env_name)
     slack_channel: str = _f("#rq-obs-alerts", "Slack channel for alerts")
     alertmanager: bool = _f(True, "include Alertmanager in the stack for Prometheus-side alerts")
     remote_write_url: str = _f("", "optional remote_write target (Mimir/Thanos) for users who outgrow one Prometheus")

@@ -17,7 +17,7 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily, Hist
                                     InfoMetricFamily)
 from prometheus_client.metrics_core import Metric as PromMetric
 
-from rq_obs.catalog import OTHER, Metric
+from rq_obs.catalog import OTHER, M, Metric
 
 __all__ = ["Collector", "Family", "LabelGuard"]
 
@@ -50,7 +50,7 @@ class LabelGuard:
         self.capped[label] += 1
         if label not in self._logged:
             self._logged.add(label)
-            log.warning("cardinality cap hit for label %r: %s (counted in rqobs_cardinality_capped_total)", label, why)
+            log.warning("cardinality cap hit for label %r: %s (counted in %s)", label, why, M.CARDINALITY_CAPPED.total)
 
     def value(self, label: str, value: str, scope: str = "") -> str:
         """The value to publish for ``label``; ``scope`` groups the per-value cap (e.g. the suite)."""

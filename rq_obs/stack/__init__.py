@@ -1,4 +1,10 @@
-"""The deployment stack: collector, Tempo, Prometheus, Grafana provisioning, exporter image, compose."""
+"""The deployment stack: collector, Tempo, Prometheus, Grafana provisioning, exporter image, compose.
+
+:func:`artifacts` returns every generated file of this area; one module per component
+(:mod:`.collector`, :mod:`.tempo`, :mod:`.prometheus`, :mod:`.alertmanager`, :mod:`.grafana`,
+:mod:`.exporter`, :mod:`.compose`), pinned images in :mod:`.images`, the YAML renderer in
+:mod:`.render`, and the checks behind ``rq-obs validate`` in :mod:`.validate`.
+"""
 
 from __future__ import annotations
 
@@ -8,5 +14,20 @@ __all__ = ["artifacts"]
 
 
 def artifacts(config: Config) -> dict[str, str]:
-    """{"collector/otelcol.yaml": ..., "docker-compose.yml": ..., ...}."""
-    return {}
+    """{relative path: text} for collector/, grafana/provisioning/ (not alerting/), exporters/, docker-compose.yml."""
+    from rq_obs.stack import alertmanager, collector, compose, exporter, grafana, prometheus, tempo
+
+    files = {
+        collector.PATH: collector.render(config),
+        tempo.PATH: tempo.render(config),
+        prometheus.PATH: prometheus.render(config),
+        grafana.DATASOURCES_PATH: grafana.render_datasources(config),
+        grafana.DASHBOARDS_PATH: grafana.render_dashboard_provider(config),
+        exporter.DOCKERFILE: exporter.render_dockerfile(config),
+        exporter.DOCKERIGNORE: exporter.render_dockerignore(config),
+        exporter.CONFIG_PATH: exporter.render_config(config),
+        compose.PATH: compose.render(config),
+    }
+    if config.alertmanager:
+        files[alertmanager.PATH] = alertmanager.render(config)
+    return files

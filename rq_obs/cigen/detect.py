@@ -1,0 +1,185 @@
+"""What a CI pipeline needs to know about a project: Python version, package manager, test command.
+
+Everything is read from files (no subprocess, no network):
+
+- Python version: the first line of ``.python-version`` (``3.11.4`` -> ``3.11``); otherwise the
+  *lowest* of :data:`KNOWN_PYTHONS` that ``requires-python`` in ``pyproject.toml`` allows (CI then
+  proves the oldest version the project claims to support); otherwise :data:`DEFAULT_PYTHON`.
+- Package manager, from lock files in this order: ``uv.lock`` (uv), ``poetry.lock`` (poetry),
+  ``Pipfile.lock`` / ``Pipfile`` (pipenv), ``requirements*.txt`` (pip), ``pyproject.toml`` (pip,
+  editable install with the first of the extras ``test``, ``tests``, ``dev`` that exists).
+- Test command: ``pytest --rq-obs`` (the plugin records the run), with ``--cov`` and a JSON coverage
+  report when pytest-cov is a dependency and ``--benchmark-json`` when pytest-benchmark is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rq_obs.errors import InputError, UsageError
+
+__all__ = ["ProjectInfo", "detect", "KNOWN_PYTHONS", "DEFAULT_PYTHON", "COVERAGE_FILE", "BENCHMARK_FILE"]
+
+KNOWN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+DEFAULT_PYTHON = "3.12"
+COVERAGE_FILE = "coverage.json"
+BENCHMARK_FILE = "benchmark.json"
+
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    python_version: str
+    python_source: str  # where the version came from
+    package_manager: str  # uv | poetry | pipenv | pip
+    install: tuple[str, ...]  # shell lines that install the project and its test dependencies
+    run_prefix: str  # "uv run " / "poetry run " / "pipenv run " / ""
+    test_command: str
+    coverage: bool
+    benchmarks: bool
+    dependencies: tuple[str, ...]  # normalised names found in the dependency files
+
+    @property
+    def install_rq_obs(self) -> str:
+        """Installs rq-obs into the environment the tests run in."""
+        return {"uv": "uv pip install --python .venv/bin/python rq-obs", "poetry": "poetry run pip install rq-obs",
+                "pipenv": "pipenv run pip install rq-obs"}.get(self.package_manager, "pip install rq-obs")
+
+    def run(self, command: str) -> str:
+        """``command`` run inside the project's environment."""
+        return self.run_prefix + command
+
+    def to_dict(self) -> dict:
+        return {"python_version": self.python_version, "python_source": self.python_source,
+                "package_manager": self.package_manager, "install": list(self.install),
+                "test_command": self.test_command, "coverage": self.coverage, "benchmarks": self.benchmarks}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _load_pyproject(root: Path) -> dict:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _python_version(root: Path, pyproject: dict) -> tuple[str, str]:
+    pv = root / ".python-version"
+    if pv.is_file():
+        first = (pv.read_text(encoding="utf-8").strip().splitlines() or [""])[0].strip()
+        m = re.match(r"^(?:python-?|cpython-)?(\d+)\.(\d+)", first)
+        if not m:
+            raise InputError(f"{pv}: expected a version like 3.11 on the first line, got {first!r}")
+        return f"{m.group(1)}.{m.group(2)}", ".python-version"
+    spec = (pyproject.get("project") or {}).get("requires-python")
+    if spec is None:
+        dep = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
+        spec = dep.get("python") if isinstance(dep.get("python"), str) else None
+        spec = _poetry_spec(spec) if spec else None
+    if spec:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+        try:
+            s = SpecifierSet(spec)
+        except InvalidSpecifier:
+            raise InputError(f"{root / 'pyproject.toml'}: requires-python {spec!r} is not a version specifier") from None
+        for v in KNOWN_PYTHONS:
+            if s.contains(v + ".0") or s.contains(v + ".99"):
+                return v, f"pyproject.toml requires-python {spec!r} (lowest allowed)"
+        raise InputError(f"{root / 'pyproject.toml'}: requires-python {spec!r} allows none of {', '.join(KNOWN_PYTHONS)}")
+    return DEFAULT_PYTHON, "default (no .python-version or requires-python)"
+
+
+def _poetry_spec(spec: str) -> str:
+    """Poetry's ``^3.10`` / ``~3.10`` to a PEP 440 lower bound."""
+    m = re.match(r"^\s*[\^~]\s*(\d+(?:\.\d+)*)", spec)
+    return f">={m.group(1)}" if m else spec
+
+
+def _dependencies(root: Path, pyproject: dict) -> tuple[str, ...]:
+    names: set[str] = set()
+    project = pyproject.get("project") or {}
+    reqs = list(project.get("dependencies") or [])
+    for extra in (project.get("optional-dependencies") or {}).values():
+        reqs.extend(extra)
+    for group in (pyproject.get("dependency-groups") or {}).values():
+        reqs.extend(x for x in group if isinstance(x, str))
+    poetry = (pyproject.get("tool") or {}).get("poetry") or {}
+    for table in [poetry.get("dependencies") or {}, poetry.get("dev-dependencies") or {},
+                  *[(g or {}).get("dependencies") or {} for g in (poetry.get("group") or {}).values()]]:
+        names.update(_norm(k) for k in table if k != "python")
+    for p in sorted(root.glob("requirements*.txt")):
+        reqs.extend(p.read_text(encoding="utf-8", errors="replace").splitlines())
+    pipfile = root / "Pipfile"
+    if pipfile.is_file():
+        section = None
+        for line in pipfile.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.strip().startswith("["):
+                section = line.strip()
+            elif section in ("[packages]", "[dev-packages]") and "=" in line:
+                names.add(_norm(line.split("=", 1)[0].strip().strip('"')))
+    for r in reqs:
+        if r.strip().startswith(("#", "-")):
+            continue
+        m = _REQ_NAME.match(r)
+        if m:
+            names.add(_norm(m.group(1)))
+    return tuple(sorted(names))
+
+
+def _pip_install(root: Path, pyproject: dict) -> tuple[str, ...]:
+    lines = ["python -m pip install --upgrade pip"]
+    reqs = sorted(p.name for p in root.glob("requirements*.txt"))
+    # requirements.txt first, then the others (requirements-dev.txt, requirements-test.txt...)
+    reqs.sort(key=lambda n: (n != "requirements.txt", n))
+    lines.extend(f"pip install -r {n}" for n in reqs)
+    project = pyproject.get("project")
+    if project:
+        extras = project.get("optional-dependencies") or {}
+        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
+        lines.append(f"pip install -e '.[{extra}]'" if extra else "pip install -e .")
+    return tuple(lines)
+
+
+def detect(root: Path) -> ProjectInfo:
+    """Detect what the pipeline for the project at ``root`` needs."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory")
+    pyproject = _load_pyproject(root)
+    version, source = _python_version(root, pyproject)
+    deps = _dependencies(root, pyproject)
+    if (root / "uv.lock").is_file():
+        pm, install, prefix = "uv", ("pip install uv", "uv sync --frozen --all-extras"), "uv run "
+    elif (root / "poetry.lock").is_file():
+        pm, install, prefix = "poetry", ("pip install poetry", "poetry install --no-interaction --all-extras"), "poetry run "
+    elif (root / "Pipfile.lock").is_file() or (root / "Pipfile").is_file():
+        pm = "pipenv"
+        install = ("pip install pipenv", "pipenv sync --dev" if (root / "Pipfile.lock").is_file() else "pipenv install --dev")
+        prefix = "pipenv run "
+    else:
+        pm, install, prefix = "pip", _pip_install(root, pyproject), ""
+        if len(install) == 1:
+            raise InputError(f"{root}: found no requirements*.txt, pyproject.toml [project], uv.lock, poetry.lock or "
+                             f"Pipfile; cannot tell how to install the project")
+    coverage = "pytest-cov" in deps
+    benchmarks = "pytest-benchmark" in deps
+    test = "pytest --rq-obs"
+    if coverage:
+        test += f" --cov --cov-report=json:{COVERAGE_FILE}"
+    if benchmarks:
+        test += f" --benchmark-json={BENCHMARK_FILE}"
+    return ProjectInfo(version, source, pm, install, prefix, test, coverage, benchmarks, deps)

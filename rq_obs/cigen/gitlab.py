@@ -1,0 +1,82 @@
+"""GitLab CI pipeline (``.gitlab-ci.yml``): one job; the report is published from ``after_script``."""
+
+from __future__ import annotations
+
+from rq_obs.cigen.detect import ProjectInfo
+from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, HEADER, RELEASE_FILE, STORE_DIR, Options, gate_steps,
+                                   install_step, report_lines)
+from rq_obs.cigen.yamlout import comment_block, dump
+
+__all__ = ["PATH", "JOB", "render"]
+
+PATH = ".gitlab-ci.yml"
+JOB = "rq-obs-quality"
+_FAILED = f"{STORE_DIR}/ci-failed"
+_SUMMARY = "rq-obs-summary.md"
+_CACHE_VARS = {"pip": ("PIP_CACHE_DIR", ".cache/pip"), "uv": ("UV_CACHE_DIR", ".cache/uv"),
+               "poetry": ("POETRY_CACHE_DIR", ".cache/pypoetry"), "pipenv": ("PIPENV_CACHE_DIR", ".cache/pipenv")}
+
+
+def render(info: ProjectInfo, opts: Options) -> str:
+    var, cache_dir = _CACHE_VARS[info.package_manager]
+    script = [
+        'export RQ_OBS_RELEASE="${CI_COMMIT_TAG:-$CI_COMMIT_SHA}"',
+        'export BASE_BRANCH="${CI_MERGE_REQUEST_TARGET_BRANCH_NAME:-${CI_COMMIT_BRANCH:-$CI_DEFAULT_BRANCH}}"',
+        *install_step(info).lines,
+        "\n".join((
+            f"mkdir -p {STORE_DIR}",
+            'if curl --fail --silent --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output rq-obs-baseline.zip '
+            '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$BASE_BRANCH/download?job=$CI_JOB_NAME"; then',
+            f"  python -m zipfile -e rq-obs-baseline.zip . && cp {RELEASE_FILE} {BASE_RELEASE_FILE}",
+            "else",
+            '  echo "No baseline store from a successful pipeline on $BASE_BRANCH yet"',
+            "fi",
+        )),
+    ]
+    gates = gate_steps(info)
+    for s in gates:
+        body = "\n".join(s.lines)
+        # a gate step may fail without stopping the job: record it, enforce at the end
+        script.append(f"( set -e\n{body}\n) || echo {s.key} >> {_FAILED}" if s.gate else body)
+    script.append(f'if [ -s {_FAILED} ]; then echo "rq-obs: failed: $(tr \'\\n\' \' \' < {_FAILED})"; exit 1; fi')
+    after = [
+        *report_lines(_SUMMARY),
+        "\n".join((
+            'if [ -n "$CI_MERGE_REQUEST_IID" ] && [ -n "$RQ_OBS_GITLAB_TOKEN" ]; then',
+            f"  python -c 'import json; print(json.dumps({{\"body\": open(\"{_SUMMARY}\").read()}}))' > rq-obs-note.json",
+            '  curl --fail --silent --request POST --header "PRIVATE-TOKEN: $RQ_OBS_GITLAB_TOKEN" '
+            '--header "Content-Type: application/json" --data @rq-obs-note.json '
+            '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes" > /dev/null '
+            '|| echo "Could not post the merge request note"',
+            "fi",
+        )),
+    ]
+    if opts.push_url:
+        after.append(info.run(f"rq-obs push --url {opts.push_url}") + " || echo 'rq-obs push failed'")
+    job = {
+        "stage": "test",
+        "image": f"python:{info.python_version}",
+        "variables": {var: f"$CI_PROJECT_DIR/{cache_dir}"},
+        "cache": {"key": f"{info.package_manager}-$CI_COMMIT_REF_SLUG", "paths": [f"{cache_dir}/"]},
+        "script": script,
+        "after_script": after,
+        "artifacts": {
+            "when": "always",
+            "expire_in": "30 days",
+            "expose_as": "rq-obs report",
+            "paths": [f"{STORE_DIR}/", _SUMMARY],
+        },
+    }
+    doc = {
+        "workflow": {"rules": [
+            {"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
+            {"if": f'$CI_COMMIT_BRANCH == "{opts.base_branch}"'},
+            {"if": "$CI_COMMIT_TAG"},
+        ]},
+        "stages": ["test"],
+        JOB: job,
+    }
+    note = ("\nMerge request note: set a masked CI/CD variable RQ_OBS_GITLAB_TOKEN (a project access token with\n"
+            "api scope); without it the report is the job artifact 'rq-obs report'."
+            + ("\nPush: set a masked CI/CD variable RQ_OBS_TOKEN." if opts.push_url else ""))
+    return comment_block(HEADER + note) + dump(doc)

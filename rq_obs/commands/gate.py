@@ -1,0 +1,69 @@
+"""Check a release against the quality gates (score, regressions, vulnerabilities, coverage); exit 1 on failure.
+
+Thresholds: config < .quality-gates.yaml in the project < flags. Gates the latest snapshot
+unless --release is given; regressions are counted against the snapshot's baseline.
+"""
+
+from __future__ import annotations
+
+import click
+
+from rq_obs.commands._common import config_from, emit_json, format_option, open_store, project_root, store_option
+
+
+@click.command(help=__doc__)
+@click.option("--release", default=None, help="Release to gate. Default: the latest snapshot.")
+@click.option("--min-score", type=float, default=None, help="Minimum quality score 0-100.")
+@click.option("--max-regressions", type=int, default=None, help="Maximum performance regressions vs the baseline.")
+@click.option("--max-vulnerabilities", type=int, default=None, help="Maximum known vulnerabilities.")
+@click.option("--min-coverage", type=float, default=None, help="Minimum line coverage 0-1 (0 disables).")
+@click.option("--strict", is_flag=True, help="Fail gates whose input was not measured instead of skipping them.")
+@store_option
+@format_option("text", "json")
+@click.pass_context
+def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_coverage, strict, store_path, fmt):
+    from rq_obs.analysis.gates import evaluate, thresholds
+    from rq_obs.compare.perf import compare_performance
+    from rq_obs.errors import CheckFailed, UsageError
+    from rq_obs.snapshot.store import baseline_for, list_snapshots, load_snapshot
+
+    for name, v, hi in (("--min-score", min_score, 100), ("--min-coverage", min_coverage, 1)):
+        if v is not None and not 0 <= v <= hi:
+            raise UsageError(f"{name} is {v}; expected 0 to {hi}")
+    for name, v in (("--max-regressions", max_regressions), ("--max-vulnerabilities", max_vulnerabilities)):
+        if v is not None and v < 0:
+            raise UsageError(f"{name} is {v}; expected 0 or more")
+    config = config_from(ctx)
+    limits, sources = thresholds(config, project_root(ctx), {
+        "min_score": min_score, "max_regressions": max_regressions, "max_vulnerabilities": max_vulnerabilities,
+        "min_coverage": min_coverage})
+    store = open_store(ctx, store_path)
+    if release is None:
+        snaps = list_snapshots(store, 1)
+        if not snaps:
+            raise UsageError(f"{store.path}: no release snapshots; run rq-obs snapshot --release V first")
+        release = snaps[-1]["release"]
+    snap = load_snapshot(store, release)
+    base = baseline_for(store, snap.release, snap.created_at, snap.baseline or config.baseline)
+    regressions = None
+    if base is not None:
+        perf = compare_performance(base, snap, config.regression_threshold, config.significance_level)
+        regressions = len(perf.regressions) if perf.ops else None
+    gates = evaluate(limits, snap.score.get("total"), regressions,
+                     len(snap.vulnerabilities) if snap.quality.vulnerability_scan else None, snap.quality.coverage, strict)
+    failed = [g for g in gates if g.result == "fail"]
+    if fmt == "json":
+        emit_json({"release": snap.release, "baseline": base.release if base else None, "passed": not failed,
+                   "gates": [dict(g.to_dict(), source=sources[g.name]) for g in gates]})
+    else:
+        click.echo(f"Quality gates for {snap.release}" + (f" (baseline {base.release})" if base else " (no baseline)"))
+        rows = [("gate", "threshold", "actual", "result", "source / detail")]
+        for g in gates:
+            rows.append((g.name, f"{g.threshold:g}", "—" if g.actual is None else f"{g.actual:g}", g.result.upper(),
+                         sources[g.name] + (f"; {g.detail}" if g.detail else "")))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            click.echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:4])) + "  " + r[4])
+        click.echo("PASS" if not failed else f"FAIL ({len(failed)} of {len(gates)} gates)")
+    if failed:
+        raise CheckFailed(f"{snap.release}: gates failed: " + ", ".join(g.name for g in failed))

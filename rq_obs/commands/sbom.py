@@ -1,0 +1,34 @@
+"""Export a release snapshot's dependencies as a CycloneDX 1.5 JSON SBOM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from rq_obs.commands._common import open_store, store_option
+
+
+@click.command(help=__doc__)
+@click.option("--release", default=None, help="Release. Default: the latest snapshot.")
+@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
+@store_option
+@click.pass_context
+def command(ctx, release, output, store_path):
+    from rq_obs.errors import UsageError
+    from rq_obs.snapshot.sbom import cyclonedx
+    from rq_obs.snapshot.store import list_snapshots, load_snapshot
+
+    store = open_store(ctx, store_path)
+    if release is None:
+        snaps = list_snapshots(store, 1)
+        if not snaps:
+            raise UsageError(f"{store.path}: no release snapshots; run rq-obs snapshot --release V first")
+        release = snaps[-1]["release"]
+    text = json.dumps(cyclonedx(load_snapshot(store, release)), indent=2, sort_keys=True) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"CycloneDX SBOM of {release} written to {output}")
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,74 @@
+"""Take a release snapshot: dependencies, environment, benchmarks, tests and quality score.
+
+Stores one snapshot per release (re-snapshotting a release replaces it, with a warning).
+Inputs: pytest-benchmark JSON (--benchmarks) or a file of bench_* functions to run
+(--run-benchmarks), coverage.py JSON/XML (--coverage), pip-audit or OSV-Scanner JSON (--vulns),
+code-quality and documentation scores (0-100, or a JSON file {"score": N}).
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from rq_obs.commands._common import config_from, emit_json, format_option, open_store, project_root, store_option
+
+
+@click.command(help=__doc__)
+@click.option("--release", required=True, help="Release name (e.g. v1.4.0).")
+@store_option
+@click.option("--project", "project_dir", type=click.Path(file_okay=False), default=None,
+              help="Project directory to snapshot. Default: the project root.")
+@click.option("--benchmarks", "benchmarks_file", type=click.Path(dir_okay=False), default=None,
+              help="pytest-benchmark JSON (pytest --benchmark-json=FILE; add --benchmark-save-data for per-round samples).")
+@click.option("--run-benchmarks", "run_file", type=click.Path(dir_okay=False), default=None,
+              help="Python file whose bench_* functions are timed by the built-in runner.")
+@click.option("--coverage", type=click.Path(dir_okay=False), default=None, help="coverage.py JSON or XML report.")
+@click.option("--vulns", type=click.Path(dir_okay=False), default=None, help="pip-audit or OSV-Scanner JSON report.")
+@click.option("--code-quality", default=None, help="Code-quality score 0-100 (or a JSON file holding {\"score\": N}).")
+@click.option("--documentation", default=None, help="Documentation score 0-100 (or a JSON file holding {\"score\": N}).")
+@click.option("--sample-command", default=None, help="Run this command and record its CPU, memory, disk and network use.")
+@click.option("--commit", default=None, help="Commit of the release. Default: git rev-parse HEAD in the project.")
+@format_option("text", "json")
+@click.pass_context
+def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, coverage, vulns, code_quality,
+            documentation, sample_command, commit, fmt):
+    from rq_obs.snapshot import build_snapshot
+    from rq_obs.snapshot.quality_inputs import parse_score
+    from rq_obs.snapshot.store import list_snapshots, save_snapshot
+
+    config = config_from(ctx)
+    project = Path(project_dir) if project_dir else project_root(ctx)
+    store = open_store(ctx, store_path, create=True)
+    snap = build_snapshot(
+        config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
+        vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
+        documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
+        sample=shlex.split(sample_command) if sample_command else None, commit=commit)
+    previous = {s["release"]: s for s in list_snapshots(store)}.get(release)
+    replaced = save_snapshot(store, snap)
+    if replaced and previous:
+        taken = datetime.fromtimestamp(previous["created_at"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        click.echo(f"rq-obs: warning: release {release!r} already had a snapshot (taken {taken}); it was replaced", err=True)
+    if fmt == "json":
+        emit_json(snap.to_dict())
+        return
+    direct = sum(1 for d in snap.dependencies if d.kind == "direct")
+    score = snap.score
+    total = score.get("total")
+    pr = snap.tests.pass_rate
+    click.echo(f"snapshot {release} stored in {store.path}" + (f" (commit {snap.commit[:12]})" if snap.commit else ""))
+    click.echo(f"  dependencies: {len(snap.dependencies)} ({direct} direct, {len(snap.dependencies) - direct} transitive); "
+               f"vulnerabilities: {len(snap.vulnerabilities) if snap.quality.vulnerability_scan else 'not scanned'}")
+    click.echo(f"  benchmarks: {len(snap.benchmarks)}; pass rate: "
+               + (f"{pr:.1%} ({snap.tests.scope}, {snap.tests.runs} runs)" if pr is not None else "no test runs in the store")
+               + "; coverage: " + (f"{snap.quality.coverage:.1%}" if snap.quality.coverage is not None else "missing"))
+    click.echo(f"  environment: {snap.environment['os']['system']} {snap.environment['os']['kernel']}, "
+               f"{snap.environment['python']['implementation']} {snap.environment['python']['version']}, "
+               f"{snap.environment['cpu']['cores_logical']} CPUs, container {snap.environment['container']}")
+    click.echo("  quality score: " + (f"{total:.1f}" if total is not None else "none (every dimension missing)")
+               + (f" vs baseline {snap.baseline}" if snap.baseline else " (no baseline)")
+               + (f"; missing: {', '.join(score['missing'])}" if score.get("missing") else ""))

@@ -1,0 +1,34 @@
+"""Check a generated stack: promtool, amtool, the compose schema and the collector's pipelines.
+
+Prints one line per check (ok / FAIL / n/a naming the missing program's Debian package).
+Exit 0 when every check passes, 1 when one fails, 2 when a required program is missing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rq_obs.commands._common import project_root
+from rq_obs.errors import CheckFailed, UsageError
+
+
+@click.command("validate")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_context
+def command(ctx: click.Context, directory: str | None) -> None:
+    """Validate the stack under DIRECTORY (default: the project root), as written by `rq-obs build`."""
+    from rq_obs.stack.validate import validate_dir
+
+    root = Path(directory) if directory else project_root(ctx)
+    checks = validate_dir(root)
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if not c.ok and not c.missing_tool]
+    if failed:
+        raise CheckFailed(f"{len(failed)} of {len(checks)} checks failed in {root}")
+    missing = [c for c in checks if c.missing_tool]
+    if missing:
+        raise UsageError(missing[0].detail)
+    click.echo(f"all {len(checks)} checks passed in {root}")

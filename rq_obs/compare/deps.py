@@ -1,0 +1,112 @@
+"""Dependency changes between two snapshots: added, removed, updated (major/minor/patch) and security impact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+from rq_obs.snapshot.model import Dependency, Vulnerability
+
+__all__ = ["DepChange", "DepDiff", "change_kind", "diff_dependencies", "CHANGE_KINDS"]
+
+CHANGE_KINDS = ("added", "removed", "major", "minor", "patch", "other")
+
+
+def change_kind(old: str, new: str) -> str:
+    """major / minor / patch (first differing release component, via ``packaging``) or other."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        a, b = Version(old), Version(new)
+    except InvalidVersion:
+        return "other"
+    ra, rb = (a.release + (0, 0, 0))[:3], (b.release + (0, 0, 0))[:3]
+    if a.epoch != b.epoch or ra[0] != rb[0]:
+        return "major"
+    if ra[1] != rb[1]:
+        return "minor"
+    if ra[2] != rb[2]:
+        return "patch"
+    return "other"  # pre/post/dev/local or 4th component
+
+
+@dataclass(frozen=True)
+class DepChange:
+    ecosystem: str
+    name: str
+    old: str
+    new: str
+    change: str  # added | removed | major | minor | patch | other
+    downgrade: bool = False
+    kind: str = ""  # direct | transitive (head's, or base's when removed)
+    vulns_fixed: tuple[str, ...] = ()
+    vulns_introduced: tuple[str, ...] = ()
+
+    @property
+    def security_impact(self) -> str:
+        if self.vulns_introduced:
+            return "introduces " + ", ".join(self.vulns_introduced)
+        if self.vulns_fixed:
+            return "fixes " + ", ".join(self.vulns_fixed)
+        return ""
+
+
+@dataclass(frozen=True)
+class DepDiff:
+    changes: tuple[DepChange, ...]
+    introduced: tuple[Vulnerability, ...] = ()
+    fixed: tuple[Vulnerability, ...] = ()
+    counts: dict = field(default_factory=dict)
+
+    def of(self, change: str) -> list[DepChange]:
+        return [c for c in self.changes if c.change == change]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": dict(self.counts),
+                "changes": [dict(asdict(c), security_impact=c.security_impact) for c in self.changes],
+                "vulnerabilities_introduced": [asdict(v) for v in self.introduced],
+                "vulnerabilities_fixed": [asdict(v) for v in self.fixed]}
+
+
+def _vkey(v: Vulnerability) -> tuple[str, str, str]:
+    return (v.ecosystem, v.package, v.id)
+
+
+def diff_dependencies(base: Sequence[Dependency], head: Sequence[Dependency], base_vulns: Sequence[Vulnerability] = (),
+                      head_vulns: Sequence[Vulnerability] = ()) -> DepDiff:
+    from packaging.version import InvalidVersion, Version
+
+    b = {d.key: d for d in base}
+    h = {d.key: d for d in head}
+    bv = {_vkey(v): v for v in base_vulns}
+    hv = {_vkey(v): v for v in head_vulns}
+    introduced = tuple(hv[k] for k in sorted(set(hv) - set(bv)))
+    fixed = tuple(bv[k] for k in sorted(set(bv) - set(hv)))
+    by_pkg_new: dict[tuple[str, str], list[str]] = {}
+    by_pkg_fixed: dict[tuple[str, str], list[str]] = {}
+    for v in introduced:
+        by_pkg_new.setdefault((v.ecosystem, v.package), []).append(v.id)
+    for v in fixed:
+        by_pkg_fixed.setdefault((v.ecosystem, v.package), []).append(v.id)
+    changes = []
+    for key in sorted(set(b) | set(h)):
+        eco, name = key
+        fx, nw = tuple(by_pkg_fixed.get(key, ())), tuple(by_pkg_new.get(key, ()))
+        if key not in b:
+            changes.append(DepChange(eco, name, "", h[key].version, "added", False, h[key].kind, fx, nw))
+        elif key not in h:
+            changes.append(DepChange(eco, name, b[key].version, "", "removed", False, b[key].kind, fx, nw))
+        elif b[key].version != h[key].version:
+            old, new = b[key].version, h[key].version
+            try:
+                down = Version(new) < Version(old)
+            except InvalidVersion:
+                down = False
+            changes.append(DepChange(eco, name, old, new, change_kind(old, new), down, h[key].kind, fx, nw))
+        elif fx or nw:
+            changes.append(DepChange(eco, name, b[key].version, h[key].version, "other", False, h[key].kind, fx, nw))
+    counts = {k: 0 for k in CHANGE_KINDS}
+    for c in changes:
+        if c.old != c.new or c.change in ("added", "removed"):
+            counts[c.change] += 1
+    return DepDiff(tuple(changes), introduced, fixed, counts)

@@ -1,0 +1,52 @@
+"""Plain-text comparison report for terminals."""
+
+from __future__ import annotations
+
+from rq_obs.compare import Comparison
+from rq_obs.compare.report.common import MAX_DEPS, MAX_OPS, fmt_pct, fmt_score, fmt_seconds, ordered_ops, tests_used
+
+
+def render_text(c: Comparison) -> str:
+    out = [f"Release comparison: {c.base.release} -> {c.head.release}",
+           f"Recommendation: {c.recommendation.upper()}   risk: {c.risk}",
+           f"Quality score: {fmt_score(c.base_score.total)} -> {fmt_score(c.head_score.total)}"
+           + (f" ({c.score_delta:+.1f})" if c.score_delta is not None else "")]
+    for r in c.reasons:
+        out.append(f"  - {r}")
+    out.append("")
+    out.append(f"Performance (threshold {c.perf.threshold:.0%}, alpha {c.perf.alpha:g}):")
+    for t in tests_used(c):
+        out.append(f"  test: {t}")
+    ops = ordered_ops(c)
+    for o in ops[:MAX_OPS]:
+        p = "" if o.p_value is None else f" p={o.p_value:.3g}"
+        verdict = o.status + (f" ({o.severity})" if o.severity else "")
+        out.append(f"  {o.operation}: {fmt_seconds(o.base)} -> {fmt_seconds(o.head)} {fmt_pct(o.change)} [{o.centre}]{p} {verdict}")
+    if len(ops) > MAX_OPS:
+        out.append(f"  ... and {len(ops) - MAX_OPS} more")
+    if c.perf.added or c.perf.removed:
+        out.append(f"  new operations: {len(c.perf.added)}, removed operations: {len(c.perf.removed)}")
+    out.append("")
+    n = c.deps.counts
+    out.append("Dependencies: " + ", ".join(f"{n[k]} {k}" for k in ("added", "removed", "major", "minor", "patch", "other")))
+    for ch in c.deps.changes[:MAX_DEPS]:
+        sec = f"  [{ch.security_impact}]" if ch.security_impact else ""
+        out.append(f"  {ch.change:8} {ch.name} {ch.old or '-'} -> {ch.new or '-'}{' (downgrade)' if ch.downgrade else ''}{sec}")
+    if len(c.deps.changes) > MAX_DEPS:
+        out.append(f"  ... and {len(c.deps.changes) - MAX_DEPS} more")
+    out.append("")
+    out.append(f"Environment: {len(c.env.changes)} differences, compatibility risk {c.env.risk}")
+    for e in c.env.changes[:40]:
+        out.append(f"  [{e.risk}] {e.field}: {e.base!r} -> {e.head!r}")
+    out.append("")
+    t = c.tests
+    out.append(f"Tests: pass rate {fmt_pct(t.base_pass_rate, False)} -> {fmt_pct(t.head_pass_rate, False)}"
+               + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
+               + f"; {len(t.new)} new, {len(t.removed)} removed, {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)")
+    out.append("")
+    out.append("Quality dimensions (weight -> effective weight: base -> head):")
+    for d, w in c.head_score.weights.items():
+        out.append(f"  {d}: {w:g} -> {c.head_score.effective_weights[d]:.1f}: "
+                   f"{fmt_score(c.base_score.dimensions.get(d))} -> {fmt_score(c.head_score.dimensions.get(d))}"
+                   + (f"  ({c.head_score.notes[d]})" if d in c.head_score.notes else ""))
+    return "\n".join(out) + "\n"

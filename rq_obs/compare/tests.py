@@ -1,0 +1,50 @@
+"""Test deltas between two snapshots: pass rate, new / removed tests, flaky tests in the head.
+
+A test is *flaky* in a snapshot when its recorded attempts include both a pass and a
+failure or error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from rq_obs.snapshot.model import TestSummary
+
+__all__ = ["TestDiff", "diff_tests", "flaky_tests"]
+
+
+def flaky_tests(tests: Mapping[str, Mapping[str, int]]) -> list[str]:
+    return sorted(t for t, o in tests.items() if o.get("passed", 0) and (o.get("failed", 0) or o.get("error", 0)))
+
+
+@dataclass(frozen=True)
+class TestDiff:
+    __test__ = False  # not a pytest test class
+
+    base_pass_rate: float | None
+    head_pass_rate: float | None
+    new: tuple[str, ...]
+    removed: tuple[str, ...]
+    flaky: tuple[str, ...]
+    newly_flaky: tuple[str, ...]
+
+    @property
+    def pass_rate_delta(self) -> float | None:
+        if self.base_pass_rate is None or self.head_pass_rate is None:
+            return None
+        return self.head_pass_rate - self.base_pass_rate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base_pass_rate": self.base_pass_rate, "head_pass_rate": self.head_pass_rate,
+                "pass_rate_delta": self.pass_rate_delta, "new": list(self.new), "removed": list(self.removed),
+                "flaky": list(self.flaky), "newly_flaky": list(self.newly_flaky)}
+
+
+def diff_tests(base: TestSummary, head: TestSummary) -> TestDiff:
+    bt, ht = set(base.tests), set(head.tests)
+    # new/removed are only meaningful when both snapshots saw tests
+    new = tuple(sorted(ht - bt)) if bt else ()
+    removed = tuple(sorted(bt - ht)) if ht else ()
+    fh, fb = flaky_tests(head.tests), set(flaky_tests(base.tests))
+    return TestDiff(base.pass_rate, head.pass_rate, new, removed, tuple(fh), tuple(t for t in fh if t not in fb))

@@ -1,0 +1,139 @@
+"""Dependencies of a project: installed Python distributions, direct vs transitive, licences, lock-file hashes.
+
+The installed set is the environment rq-obs runs in (``importlib.metadata``). A
+distribution is *direct* when the project declares it: ``[project].dependencies`` and
+``[project].optional-dependencies`` in ``pyproject.toml``, ``requirements*.txt``, or the
+root entry of ``uv.lock``. Hashes come from the Python lock files found in the project
+(matched by name and version). npm and Maven entries of ``package-lock.json`` / ``pom.xml``
+are added under their own ecosystem.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable
+
+from rq_obs.snapshot.lockfiles import LockEntry, find, normalize, parse
+from rq_obs.snapshot.model import Dependency
+
+__all__ = ["declared_direct", "installed", "collect_dependencies", "normalize_license"]
+
+_LICENSES = {
+    "mit license": "MIT", "mit": "MIT", "apache software license": "Apache-2.0", "apache 2.0": "Apache-2.0",
+    "apache-2.0": "Apache-2.0", "apache license 2.0": "Apache-2.0", "apache 2": "Apache-2.0",
+    "apache license, version 2.0": "Apache-2.0", "bsd license": "BSD", "bsd": "BSD", "bsd-3-clause": "BSD-3-Clause",
+    "3-clause bsd license": "BSD-3-Clause", "new bsd license": "BSD-3-Clause", "bsd-2-clause": "BSD-2-Clause",
+    "python software foundation license": "PSF-2.0", "psf": "PSF-2.0", "psf-2.0": "PSF-2.0",
+    "mozilla public license 2.0 (mpl 2.0)": "MPL-2.0", "mpl-2.0": "MPL-2.0", "isc license (iscl)": "ISC", "isc": "ISC",
+    "gnu general public license v3 (gplv3)": "GPL-3.0", "gnu lesser general public license v3 (lgplv3)": "LGPL-3.0",
+    "the unlicense (unlicense)": "Unlicense",
+}
+
+
+def normalize_license(text: str | None) -> str:
+    if not text:
+        return "UNKNOWN"
+    t = " ".join(text.split())
+    return _LICENSES.get(t.lower(), t if len(t) <= 60 else "UNKNOWN")
+
+
+def _license(dist: metadata.Distribution) -> str:
+    md = dist.metadata
+    expr = md.get("License-Expression")
+    if expr:
+        return normalize_license(expr)
+    lic = md.get("License")
+    if lic and "\n" not in lic.strip() and len(lic.strip()) <= 60 and lic.strip().upper() != "UNKNOWN":
+        return normalize_license(lic)
+    for c in md.get_all("Classifier") or []:
+        if c.startswith("License ::") and c.count("::") >= 2:
+            return normalize_license(c.split("::")[-1].strip())
+    return "UNKNOWN"
+
+
+def declared_direct(project: Path) -> set[str]:
+    """Normalised names the project declares (pyproject, requirements*.txt, uv.lock root)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    names: set[str] = set()
+    pp = project / "pyproject.toml"
+    if pp.is_file():
+        from rq_obs.snapshot.lockfiles import _toml
+
+        doc = _toml.load(pp)
+        proj = doc.get("project", {})
+        specs = list(proj.get("dependencies", []) or [])
+        for group in (proj.get("optional-dependencies", {}) or {}).values():
+            specs += list(group or [])
+        for group in (doc.get("dependency-groups", {}) or {}).values():
+            specs += [s for s in group or [] if isinstance(s, str)]
+        poetry = doc.get("tool", {}).get("poetry", {})
+        names |= {normalize(n) for n in (poetry.get("dependencies", {}) or {}) if n != "python"}
+        for spec in specs:
+            try:
+                names.add(normalize(Requirement(spec).name))
+            except InvalidRequirement:
+                continue
+    for lock in find(project):
+        if lock.name.startswith("requirements") or lock.name == "uv.lock":
+            for e in parse(lock):
+                if e.direct is not False:
+                    names.add(e.name)
+    return names
+
+
+def installed(paths: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+    """(normalised name, version, licence) of every installed distribution, first one on the path wins."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    dists = metadata.distributions(path=list(paths)) if paths is not None else metadata.distributions()
+    for dist in dists:
+        raw = dist.metadata.get("Name")
+        if not raw:
+            continue
+        name = normalize(raw)
+        if name not in seen:
+            seen[name] = (name, dist.version, _license(dist))
+    return sorted(seen.values())
+
+
+def collect_dependencies(project: Path, paths: Iterable[str] | None = None) -> tuple[Dependency, ...]:
+    project = Path(project)
+    direct = declared_direct(project)
+    locks: list[tuple[str, LockEntry]] = []
+    for lock in find(project):
+        locks += [(lock.name, e) for e in parse(lock)]
+    py_hashes: dict[tuple[str, str], tuple[str, ...]] = {}
+    py_source: dict[tuple[str, str], str] = {}
+    for fname, e in locks:
+        if e.ecosystem == "pypi" and e.hashes:
+            py_hashes[(e.name, e.version)] = tuple(sorted(set(py_hashes.get((e.name, e.version), ())) | set(e.hashes)))
+            py_source[(e.name, e.version)] = fname
+    own = normalize(_project_name(project) or "")
+    out = []
+    for name, version, lic in installed(paths):
+        if name == own:
+            continue
+        key = (name, version)
+        out.append(Dependency(name, version, "direct" if name in direct else "transitive", "pypi", lic,
+                              py_hashes.get(key, ()), py_source.get(key, "installed")))
+    seen = set()
+    for fname, e in locks:
+        if e.ecosystem == "pypi" or (e.ecosystem, e.name, e.version) in seen:
+            continue
+        seen.add((e.ecosystem, e.name, e.version))
+        out.append(Dependency(e.name, e.version, "direct" if e.direct else "transitive", e.ecosystem, "UNKNOWN",
+                              e.hashes, fname))
+    return tuple(sorted(out, key=lambda d: (d.ecosystem, d.name, d.version)))
+
+
+def _project_name(project: Path) -> str | None:
+    pp = project / "pyproject.toml"
+    if not pp.is_file():
+        return None
+    from rq_obs.snapshot.lockfiles import _toml
+
+    name = _toml.load(pp).get("project", {}).get("name")
+    return name if isinstance(name, str) else None
+
+

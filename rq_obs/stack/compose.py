@@ -1,0 +1,134 @@
+"""docker-compose.yml: the whole stack as one Compose application (Compose spec, no ``version:``).
+
+Every service has a health check. Grafana, Prometheus, Alertmanager and the rq-obs image
+have an HTTP client, so theirs probe the service's health endpoint. The Tempo and Collector
+images ship only their binary (no shell, no wget/curl), so Docker can only run that binary:
+their checks verify the mounted configuration (``tempo -config.verify``, ``otelcol-contrib
+validate``); liveness of both shows as ``up{job="tempo"}`` / ``up{job="otelcol"}`` in Prometheus.
+
+Secrets appear only as environment-variable references, never as values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq_obs import __version__
+from rq_obs.config import Config
+from rq_obs.stack import alertmanager, exporter, prometheus, tempo
+from rq_obs.stack.grafana import DASHBOARDS_DIR
+from rq_obs.stack.images import IMAGES
+
+__all__ = ["PATH", "document", "render", "webhook_reference"]
+
+PATH = "docker-compose.yml"
+
+_COLLECTOR_CONFIG = "/etc/otelcol-contrib/config.yaml"
+_TEMPO_CONFIG = "/etc/tempo/tempo.yaml"
+
+
+def _health(test: list[str], start: str = "30s") -> dict[str, Any]:
+    return {"test": test, "interval": "30s", "timeout": "5s", "retries": 5, "start_period": start}
+
+
+def _http_probe(url: str) -> list[str]:
+    return ["CMD", "wget", "-q", "-O", "/dev/null", url]
+
+
+def webhook_reference(config: Config) -> str:
+    """``${VAR:?message}``: Compose refuses to start without the webhook instead of dropping alerts."""
+    var = config.slack_webhook_env
+    return "${" + var + ":?set " + var + " to the Slack incoming-webhook URL (or build with alerts_to = none)}"
+
+
+def document(config: Config) -> dict[str, Any]:
+    slack = config.alerts_to == "slack"
+    services: dict[str, Any] = {
+        "grafana": {
+            "image": IMAGES["grafana"],
+            "restart": "unless-stopped",
+            "ports": [f"{config.grafana_port}:3000"],
+            "environment": {
+                "GF_PATHS_PROVISIONING": "/etc/grafana/provisioning",
+                "GF_USERS_ALLOW_SIGN_UP": "false",
+                "GF_ANALYTICS_REPORTING_ENABLED": "false",
+                "GF_DASHBOARDS_MIN_REFRESH_INTERVAL": "10s",
+                **({config.slack_webhook_env: webhook_reference(config)} if slack else {}),
+            },
+            "volumes": [
+                "./grafana/provisioning:/etc/grafana/provisioning:ro",
+                f"./dashboards:{DASHBOARDS_DIR}:ro",
+                "grafana-data:/var/lib/grafana",
+            ],
+            "healthcheck": _health(_http_probe("http://localhost:3000/api/health")),
+            "depends_on": {"prometheus": {"condition": "service_healthy"},
+                           "tempo": {"condition": "service_started"}},
+        },
+        "prometheus": {
+            "image": IMAGES["prometheus"],
+            "restart": "unless-stopped",
+            "command": prometheus.flags(config),
+            "ports": [f"{config.prometheus_port}:{prometheus.PORT}"],
+            "volumes": [
+                f"./{prometheus.PATH}:/etc/prometheus/prometheus.yml:ro",
+                "./rules:/etc/prometheus/rules:ro",
+                "prometheus-data:/prometheus",
+            ],
+            "healthcheck": _health(_http_probe(f"http://localhost:{prometheus.PORT}/-/healthy")),
+        },
+        "tempo": {
+            "image": IMAGES["tempo"],
+            "restart": "unless-stopped",
+            "command": [f"-config.file={_TEMPO_CONFIG}"],
+            "volumes": [f"./{tempo.PATH}:{_TEMPO_CONFIG}:ro", "tempo-data:/var/tempo"],
+            "healthcheck": _health(["CMD", "/tempo", f"-config.file={_TEMPO_CONFIG}", "-config.verify"]),
+        },
+        "otel-collector": {
+            "image": IMAGES["otel-collector"],
+            "restart": "unless-stopped",
+            "command": [f"--config={_COLLECTOR_CONFIG}"],
+            "ports": ["4317:4317", "4318:4318"],
+            "volumes": [f"./collector/otelcol.yaml:{_COLLECTOR_CONFIG}:ro"],
+            "healthcheck": _health(["CMD", "/otelcol-contrib", "validate", f"--config={_COLLECTOR_CONFIG}"]),
+            "depends_on": {"tempo": {"condition": "service_started"}},
+        },
+        "rq-obs": {
+            "build": {"context": ".", "dockerfile": exporter.DOCKERFILE},
+            "image": f"rq-obs-exporter:{__version__}",
+            "restart": "unless-stopped",
+            "ports": [f"{config.exporter_port}:{exporter.PORT}"],
+            # The ingest token: only a reference, empty when unset (then pushes are refused).
+            "environment": {"RQ_OBS_TOKEN": "${RQ_OBS_TOKEN:-}"},
+            "volumes": [f"./{exporter.CONFIG_PATH}:{exporter.CONFIG_IN_CONTAINER}:ro", "rq-obs-data:/data"],
+            "healthcheck": _health(["CMD", *exporter.HEALTHCHECK]),
+        },
+    }
+    volumes = ["grafana-data", "prometheus-data", "tempo-data", "rq-obs-data"]
+    if config.alertmanager:
+        services["alertmanager"] = {
+            "image": IMAGES["alertmanager"],
+            "restart": "unless-stopped",
+            "entrypoint": alertmanager.entrypoint(config),
+            "volumes": [f"./{alertmanager.PATH}:{alertmanager.CONFIG_IN_CONTAINER}:ro",
+                        "alertmanager-data:/alertmanager"],
+            "healthcheck": _health(_http_probe("http://localhost:9093/-/healthy")),
+        }
+        if slack:
+            services["alertmanager"]["environment"] = {config.slack_webhook_env: webhook_reference(config)}
+            services["alertmanager"]["tmpfs"] = [alertmanager.WEBHOOK_DIR]
+        services["prometheus"]["depends_on"] = {"alertmanager": {"condition": "service_started"}}
+        volumes.append("alertmanager-data")
+    return {"services": services, "volumes": {v: {} for v in volumes}}
+
+
+def render(config: Config) -> str:
+    from rq_obs.stack.render import render_yaml
+
+    return render_yaml(document(config), comments=(
+        "The rq-obs stack: Grafana :" + str(config.grafana_port) + ", Prometheus :" + str(config.prometheus_port)
+        + ", rq-obs serve :" + str(config.exporter_port) + ", OTLP :4317/:4318.",
+        "Start: " + (f"{config.slack_webhook_env}=<your Slack webhook URL> " if config.alerts_to == "slack" else "")
+        + "docker compose up -d   (from this directory; it must hold rq-obs' pyproject.toml).",
+        "Tempo and the Collector images have no shell or HTTP client: their health checks verify",
+        "their configuration; their liveness is up{job=\"tempo\"} / up{job=\"otelcol\"} in Prometheus.",
+    ))

@@ -1,0 +1,101 @@
+import json
+
+import pytest
+
+from rq_obs.compare import compare
+from rq_obs.compare.deps import change_kind
+from rq_obs.compare.report import render
+from rq_obs.config import Config
+from rq_obs.snapshot.benchmarks import from_samples
+from rq_obs.snapshot.model import TestSummary
+from rq_obs.snapshot.store import save_snapshot
+from rq_obs.store import Store
+from tests.helpers.cli import run_cli
+from tests.release.factory import ENV, deps, make, vuln
+
+BASE_SLOW = (0.0100, 0.0101, 0.0099, 0.0100, 0.0102, 0.0098)
+FLAT = (0.0020, 0.0021, 0.0019, 0.0020, 0.0022, 0.0018)
+
+
+def _pair():
+    base = make("v1.0", 1000.0, dependencies=deps("click==8.1.7", "requests==2.31.0", "six==1.16.0~", "jinja2==3.1.4~"),
+                benchmarks=[from_samples("op.slow", BASE_SLOW, "runner"), from_samples("op.flat", FLAT, "runner")],
+                vulns=[], coverage=0.80, code_quality=90, documentation=80,
+                tests=TestSummary(9, 1, 0, 0, 2, "commit x", {"t::a": {"passed": 2}, "t::b": {"passed": 1, "failed": 1},
+                                                                "t::gone": {"passed": 2}}))
+    env = {**ENV, "python": {**ENV["python"], "version": "3.12.1"}, "memory": {**ENV["memory"], "available_bytes": 1}}
+    head = make("v1.1", 2000.0, dependencies=deps("click==8.2.0", "requests==3.0.0", "httpx==0.27.2", "jinja2==3.1.3~"),
+                benchmarks=[from_samples("op.slow", [x * 1.3 for x in BASE_SLOW], "runner"), from_samples("op.flat", FLAT, "runner"),
+                            from_samples("op.new", FLAT, "runner")],
+                vulns=[vuln("GHSA-h75v-3vvj-5mfj", "jinja2", "3.1.3", "high")], coverage=0.82, code_quality=90,
+                documentation=80, env=env,
+                tests=TestSummary(8, 2, 0, 0, 2, "commit y", {"t::a": {"passed": 1, "failed": 1}, "t::b": {"passed": 1, "failed": 1},
+                                                               "t::new": {"passed": 2}}))
+    return base, head
+
+
+def test_change_kinds():
+    assert [change_kind(a, b) for a, b in (("1.2.3", "2.0.0"), ("1.2.3", "1.3.0"), ("1.2.3", "1.2.4"), ("1.2", "1.2.0.1"),
+                                           ("1.0", "not-a-version"), ("1!1.0", "1.0"))] == [
+        "major", "minor", "patch", "other", "other", "major"]
+
+
+def test_comparison_blocks_on_regression_and_new_high_vulnerability():
+    base, head = _pair()
+    c = compare(base, head, Config())
+    assert (c.recommendation, c.risk) == ("block", "critical")  # a critical regression
+    slow = {o.operation: o for o in c.perf.ops}["op.slow"]
+    assert (slow.status, slow.severity) == ("regression", "critical")
+    assert slow.change == pytest.approx(0.3)
+    assert {o.operation: o.status for o in c.perf.ops}["op.flat"] == "unchanged" and c.perf.added == ("op.new",)
+    assert c.deps.counts == {"added": 1, "removed": 1, "major": 1, "minor": 1, "patch": 1, "other": 0}
+    j = {ch.name: ch for ch in c.deps.changes}["jinja2"]
+    assert (j.change, j.downgrade, j.security_impact) == ("patch", True, "introduces GHSA-h75v-3vvj-5mfj")
+    assert c.env.risk == "high" and [e.field for e in c.env.changes] == ["python.version"]  # available memory ignored
+    assert (c.tests.new, c.tests.removed, c.tests.newly_flaky) == (("t::new",), ("t::gone",), ("t::a",))
+    assert c.tests.pass_rate_delta == pytest.approx(-0.1)
+    # head: code 90, coverage 82, deps 100-15 = 85, docs 80, performance 100-50 = 50
+    assert c.head_score.total == pytest.approx((25 * 90 + 20 * 82 + 20 * 85 + 15 * 80 + 20 * 50) / 100)
+    assert c.reasons[0] == "1 performance regressions (allowed 0): 1 critical"
+    assert c.reasons[1] == "1 new critical/high vulnerabilities: GHSA-h75v-3vvj-5mfj (jinja2)"
+
+
+def test_same_snapshot_is_approved():
+    base, _ = _pair()
+    c = compare(base, base, Config())
+    assert (c.recommendation, c.risk, c.reasons) == ("approve", "low", ())
+
+
+def test_reports_contain_the_rows(tmp_path):
+    base, head = _pair()
+    c = compare(base, head, Config())
+    md = render(c, "markdown")
+    assert "**⛔ Recommendation: BLOCK** · risk **critical**" in md
+    assert "| `op.slow` | 10 ms | 13 ms | +30.0 % | `+██████████` | MWU |" in md
+    assert "🔴 regression (critical) |" in md
+    assert "Test: Mann-Whitney U (one-sided, alternative='greater' = head slower, alpha=0.05, n_base=6, n_head=6)." in md
+    assert "| requests | pypi | 2.31.0 | 3.0.0 | major | — |" in md
+    assert "| jinja2 | pypi | 3.1.4 | 3.1.3 | patch ⬇ downgrade | introduces GHSA-h75v-3vvj-5mfj |" in md
+    assert "| python.version | 3.11.7 | 3.12.1 | high |" in md
+    assert "| performance | 20 | 20.0 | missing | 50.0 |" in md
+    assert len(md) < 65536
+    html = render(c, "html")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<title>op.slow: +30.00 %</title>" in html
+    assert "<td>op.slow</td><td>10 ms</td><td>13 ms</td><td>+30.0 %</td>" in html
+    data = json.loads(render(c, "json"))
+    assert data["recommendation"] == "block" and data["performance"]["regressions_by_severity"] == {"minor": 0, "major": 0, "critical": 1}
+    assert "Recommendation: BLOCK   risk: critical" in render(c, "text")
+
+
+def test_compare_command_exit_codes(tmp_path):
+    base, head = _pair()
+    db = tmp_path / "s.db"
+    store = Store(db)
+    save_snapshot(store, base)
+    save_snapshot(store, head)
+    r = run_cli("compare", "v1.0", "v1.1", "--store", db, "--format", "markdown")
+    assert r.code == 1 and "| `op.slow` |" in r.out and "recommendation for v1.1 vs v1.0 is block" in r.err
+    r = run_cli("compare", "v1.0", "v1.0", "--store", db, "--format", "html", "--output", tmp_path / "r.html")
+    assert r.code == 0 and "approve (risk low)" in r.out and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    r = run_cli("compare", "v1.0", "v9", "--store", db)
+    assert r.code == 2 and "no snapshot of release 'v9'" in r.err and "known: v1.0, v1.1" in r.err

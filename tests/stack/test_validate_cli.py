@@ -1,0 +1,88 @@
+"""`rq-obs validate DIR`: one line per check; 0 on a fresh build, 1 naming the broken file, 2 without tools."""
+
+import yaml
+
+from tests.helpers.cli import run_cli
+
+
+def _fresh(tmp_path):
+    out = tmp_path / "stack"
+    assert run_cli("build", "--out", out).code == 0
+    return out
+
+
+def test_fresh_build_passes_every_check(tmp_path):
+    out = _fresh(tmp_path)
+    result = run_cli("validate", out)
+    assert result.code == 0, result.out + result.err
+    lines = result.out.splitlines()
+    assert lines[:4] == [
+        "ok   promtool check config: collector/prometheus.yml",
+        "ok   amtool check-config: collector/alertmanager.yml",
+        "ok   compose schema: docker-compose.yml",
+        "ok   collector pipelines: collector/otelcol.yaml",
+    ] or "ok   promtool check rules: rules/*.yml" in lines  # once rules/ is generated it is checked too
+    assert all(l.startswith("ok ") for l in lines[:-1])
+    assert lines[-1] == f"all {len(lines) - 1} checks passed in {out}"
+
+
+def test_tampered_collector_fails_naming_file_and_component(tmp_path):
+    out = _fresh(tmp_path)
+    path = out / "collector" / "otelcol.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["processors"]["attributes/unused"] = {"actions": []}
+    doc["service"]["pipelines"]["metrics"]["exporters"].append("otlp_http/nowhere")
+    path.write_text(yaml.safe_dump(doc))
+    result = run_cli("validate", out)
+    assert result.code == 1
+    assert ("FAIL collector pipelines: collector/otelcol.yaml: pipeline 'metrics': exporter 'otlp_http/nowhere' is "
+            "not defined under exporters or connectors; processor 'attributes/unused' is defined but not used in any "
+            "pipeline") in result.out
+    assert "ok   compose schema: docker-compose.yml" in result.out
+    assert result.err.strip() == f"rq-obs: error: 1 of {len(result.out.splitlines())} checks failed in {out}"
+
+
+def test_tampered_prometheus_alertmanager_compose_and_rules_each_fail(tmp_path):
+    out = _fresh(tmp_path)
+    prom = out / "collector" / "prometheus.yml"
+    prom.write_text(prom.read_text().replace("scrape_interval: 15s", "scrape_interval: often"))
+    am = out / "collector" / "alertmanager.yml"
+    am.write_text(am.read_text().replace("receiver: warning\n  repeat_interval", "receiver: nobody\n  repeat_interval"))
+    compose = out / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("    restart: unless-stopped\n", "    restart: 3\n", 1))
+    (out / "rules").mkdir(exist_ok=True)
+    (out / "rules" / "zz-broken.yml").write_text("groups:\n- name: x\n  rules:\n  - record: bad name\n    expr: up\n")
+    result = run_cli("validate", out)
+    assert result.code == 1
+    lines = {l.split(":", 1)[0]: l for l in result.out.splitlines()}
+    assert "FAIL promtool check config" in lines and "often" in lines["FAIL promtool check config"]
+    assert "FAIL amtool check-config" in lines and '"nobody"' in lines["FAIL amtool check-config"]
+    assert lines["FAIL compose schema"] == ("FAIL compose schema: docker-compose.yml: services.alertmanager.restart: "
+                                            "3 is not of type 'string'")
+    assert "FAIL promtool check rules" in lines and "bad name" in lines["FAIL promtool check rules"]
+
+
+def test_missing_file_is_named(tmp_path):
+    out = _fresh(tmp_path)
+    (out / "collector" / "otelcol.yaml").unlink()
+    result = run_cli("validate", out)
+    assert result.code == 1
+    assert "FAIL collector pipelines: collector/otelcol.yaml: file is missing" in result.out
+
+
+def test_missing_promtool_names_the_debian_package(tmp_path):
+    out = _fresh(tmp_path)
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    result = run_cli("validate", out, env={"PATH": str(empty)})
+    assert result.code == 2
+    assert ("n/a  promtool check config: collector/prometheus.yml: promtool not found on PATH (Debian package "
+            "'prometheus'") in result.out
+    assert "amtool not found on PATH (Debian package 'prometheus-alertmanager'" in result.out
+    assert "ok   compose schema: docker-compose.yml" in result.out
+    assert "rq-obs: error: promtool not found on PATH (Debian package 'prometheus'" in result.err
+
+
+def test_not_a_directory_is_a_usage_error(tmp_path):
+    result = run_cli("validate", tmp_path / "nope")
+    assert result.code == 2 and f"{tmp_path / 'nope'}: not a directory" in result.err

@@ -147,6 +147,8 @@ class Config:
     rate_5xx_threshold: float = _f(0.02, "share of API requests answered 5xx above which SREs are alerted", _ratio)
     budget_burn_threshold: float = _f(2.0, "alert when the last hour's spend, extrapolated to a day, exceeds this many daily budgets", _positive)
     no_runs_hours: int = _f(24, "alert when no test run was ingested for this many hours", _positive)
+    quality_drop_threshold: float = _f(5.0, "alert when a release's quality score is this many points below the previous release's", _non_negative)
+    flaky_rise_threshold: int = _f(0, "alert when a suite has more than this many additional flaky tests than a day before", _non_negative)
     # --- release quality ----------------------------------------------------------
     baseline: str = _f("previous", "one baseline snapshot per release; compare against the previous release unless a release name is given")
     quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weights from the plans; missing dimensions are re-weighted", _weights)

@@ -1,0 +1,109 @@
+"""QA test engineer: pass rate by test, flaky tests, stability, failures and retries, slow tests, breakdowns."""
+
+from __future__ import annotations
+
+from rq_obs.catalog import M
+from rq_obs.config import Config
+from rq_obs.dashboards import panels as P
+from rq_obs.dashboards import queries as q
+from rq_obs.dashboards.defaults import Spec, query_var
+from rq_obs.dashboards.panels import Q
+from rq_obs.rules.definitions import COUNTED, PASSED, N
+
+FAILED = 'outcome=~"failed|error"'
+SPAN_TEST = 'span_name=~"$test"'
+
+
+def spec(config: Config) -> Spec:
+    slo = config.slo_pass_rate
+    lo, hi = config.flaky_band
+    st = (q.SUITE, q.TEST)
+    att = M.TEST_ATTEMPTS.total
+    traces = [P.trace_link(P.CELL_TEST)]
+    service = f'service_name="{config.service_name}"'
+    in_band = q.sel(N.flaky_band, *st)
+
+    def flaky_only(series: str) -> str:
+        return f"{q.sel(series, *st)} and on (suite, test) {in_band}"
+
+    pass_rates = [
+        P.stat("Suite pass rate (1h / 1d / 7d)", f"Pass rate of the selected suites over the last 1h, 1d and 7d "
+               f"(recording rules), against the {slo:.0%} SLO.", "percentunit",
+               *(Q(q.sel(N.pass_rate[w], q.SUITE), f"{{{{suite}}}} {w}") for w in ("1h", "1d", "7d")),
+               thresholds=P.floor(slo), w=8, h=6),
+        P.timeseries("Pass rate by test", f"Pass rate of each selected test over the previous 1d at every instant "
+                     f"(recording rule); the {slo:.0%} SLO is the threshold line.", "percentunit",
+                     Q(q.sel(N.test_pass_rate_1d, *st), "{{test}}"), thresholds=P.floor(slo), show_thresholds=True,
+                     max_one=True, w=16, h=6),
+    ]
+    flaky = [
+        P.stat("Flaky tests", f"Tests whose pass rate over the {config.flaky_window} window is inside the flaky band "
+               f"{lo:.0%}-{hi:.0%}.", "short", Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"),
+               Q(f"sum({q.sel(N.flaky_band_count, q.SUITE)})", "in band"), thresholds=P.ceiling(5, 1), w=4),
+        P.stat("Broken tests", f"Tests failing every attempt over the {config.flaky_window} window.", "short",
+               Q(f"sum({q.sel(M.BROKEN_TESTS.name, q.SUITE)})", "broken"), thresholds=P.ceiling(1), w=4),
+        P.timeseries("Tests by state", "Number of tests in each state (healthy, flaky, broken) over time.", "short",
+                     Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=16,
+                     h=4),
+        P.table("Flaky tests", f"Tests with a pass rate in the flaky band {lo:.0%}-{hi:.0%} over the "
+                f"{config.flaky_window} window, with their flip rate (outcome changes per run), stability score and "
+                "last flake. Click a test for its traces.", "percentunit",
+                Q(in_band), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
+                Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
+                columns={"Value #A": ("Pass rate", "percentunit"), "Value #B": ("Flip rate", "percentunit"),
+                         "Value #C": ("Stability", "none"), "Value #D": ("Last flake", "dateTimeAsIso")},
+                column_links={"test": traces}, sort_by="Flip rate", thresholds=P.floor(hi, lo),
+                color_columns=("Value #A",), h=9),
+        P.bargauge("Least stable tests", "The 15 tests with the lowest stability score (100 = always the same "
+                   "outcome).", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
+                   thresholds=P.floor(90, 70), max_value=100, h=9,
+                   data_links=[P.trace_link(P.SERIES_TEST)]),
+        P.timeseries("Flip rate of flaky tests", "Outcome changes per run over the flaky window, for tests in the "
+                     "flaky band.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
+                     h=9),
+    ]
+    failures = [
+        P.timeseries("Failures by test", "Failed and errored attempts per test (top 10), per interval.", "short",
+                     Q(f"topk(10, sum by (test) ({q.increase(att, *st, FAILED)}))", "{{test}}"), bars=True,
+                     data_links=[P.trace_link(P.SERIES_TEST)]),
+        P.timeseries("Retries by test", "Reruns (attempts after the first) per test (top 10), per interval.", "short",
+                     Q(f"topk(10, sum by (test) ({q.increase(M.TEST_RETRIES.total, *st)}))", "{{test}}"), bars=True),
+        P.table("Slowest tests (p95)", f"95th percentile duration of each test over the {config.flaky_window} "
+                "window, slowest first (top 20). Click a test for its traces.", "s",
+                Q(f"topk(20, {q.sel(M.TEST_DURATION_P95.name, *st)})"), columns={"Value #A": ("p95", "s")},
+                column_links={"test": traces}, sort_by="p95", w=12),
+        P.timeseries("Test duration p95 from spans", "95th percentile duration of test spans (spanmetrics), with "
+                     "exemplars linking to the traces in Tempo.", "s",
+                     Q(f"histogram_quantile(0.95, sum by (le, span_name) ("
+                       f"{q.rate(M.SPAN_DURATION.bucket, service, SPAN_TEST)}))",
+                       "{{span_name}}", exemplar=True)),
+        P.timeseries("Attempt duration percentiles", "p50 and p95 attempt duration per suite (histogram).", "s",
+                     Q(q.quantile(0.5, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p50 {{suite}}"),
+                     Q(q.quantile(0.95, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p95 {{suite}}")),
+    ]
+    breakdown = [
+        P.timeseries("Outcomes by marker/category", "Attempts per category (first pytest marker) and outcome, per "
+                     "interval.", "short",
+                     Q(f"sum by (category, outcome) ({q.increase(M.CATEGORY_ATTEMPTS.total, q.SUITE)})",
+                       "{{category}} {{outcome}}"), bars=True, stack=True),
+        P.timeseries("Results by worker", "Attempts per pytest-xdist worker and outcome, per interval.", "short",
+                     Q(f"sum by (worker, outcome) ({q.increase(M.WORKER_ATTEMPTS.total, q.SUITE)})",
+                       "{{worker}} {{outcome}}"), bars=True, stack=True),
+        P.timeseries("Pass rate by worker", "Passed / (passed+failed+error) attempts per worker; a worker far below "
+                     "the others points at shared state or resources.", "percentunit",
+                     Q(q.ratio(f"sum by (worker) ({q.increase(M.WORKER_ATTEMPTS.total, q.SUITE, PASSED)})",
+                               f"sum by (worker) ({q.increase(M.WORKER_ATTEMPTS.total, q.SUITE, COUNTED)})"),
+                       "{{worker}}"), thresholds=P.floor(slo), max_one=True, points=True),
+        P.stat("Runs", "Test runs recorded in the selected time range, by status.", "short",
+               Q(f"sum by (status) (increase({q.sel(M.TEST_RUNS.total, q.SUITE)}[$__range]))", "{{status}}"), w=12,
+               h=8),
+    ]
+    return Spec(
+        name="qa",
+        description="Test health for QA engineers: pass rate by test, flaky and broken tests, stability, "
+                    "failures and retries, slow tests, outcomes by marker and by worker.",
+        rows=[P.row("Pass rates", *pass_rates), P.row("Flakiness and stability", *flaky),
+              P.row("Failures, retries and duration", *failures), P.row("Breakdowns", *breakdown)],
+        variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
+                   query_var("test", "Test", M.TEST_ATTEMPTS.total, "test", matchers=q.SUITE)],
+    )

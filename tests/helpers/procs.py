@@ -55,10 +55,16 @@ def need(binary: str | None, package: str) -> str:
 
 
 class Prometheus:
-    """A real Prometheus on 127.0.0.1 with a temp data dir. Use as a context manager."""
+    """A real Prometheus on 127.0.0.1 with a temp data dir. Use as a context manager.
 
-    def __init__(self, workdir: Path, config_yaml: str, extra_args: tuple[str, ...] = ()):
+    ``data_dir``: an existing TSDB directory (e.g. backfilled blocks) instead of ``workdir/data``;
+    ``extra_args`` are passed on (e.g. ``--storage.tsdb.retention.time=10y``).
+    """
+
+    def __init__(self, workdir: Path, config_yaml: str, extra_args: tuple[str, ...] = (),
+                 data_dir: Path | None = None):
         self.workdir = Path(workdir)
+        self.data_dir = Path(data_dir) if data_dir is not None else self.workdir / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_file = self.workdir / "prometheus.yml"
@@ -68,10 +74,10 @@ class Prometheus:
 
     def __enter__(self) -> "Prometheus":
         exe = need(PROMETHEUS, "prometheus")
-        (self.workdir / "data").mkdir(exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = open(self.workdir / "prometheus.log", "wb")
         self.proc = subprocess.Popen(
-            [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.workdir / 'data'}",
+            [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.data_dir}",
              f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle", *self.extra_args],
             stdout=self.log, stderr=subprocess.STDOUT,
         )

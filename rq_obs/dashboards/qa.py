@@ -37,16 +37,18 @@ def spec(config: Config) -> Spec:
                      max_one=True, w=16, h=6),
     ]
     flaky = [
-        P.stat("Flaky tests", f"Tests whose pass rate over the {config.flaky_window} window is inside the flaky band "
-               f"{lo:.0%}-{hi:.0%}.", "short", Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"),
+        P.stat("Flaky tests", f"Tests that passed and failed on the same commit (pass on rerun included) or whose pass "
+               f"rate over the {config.flaky_window} window is inside the flaky band {lo:.0%}-{hi:.0%} (analytics); "
+               "'in band' counts the band alone (recording rule).", "short", Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"),
                Q(f"sum({q.sel(N.flaky_band_count, q.SUITE)})", "in band"), thresholds=P.ceiling(5, 1), w=4),
-        P.stat("Broken tests", f"Tests failing every attempt over the {config.flaky_window} window.", "short",
+        P.stat("Broken tests", f"Tests whose latest {config.flaky_min_attempts} counted attempts all failed "
+               f"(flaky window {config.flaky_window}).", "short",
                Q(f"sum({q.sel(M.BROKEN_TESTS.name, q.SUITE)})", "broken"), thresholds=P.ceiling(1), w=4),
         P.timeseries("Tests by state", "Number of tests in each state (healthy, flaky, broken) over time.", "short",
                      Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=16,
                      h=4),
         P.table("Flaky tests", f"Tests with a pass rate in the flaky band {lo:.0%}-{hi:.0%} over the "
-                f"{config.flaky_window} window, with their flip rate (outcome changes per run), stability score and "
+                f"{config.flaky_window} window, with their flip rate (outcome changes per attempt), stability score and "
                 "last flake. Click a test for its traces.", "percentunit",
                 Q(in_band), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
@@ -58,7 +60,7 @@ def spec(config: Config) -> Spec:
                    "outcome).", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
                    thresholds=P.floor(90, 70), max_value=100, h=9,
                    data_links=[P.trace_link(P.SERIES_TEST)]),
-        P.timeseries("Flip rate of flaky tests", "Outcome changes per run over the flaky window, for tests in the "
+        P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for tests in the "
                      "flaky band.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
                      h=9),
     ]

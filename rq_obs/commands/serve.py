@@ -30,7 +30,7 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
     config = config_from(ctx)
     store = open_store(ctx, store_path, create=True)
 
-    from rq_obs.server import make_server
+    from rq_obs.server.app import make_server
 
     try:
         server = make_server(config, store, host, port)

@@ -99,6 +99,9 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
         return _rejected(store, str(exc))
     try:
         result = save_run(store, run, price_from_config(config))
+    except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
+        return _rejected(store, f"request body: run {run.run_id!r} has an integer too large to store "
+                                f"(more than 64 bits)")
     except (sqlite3.Error, RqObsError) as exc:
         log.error("ingest of run %r failed: %s", run.run_id, exc)
         return _error(503, f"the store could not save run {run.run_id!r} ({exc}); retry later", **{"Retry-After": "1"})

@@ -1,4 +1,10 @@
-"""The scrape: a private registry of wrapped collectors, rendered in the format the scraper asks for."""
+"""The scrape: a private registry of wrapped collectors, rendered in the format the scraper asks for.
+
+Collectors that can render their own exposition text (``render(openmetrics) -> str``, e.g.
+the store collector, whose counters are the bulk of the series) are asked for it directly;
+every other collector goes through a fresh ``CollectorRegistry(auto_describe=False)`` and
+prometheus_client's encoder chosen from the ``Accept`` header (OpenMetrics when asked).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ __all__ = ["Guarded", "Scraper"]
 
 log = logging.getLogger("rq_obs.server")
 
+_EOF = b"# EOF\n"
+
 
 class Guarded:
     """Wraps a collector: times it, and turns an exception into a log line and a counted error."""
@@ -26,17 +34,24 @@ class Guarded:
         self.inner = inner
         self.name = inner.name
         self.stats = stats
+        self.renders = callable(getattr(inner, "render", None))
 
-    def collect(self) -> Iterable[PromMetric]:
+    def _run(self, fn, empty):
         t0 = time.perf_counter()
         try:
-            families = list(self.inner.collect())
+            result = fn()
         except Exception:  # noqa: BLE001 - a collector never breaks the scrape
             log.exception("collector %r failed during a scrape; its metrics are skipped", self.name)
             self.stats.failed(self.name)
-            families = []
+            result = empty
         self.stats.timed(self.name, time.perf_counter() - t0)
-        return families
+        return result
+
+    def collect(self) -> Iterable[PromMetric]:
+        return self._run(lambda: list(self.inner.collect()), [])
+
+    def render(self, openmetrics: bool) -> str:
+        return self._run(lambda: self.inner.render(openmetrics), "")
 
 
 class Scraper:
@@ -47,12 +62,19 @@ class Scraper:
         self.stats = stats
         self.registry = CollectorRegistry(auto_describe=False)
         self.collectors = [Guarded(c, stats) for c in collectors]
+        self.rendering = [c for c in self.collectors if c.renders]
         for c in self.collectors:
-            self.registry.register(c)
+            if not c.renders:
+                self.registry.register(c)
         self._lock = threading.Lock()
 
     def render(self, accept: str | None) -> tuple[bytes, str]:
         encoder, content_type = choose_encoder(accept or "")
+        openmetrics = content_type.startswith("application/openmetrics-text")
         with self._lock:
             self.guard.reset_scrape()
-            return encoder(self.registry), content_type
+            head = "".join(c.render(openmetrics) for c in self.rendering).encode("utf-8")
+            tail = encoder(self.registry)
+        if openmetrics and not tail.endswith(_EOF):  # pragma: no cover - the encoder always ends with it
+            tail += _EOF
+        return head + tail, content_type

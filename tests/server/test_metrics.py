@@ -208,3 +208,39 @@ def test_any_test_name_is_stored_and_exposed_validly(serve, tmp_path_factory, na
         assert value(s, M.TEST_ATTEMPTS.total, suite=suite[:200], test=name[:200], outcome="passed",
                      variant="control") == 1
     srv.stop()
+
+
+def _fresh_render_equals_collect(store: Store, **caps) -> None:
+    from rq_obs.exporters.base import LabelGuard
+    from rq_obs.exporters.store import StoreCollector, _encode
+
+    for om in (False, True):
+        g1, g2 = LabelGuard(**caps), LabelGuard(**caps)
+        fast, slow = StoreCollector(store, g1), StoreCollector(store, g2)
+        assert fast.render(om) == _encode(list(slow.collect()), om)
+        assert dict(g1.capped) == dict(g2.capped)
+        fast.close()
+        slow.close()
+
+
+def test_fast_render_is_byte_identical_to_the_collector_protocol(filled, tmp_path):
+    _fresh_render_equals_collect(filled, max_values=5000, max_length=200)
+    store = Store(tmp_path / "weird.db")
+    save_run(store, make_run("w", outcomes=("passed",) * 4, tests=['q"uote', "back\\slash", "new\nline", "x" * 90]))
+    _fresh_render_equals_collect(store, max_values=2, max_length=50)
+
+
+def test_new_series_and_new_values_appear_in_the_next_scrape(serve, tmp_path):
+    srv = serve(Store(tmp_path / "live.db"))
+    assert srv.push(doc("one", outcomes=("passed",))).status == 201
+    first = samples(srv.metrics().body.decode())
+    key = dict(suite="shop", test="tests/test_x.py::test_0", outcome="passed", variant="control")
+    assert value(first, M.TEST_ATTEMPTS.total, **key) == 1
+    assert srv.push(doc("two", outcomes=("passed", "failed"))).status == 201  # one old series, one new
+    second = samples(srv.metrics().body.decode())
+    assert value(second, M.TEST_ATTEMPTS.total, **key) == 2
+    assert value(second, M.TEST_ATTEMPTS.total, **{**key, "test": "tests/test_x.py::test_1", "outcome": "failed"}) == 1
+    assert srv.push(doc("three", outcomes=("passed",))).status == 201  # no new series: values only
+    third = samples(srv.metrics().body.decode())
+    assert value(third, M.TEST_ATTEMPTS.total, **key) == 3
+    assert value(third, M.TEST_RUNS.total, suite="shop", status="complete") == 3

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from operator import itemgetter
 from typing import Iterable
 
 from prometheus_client.exposition import generate_latest
@@ -84,6 +85,18 @@ class _Layout:
         self.capped = capped  # label -> values folded or truncated per scrape
         self.sums: list[float] | None = None
         self.lines: list[str] = [""] * len(prefixes)
+        # when no two rows feed one series (nothing folded), each slot is one row: permute at C speed
+        fed = [s for s in slot_of_row if s >= 0]
+        self.gather = None
+        if len(fed) == len(prefixes) and len(set(fed)) == len(fed):
+            row_of_slot = [0] * len(prefixes)
+            for row, s in enumerate(slot_of_row):
+                if s >= 0:
+                    row_of_slot[s] = row
+            if len(row_of_slot) > 1:
+                self.gather = itemgetter(*row_of_slot)
+            elif row_of_slot:
+                self.gather = lambda values, r=row_of_slot[0]: (values[r],)
 
 
 class StoreCollector:
@@ -248,10 +261,13 @@ class StoreCollector:
                 small = self._small(conn, self._hist_rows(conn))
             finally:
                 conn.execute("COMMIT")
-        sums = [0.0] * len(layout.prefixes)
-        for s, v in zip(layout.slot_of_row, values):
-            if s >= 0:
-                sums[s] += v
+        if layout.gather is not None:
+            sums = list(layout.gather(values))
+        else:
+            sums = [0.0] * len(layout.prefixes)
+            for s, v in zip(layout.slot_of_row, values):
+                if s >= 0:
+                    sums[s] += v
         old, lines, prefixes = layout.sums, layout.lines, layout.prefixes
         if old is None:
             for i, v in enumerate(sums):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +34,9 @@ class Service:
     def __init__(self, config: Config, store: Store, collectors: list | None = None):
         self.config = config
         self.store = store
+        # Handler threads close their connection after each request; this one stays open so such a
+        # close is never the store's last connection (closing the last one checkpoints the WAL: an fsync).
+        self._keeper = sqlite3.connect(store.path, check_same_thread=False)
         self.guard = LabelGuard(config.max_tests_per_suite, config.max_label_length)
         self.stats = ScrapeStats()
         found = build_collectors(store, config, self.guard) if collectors is None else list(collectors)
@@ -42,6 +46,7 @@ class Service:
         self.scraper = Scraper(found, self.guard, self.stats)
 
     def close(self) -> None:
+        self._keeper.close()
         for c in self.collectors:
             close = getattr(c, "close", None)
             if close is not None:

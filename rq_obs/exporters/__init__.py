@@ -1,7 +1,8 @@
 """Collectors that publish catalogue metrics from the store and the host (used by `rq-obs serve`).
 
 :func:`collectors` builds the list the server registers. Each entry of :data:`PLUGGABLE`
-is a module of this package that defines ``collector(store, config, guard) -> Collector``;
+names a module of this package and a factory in it called as
+``factory(store, config, guard) -> Collector`` (a function or the collector class itself);
 a module that does not exist (yet) is skipped, so a new collector plugs in with one line.
 The server adds its own health collector (:mod:`rq_obs.exporters.health`) last.
 """
@@ -15,14 +16,19 @@ __all__ = ["collectors", "PLUGGABLE"]
 
 log = logging.getLogger("rq_obs.exporters")
 
-#: modules (under rq_obs.exporters) whose ``collector(store, config, guard)`` is registered, in order.
-PLUGGABLE = ("store", "analytics", "release", "host")
+#: (module under rq_obs.exporters, factory name), in scrape order.
+PLUGGABLE = (
+    ("store", "collector"),
+    ("analytics", "collector"),
+    ("release", "ReleaseCollector"),
+    ("host", "collector"),
+)
 
 
 def collectors(store, config, guard) -> list:
     """Build every available collector for ``store`` with ``config``'s caps (``guard``)."""
     out = []
-    for name in PLUGGABLE:
+    for name, factory_name in PLUGGABLE:
         module = f"{__name__}.{name}"
         try:
             mod = importlib.import_module(module)
@@ -30,7 +36,11 @@ def collectors(store, config, guard) -> list:
             if exc.name == module:
                 continue
             raise
-        made = mod.collector(store, config, guard)
+        factory = getattr(mod, factory_name, None)
+        if factory is None:
+            log.warning("%s has no %s(store, config, guard); its metrics are not served", module, factory_name)
+            continue
+        made = factory(store, config, guard)
         if made is None:
             continue
         out.extend(made if isinstance(made, (list, tuple)) else [made])

@@ -1,0 +1,70 @@
+"""Push local test runs to an rq-obs serve ingest API (retries with backoff; keeps what fails).
+
+Sends every complete run not pushed yet (optionally only those started after --since),
+marks each pushed only after the server confirms it is on disk, and exits 2 naming how
+many runs are still pending when the server stays unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import datetime, timezone
+
+import click
+
+from rq_obs.commands._common import emit_json, format_option, open_store, store_option
+from rq_obs.errors import UsageError
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """An ISO date/time (UTC when no zone) or a duration back from now (30m, 24h, 7d) -> Unix time."""
+    m = _DURATION.match(text.strip())
+    if m:
+        return (time.time() if now is None else now) - float(m.group(1)) * _UNIT[m.group(2)]
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"--since {text!r}: expected an ISO date (2026-11-20, 2026-11-20T08:00) or a duration "
+                         f"(30m, 24h, 7d)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+@click.command("push")
+@store_option
+@click.option("--url", required=True, help="The server (http://host:9464) or its ingest URL (.../api/v1/runs).")
+@click.option("--token", default=None, help="Bearer token. Default: RQ_OBS_TOKEN (prefer it: flags show in ps).")
+@click.option("--since", default=None, help="Only runs started after this ISO date or duration ago (24h, 7d).")
+@click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Retries per run on connection errors, 5xx and 429 (exponential backoff).")
+@click.option("--backoff", type=click.FloatRange(0, 60), default=0.5, show_default=True,
+              help="First retry delay in seconds; doubles each retry.")
+@format_option("text", "json")
+@click.pass_context
+def command(ctx: click.Context, store_path: str | None, url: str, token: str | None, since: str | None,
+            retries: int, backoff: float, fmt: str) -> None:
+    """Push local runs to an rq-obs serve ingest API."""
+    import logging
+
+    from rq_obs.push import push_pending
+
+    logging.basicConfig(level=logging.WARNING, format="rq-obs push: %(message)s")
+    token = token or os.environ.get("RQ_OBS_TOKEN", "")
+    if not token:
+        from rq_obs.commands._common import config_from
+
+        token = config_from(ctx).token
+    since_ts = parse_since(since) if since else None
+    store = open_store(ctx, store_path)
+    report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff)
+    if fmt == "json":
+        emit_json({"stored": report.stored, "duplicates": report.duplicates, "pending": report.pending})
+    else:
+        click.echo(f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
+                   f"{len(report.duplicates)} already there")

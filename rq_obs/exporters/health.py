@@ -1,0 +1,103 @@
+"""The service's own health (``exporter="self"``): build, ingest, store and scrape figures.
+
+Ingest counters live in the store's ``totals`` (written by the ingest handler with
+:func:`record_ingest`), so a restart never resets them. Scrape durations, scrape
+errors and cardinality caps are per process: :class:`ScrapeStats` holds them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterable
+
+from prometheus_client.metrics_core import Metric as PromMetric
+
+from rq_obs import __version__
+from rq_obs.catalog import M
+from rq_obs.exporters.base import Family, LabelGuard
+from rq_obs.store.db import Store
+from rq_obs.store.runs import _Totals, read_totals
+
+__all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "INGEST_RESULTS"]
+
+INGEST_RESULTS = ("stored", "duplicate", "rejected")
+
+
+class ScrapeStats:
+    """Per-process scrape figures, shared by the scrape wrapper and :class:`HealthCollector`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.durations: dict[str, float] = {}
+        self.errors: dict[str, int] = {}
+
+    def timed(self, collector: str, seconds: float) -> None:
+        with self._lock:
+            self.durations[collector] = seconds
+
+    def failed(self, collector: str) -> None:
+        with self._lock:
+            self.errors[collector] = self.errors.get(collector, 0) + 1
+
+    def snapshot(self) -> tuple[dict[str, float], dict[str, int]]:
+        with self._lock:
+            return dict(self.durations), dict(self.errors)
+
+
+def record_ingest(store: Store, result: str, attempts: int = 0) -> None:
+    """Count one pushed run (stored, duplicate or rejected) in the store's running totals.
+
+    Committed without its own fsync (``synchronous=NORMAL`` in WAL mode survives a
+    process crash, and the next run saved fsyncs the log): a health counter does not
+    need to cost a second disk flush per push. The run itself is saved with FULL.
+    """
+    totals = _Totals()
+    totals.add(M.INGEST_RUNS.total, {"result": result})
+    if attempts:
+        totals.add(M.INGEST_ATTEMPTS.total, {}, attempts)
+    conn = store.connect()
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        with store.transaction() as tx:
+            totals.flush(tx)
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
+
+
+class HealthCollector:
+    name = "self"
+
+    def __init__(self, store: Store, guard: LabelGuard, stats: ScrapeStats, collectors: Iterable[str] = ()):
+        self.store = store
+        self.guard = guard
+        self.stats = stats
+        self.collectors = tuple(collectors)
+
+    def collect(self) -> Iterable[PromMetric]:
+        f = {m.name: Family(m) for m in (M.BUILD_INFO, M.INGEST_RUNS, M.INGEST_ATTEMPTS, M.INGEST_LAST, M.STORE_SIZE,
+                                         M.STORE_ROWS, M.SCRAPE_DURATION, M.SCRAPE_ERRORS, M.CARDINALITY_CAPPED)}
+        f[M.BUILD_INFO.name].add({"version": __version__}, 1)
+        for result in INGEST_RESULTS:
+            f[M.INGEST_RUNS.name].add({"result": result}, 0.0)
+        for _, labels, value in read_totals(self.store, M.INGEST_RUNS.total):
+            f[M.INGEST_RUNS.name].add(labels, value)
+        f[M.INGEST_ATTEMPTS.name].add({}, sum(v for _, _, v in read_totals(self.store, M.INGEST_ATTEMPTS.total)))
+        conn = self.store.connect()
+        row = conn.execute("SELECT value FROM meta WHERE key = 'last_ingest'").fetchone()
+        if row is not None:
+            f[M.INGEST_LAST.name].add({}, float(row[0]))
+        f[M.STORE_SIZE.name].add({}, self.store.size_bytes())
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        for table in tables:
+            n = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            f[M.STORE_ROWS.name].add({"table": table}, n)
+        durations, errors = self.stats.snapshot()
+        for name in self.collectors:
+            if name in durations:
+                f[M.SCRAPE_DURATION.name].add({"collector": name}, durations[name])
+            f[M.SCRAPE_ERRORS.name].add({"collector": name}, errors.get(name, 0))
+        for label, n in sorted(self.guard.capped.items()):
+            f[M.CARDINALITY_CAPPED.name].add({"label": label}, n)
+        return [fam.build() for fam in f.values()]
+

@@ -1,0 +1,155 @@
+"""Push local runs to an `rq-obs serve` ingest API (``POST /api/v1/runs``).
+
+:func:`push_pending` sends every complete run not pushed yet (``runs.pushed_at IS NULL``),
+one POST per run, and marks a run pushed only after a 2xx reply (201 stored or 200
+duplicate: both mean the server has it on disk). Connection errors, 5xx and 429 are
+retried with exponential backoff; any other 4xx is a hard error naming the run and the
+server's message. Nothing is deleted locally: a failed push leaves the runs pending for
+the next one. The token is sent only in the Authorization header and never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rq_obs.errors import RqObsError
+from rq_obs.server.ingest import PATH
+from rq_obs.store.db import Store
+from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile, run_to_dict
+
+__all__ = ["PushReport", "push_pending", "pending_run_ids", "load_run", "ingest_url"]
+
+log = logging.getLogger("rq_obs.push")
+
+
+@dataclass
+class PushReport:
+    stored: list[str] = field(default_factory=list)  # newly stored by the server
+    duplicates: list[str] = field(default_factory=list)  # the server already had them
+    pending: int = 0  # runs still not pushed after this call (0 on success)
+
+    @property
+    def pushed(self) -> int:
+        return len(self.stored) + len(self.duplicates)
+
+
+def ingest_url(url: str) -> str:
+    """Accept the server's base URL or the full ingest URL."""
+    url = url.rstrip("/")
+    return url if url.endswith(PATH) else url + PATH
+
+
+def pending_run_ids(store: Store, since: float | None = None) -> list[str]:
+    sql = "SELECT run_id FROM runs WHERE pushed_at IS NULL AND status = 'complete'"
+    params: tuple = ()
+    if since is not None:
+        sql += " AND started_at >= ?"
+        params = (since,)
+    return [r[0] for r in store.query(sql + " ORDER BY started_at, sequence", params)]
+
+
+def load_run(store: Store, run_id: str) -> Run:
+    """Rebuild a whole :class:`Run` (attempts, API calls, tracked files) from the store."""
+    conn = store.connect()
+    r = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if r is None:
+        raise RqObsError(f"{store.path}: no run {run_id!r}")
+    calls: dict[int, list[ApiCall]] = {}
+    for c in conn.execute("SELECT * FROM api_calls WHERE run_id = ? ORDER BY id", (run_id,)):
+        calls.setdefault(c["attempt_id"], []).append(ApiCall(
+            provider=c["provider"], model=c["model"], status_code=c["status_code"], error=c["error"],
+            latency=c["latency"], retries=c["retries"], retry_reasons=tuple(json.loads(c["retry_reasons"])),
+            input_tokens=c["input_tokens"], output_tokens=c["output_tokens"], cached_tokens=c["cached_tokens"],
+            cost_usd=c["cost_usd"], started_at=c["started_at"]))
+    attempts = tuple(
+        Attempt(test=a["test"], outcome=a["outcome"], duration=a["duration"], attempt=a["attempt"], worker=a["worker"],
+                category=a["category"], markers=tuple(json.loads(a["markers"])), variant=a["variant"],
+                started_at=a["started_at"], trace_id=a["trace_id"], span_id=a["span_id"],
+                attributes=json.loads(a["attributes"]), api_calls=tuple(calls.get(a["id"], ())))
+        for a in conn.execute("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", (run_id,))
+    )
+    changes = {c["path"]: c for c in conn.execute(
+        "SELECT path, lines_added, lines_removed, author FROM file_changes WHERE run_id = ?", (run_id,))}
+    files = []
+    for t in conn.execute("SELECT path, sha256 FROM tracked_files WHERE run_id = ? ORDER BY path", (run_id,)):
+        ch = changes.get(t["path"])
+        files.append(TrackedFile(path=t["path"], sha256=t["sha256"],
+                                 lines_added=ch["lines_added"] if ch else None,
+                                 lines_removed=ch["lines_removed"] if ch else None,
+                                 author=ch["author"] if ch else ""))
+    return Run(run_id=r["run_id"], suite=r["suite"], started_at=r["started_at"], finished_at=r["finished_at"],
+               status=r["status"], sequence=None, commit=r["commit_sha"], branch=r["branch"],
+               experiment=r["experiment"], host=r["host"], source=r["source"], trace_id=r["trace_id"],
+               tracked_files=tuple(files), attempts=attempts)
+
+
+class _Retry(Exception):
+    pass
+
+
+def _post(url: str, token: str, body: bytes, timeout: float) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}", "User-Agent": "rq-obs-push"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = {"error": raw.decode("utf-8", "replace")[:200] or exc.reason}
+        if exc.code == 429 or exc.code >= 500:
+            raise _Retry(f"HTTP {exc.code}: {doc.get('error', '')}".strip()) from None
+        return exc.code, doc
+    except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, timeout, truncated reply
+        reason = getattr(exc, "reason", exc)
+        raise _Retry(f"{type(exc).__name__}: {reason}") from None
+
+
+def push_pending(store: Store, url: str, token: str, *, since: float | None = None, retries: int = 5,
+                 backoff: float = 0.5, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep) -> PushReport:
+    """Push every complete, not yet pushed run; see the module docstring for the rules.
+
+    Raises :class:`RqObsError` when the server stays unreachable after ``retries`` retries
+    (naming how many runs are still pending) or refuses a run (naming it and the reason).
+    """
+    if not token:
+        raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
+    target = ingest_url(url)
+    report = PushReport()
+    ids = pending_run_ids(store, since)
+    for i, run_id in enumerate(ids):
+        doc = run_to_dict(load_run(store, run_id))
+        doc.pop("sequence", None)  # the server numbers runs per suite
+        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        last = ""
+        for attempt in range(retries + 1):
+            try:
+                status, reply = _post(target, token, body, timeout)
+                break
+            except _Retry as exc:
+                last = str(exc)
+                if attempt == retries:
+                    report.pending = len(ids) - i
+                    raise RqObsError(
+                        f"{target}: unreachable after {retries + 1} tries ({last}); {report.pending} run(s) still "
+                        f"pending in {store.path}, kept for the next push") from None
+                delay = backoff * (2 ** attempt)
+                log.warning("push of run %s failed (%s); retrying in %.1fs", run_id, last, delay)
+                sleep(delay)
+        if not 200 <= status < 300:
+            report.pending = len(ids) - i
+            raise RqObsError(f"{target}: run {run_id!r} refused with HTTP {status}: "
+                             f"{reply.get('error', reply)}; {report.pending} run(s) still pending")
+        with store.transaction() as conn:
+            conn.execute("UPDATE runs SET pushed_at = ? WHERE run_id = ?", (time.time(), run_id))
+        (report.duplicates if reply.get("duplicate") else report.stored).append(run_id)
+    return report

@@ -1,0 +1,122 @@
+"""``POST /api/v1/runs``: authenticate, check the request, validate the run document, store it.
+
+Order of checks (the first failure answers): token (401), content type (415), length
+(411 without ``Content-Length``, 413 above ``max_payload_bytes``; the body is not read),
+JSON (400), run document (400 naming the field). A stored run answers 201, a run id
+already stored answers 200 with ``"duplicate": true``; either reply means the run is
+committed to disk. A store failure answers 503 so the client retries.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from rq_obs.config import Config
+from rq_obs.errors import InputError, RqObsError
+from rq_obs.exporters.health import record_ingest
+from rq_obs.store.db import Store
+from rq_obs.store.records import run_from_dict
+from rq_obs.store.runs import PriceFn, save_run
+
+__all__ = ["Reply", "ingest", "price_from_config", "PATH"]
+
+log = logging.getLogger("rq_obs.server")
+
+PATH = "/api/v1/runs"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict
+    headers: dict = field(default_factory=dict)
+
+
+def price_from_config(config: Config) -> PriceFn:
+    """USD for a call from the config's price table (USD per million tokens); None for unknown models."""
+    table = config.price_table
+
+    def price(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
+        p = table.get(model)
+        if p is None:
+            return None
+        return (input_tokens * p.get("input", 0) + output_tokens * p.get("output", 0)
+                + cached_tokens * p.get("cached", 0)) / 1e6
+
+    return price
+
+
+def _error(status: int, message: str, **headers: str) -> Reply:
+    return Reply(status, {"error": message}, dict(headers))
+
+
+def authorised(config: Config, authorization: str | None) -> bool:
+    if not config.token:
+        return False
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), config.token.encode("utf-8"))
+
+
+def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:
+    """Handle one push. ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
+    if not config.token:
+        return _error(503, "ingest is disabled: the server has no token (set RQ_OBS_TOKEN or `token` in the config)")
+    if not authorised(config, headers.get("Authorization")):
+        return _error(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                      **{"WWW-Authenticate": 'Bearer realm="rq-obs"'})
+    ctype = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if ctype != "application/json":
+        return _error(415, f"Content-Type is {ctype or 'missing'!r}; expected 'application/json'")
+    length_text = headers.get("Content-Length")
+    if length_text is None:
+        return _error(411, "Content-Length is required")
+    try:
+        length = int(length_text)
+        if length < 0:
+            raise ValueError
+    except ValueError:
+        return _error(400, f"Content-Length is {length_text!r}; expected a byte count")
+    if length > config.max_payload_bytes:
+        return _error(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
+                           f"(max_payload_bytes)")
+    body = read(length)
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return _rejected(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
+    except json.JSONDecodeError as exc:
+        return _rejected(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+    try:
+        run = run_from_dict(doc, "request body")
+    except InputError as exc:
+        return _rejected(store, str(exc))
+    try:
+        result = save_run(store, run, price_from_config(config))
+    except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
+        return _rejected(store, f"request body: run {run.run_id!r} has an integer too large to store "
+                                f"(more than 64 bits)")
+    except (sqlite3.Error, RqObsError) as exc:
+        log.error("ingest of run %r failed: %s", run.run_id, exc)
+        return _error(503, f"the store could not save run {run.run_id!r} ({exc}); retry later", **{"Retry-After": "1"})
+    try:
+        record_ingest(store, "stored" if result.stored else "duplicate", len(run.attempts) if result.stored else 0)
+    except sqlite3.Error as exc:  # the run is committed; only the health counter is lost
+        log.error("could not count ingest of run %r: %s", run.run_id, exc)
+    reply = {"run_id": run.run_id, "stored": result.stored, "duplicate": not result.stored,
+             "sequence": result.sequence}
+    return Reply(201 if result.stored else 200, reply)
+
+
+def _rejected(store: Store, message: str) -> Reply:
+    try:
+        record_ingest(store, "rejected")
+    except sqlite3.Error as exc:
+        log.error("could not count a rejected push: %s", exc)
+    return _error(400, message)

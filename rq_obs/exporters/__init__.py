@@ -19,7 +19,7 @@ log = logging.getLogger("rq_obs.exporters")
 #: (module under rq_obs.exporters, factory name), in scrape order.
 PLUGGABLE = (
     ("store", "collector"),
-    ("analytics", "collector"),
+    ("analytics", "AnalyticsCollector"),
     ("release", "ReleaseCollector"),
     ("host", "collector"),
 )

@@ -85,9 +85,10 @@ class _Runner:
     """Where tests run: a holder per attempt; markers, variant and recorded data onto the teardown report."""
 
     def __init__(self, cfg) -> None:
-        from rq_obs.telemetry import api
+        import importlib
 
-        self._api = api
+        # the module as sys.modules has it: tests import it by name, and must share its `current` slot
+        self._api = importlib.import_module("rq_obs.telemetry.api")
         self._max_attributes = cfg.max_attributes
         self._variant_env = cfg.variant_env
         self._experiment_env = cfg.experiment_env

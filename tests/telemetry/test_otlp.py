@@ -50,7 +50,7 @@ def test_spans_in_memory_have_the_documented_attributes_and_ids_are_stored(pytes
     (pytester.path / "skills" / "SKILL.md").write_text("be nice\n")
     pytester.makepyfile(test_spans=SUITE)
     plugin = ProviderPlugin()
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file),
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}",
                                 plugins=[plugin])
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     spans = {s.name: s for s in plugin.exporter.get_finished_spans()}
@@ -154,7 +154,7 @@ def test_spans_reach_a_real_otlp_http_receiver(pytester, plain_env, store_file, 
     pytester.makepyfile(test_spans=SUITE)
     with _Receiver() as receiver:
         plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file))
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
         result.assert_outcomes(passed=1, failed=1, skipped=1)
         # the session end flushes the batch processor before pytest returns: no waiting needed
         got = receiver.spans()
@@ -176,7 +176,7 @@ def test_a_collector_that_is_down_costs_one_warning_and_the_run_is_stored(pytest
     pytester.makepyfile(test_spans=SUITE)
     plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     plain = pytester.runpytest("-p", "no:cacheprovider", "--no-rq-obs")
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     assert result.ret == plain.ret == 1
     assert result.parseoutcomes() == plain.parseoutcomes()
     warned = warnings_in(result.stdout.str())

@@ -88,7 +88,7 @@ def _mixed(pytester):
 def test_mixed_outcomes_are_stored_exactly_and_pytest_result_is_unchanged(pytester, plain_env, store_file, rows):
     _mixed(pytester)
     plain = pytester.runpytest("-p", "no:cacheprovider")
-    rec = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file))
+    rec = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     assert rec.ret == plain.ret == 1
     assert rec.parseoutcomes() == plain.parseoutcomes() == {
         "passed": 6, "failed": 2, "errors": 2, "skipped": 2, "xfailed": 1, "xpassed": 1}
@@ -109,7 +109,7 @@ def test_mixed_outcomes_are_stored_exactly_and_pytest_result_is_unchanged(pytest
     assert rows.one("SELECT duration FROM attempts WHERE test LIKE '%::test_setup_error'") < 1
 
     # a second run is sequence 2; list_runs and the running totals agree with the rows
-    second = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file))
+    second = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     assert f"rq-obs: run 2 of suite 'demo' (13 attempts) stored in {store_file}" in second.stdout.str()
     store = Store(store_file)
     runs = list_runs(store)
@@ -146,7 +146,7 @@ def test_fine():
 
 def test_every_rerun_attempt_is_recorded(pytester, plain_env, store_file, rows):
     pytester.makepyfile(test_flaky=FLAKY)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--reruns", "2", "--rq-obs", "--rq-obs-store", str(store_file))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--reruns", "2", "--rq-obs", f"--rq-obs-store={store_file}")
     assert result.parseoutcomes() == {"passed": 2, "failed": 1, "rerun": 4}
     got = rows("SELECT test, attempt, outcome FROM attempts ORDER BY test, attempt")
     assert got == [
@@ -203,7 +203,7 @@ max_attributes = 3
 price_table = { "gpt-4o" = { input = 2.5, output = 10.0, cached = 1.25 } }
 """)
     pytester.makepyfile(test_api=API)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(store_file))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     result.assert_outcomes(passed=4)
     calls = rows("SELECT a.test, c.provider, c.model, c.status_code, c.error, c.latency, c.retries, c.retry_reasons, "
                  "c.input_tokens, c.output_tokens, c.cached_tokens, round(c.cost_usd, 9) "
@@ -252,7 +252,7 @@ def test_always_fails(rq_obs):
 def test_xdist_two_workers_write_one_run_with_worker_data(pytester, plain_env, store_file, rows):
     pytester.makepyfile(test_x=XDIST)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--reruns", "1",
-                                           "--rq-obs", "--rq-obs-store", str(store_file))
+                                           "--rq-obs", f"--rq-obs-store={store_file}")
     assert result.parseoutcomes() == {"passed": 20, "failed": 1, "rerun": 1}
     assert rows.one("SELECT COUNT(*) FROM runs") == 1
     assert rows.one("SELECT status FROM runs") == "complete"
@@ -262,7 +262,7 @@ def test_xdist_two_workers_write_one_run_with_worker_data(pytester, plain_env, s
     # data recorded inside a worker arrives with its own attempt
     for test, attrs, tokens in rows("SELECT a.test, a.attributes, c.input_tokens FROM attempts a "
                                     "JOIN api_calls c ON c.attempt_id = a.id"):
-        assert json.loads(attrs) == {"i": tokens} and test.endswith(f"test_x.py::test_many[{tokens}]")
+        assert json.loads(attrs) == {"i": tokens} and test == f"test_x.py::test_many[{tokens}]"
     assert rows("SELECT attempt, outcome, variant FROM attempts WHERE test LIKE '%always_fails' ORDER BY attempt") == [
         (1, "failed", "B"), (2, "failed", "B")]
 
@@ -301,7 +301,7 @@ def test_a_broken_store_warns_once_and_changes_nothing(pytester, plain_env, tmp_
     not_a_store = tmp_path / "not-a-store.db"
     not_a_store.write_bytes(b"this is not sqlite" * 100)
     plain = pytester.runpytest("-p", "no:cacheprovider")
-    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(not_a_store))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={not_a_store}")
     assert result.ret == plain.ret == 1
     assert result.parseoutcomes() == plain.parseoutcomes() == {"passed": 1, "failed": 1}
     warned = warnings_in(result.stdout.str())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from bisect import bisect_left
 import time
 from collections import defaultdict
 from typing import Callable, Iterable, Sequence
@@ -29,27 +30,47 @@ def labels_key(labels: dict[str, str]) -> str:
 
 
 class _Totals:
-    """Accumulates counter increments for one transaction."""
+    """Accumulates counter increments for one transaction.
+
+    Labels are keyed as sorted item tuples while accumulating and encoded with
+    :func:`labels_key` once per distinct series in :meth:`flush` (most increments of a batch
+    hit the same few series, so this keeps the per-attempt cost of the pytest plugin low).
+    """
 
     def __init__(self) -> None:
-        self.values: dict[tuple[str, str], float] = defaultdict(float)
+        self.values: dict[tuple[str, tuple], float] = defaultdict(float)
+        # (metric name, labels) -> [metric, observations per bucket (last: above every bound), sum]
+        self.hists: dict[tuple[str, tuple], list] = {}
 
     def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
-        self.values[(series, labels_key(labels))] += value
+        self.values[(series, tuple(sorted(labels.items())))] += value
 
     def observe(self, metric: Metric, labels: dict[str, str], value: float) -> None:
-        for le in metric.buckets:
-            if value <= le:
-                self.add(metric.bucket, {**labels, "le": _le(le)}, 1)
-        self.add(metric.bucket, {**labels, "le": "+Inf"}, 1)
-        self.add(metric.sum, labels, value)
-        self.add(metric.count, labels, 1)
+        key = (metric.name, tuple(sorted(labels.items())))
+        h = self.hists.get(key)
+        if h is None:
+            h = self.hists[key] = [metric, [0] * (len(metric.buckets) + 1), 0.0]
+        h[1][bisect_left(metric.buckets, value)] += 1  # the first bucket with value <= le
+        h[2] += value
+
+    def _expand_histograms(self) -> None:
+        for (_, labels), (metric, counts, total) in self.hists.items():
+            cumulative = 0
+            for le, n in zip(metric.buckets, counts):
+                cumulative += n
+                if cumulative:
+                    self.values[(metric.bucket, labels + (("le", _le(le)),))] += cumulative
+            self.values[(metric.bucket, labels + (("le", "+Inf"),))] += sum(counts)
+            self.values[(metric.sum, labels)] += total
+            self.values[(metric.count, labels)] += sum(counts)
+        self.hists = {}
 
     def flush(self, conn: sqlite3.Connection) -> None:
+        self._expand_histograms()
         conn.executemany(
             "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
             "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            [(m, l, v) for (m, l), v in self.values.items()],
+            [(m, labels_key(dict(l)), v) for (m, l), v in self.values.items()],
         )
 
 

@@ -13,14 +13,19 @@ the test itself ran, without fixture teardown.
 
 Write policy: the run row is written first (``incomplete``), then attempts in batches of
 :data:`BATCH_SIZE` or every :data:`BATCH_SECONDS`, whichever comes first, each in one
-transaction; the run is marked ``complete`` at the end. A crash therefore loses at most one
-batch and leaves the run ``incomplete``. An interrupted session (Ctrl-C) also stays
-``incomplete``: its attempts are stored but it did not run to the end.
+transaction; the run is marked ``complete`` at the end. Batches are committed by a writer
+thread, so the tests never wait for the disk (SQLite's fsync releases the GIL); the session
+end waits for every batch. A crash therefore loses at most the batches not yet committed
+(the one being filled and, rarely, one being written) and leaves the run ``incomplete``.
+An interrupted session (Ctrl-C) also stays ``incomplete``: its attempts are stored but it
+did not run to the end.
 """
 
 from __future__ import annotations
 
+import queue
 import socket
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -87,32 +92,32 @@ def attempt_outcome(setup: tuple | None, call: tuple | None, teardown_outcome: s
     return outcome, duration
 
 
-def span_attributes(a: Attempt, suite: str) -> dict[str, Any]:
-    """Per-attempt span attributes (the run-wide ones are added by the recorder)."""
+def span_attributes(a: Mapping[str, Any], suite: str) -> dict[str, Any]:
+    """Per-attempt span attributes from an attempt's fields (the run-wide ones are added by the recorder)."""
+    outcome = a["outcome"]
     attrs: dict[str, Any] = {
-        "test.case.name": a.test,
+        "test.case.name": a["test"],
         "test.suite.name": suite,
-        "test.outcome": a.outcome,
-        "test.attempt": a.attempt,
-        "test.worker": a.worker,
-        "test.variant": a.variant,
-        "test.category": a.category,
-        "test.duration_seconds": a.duration,
+        "test.outcome": outcome,
+        "test.attempt": a["attempt"],
+        "test.worker": a["worker"],
+        "test.variant": a["variant"],
+        "test.category": a["category"],
+        "test.duration_seconds": a["duration"],
     }
-    if a.outcome in ("passed", "xfailed", "xpassed"):
+    if outcome in ("passed", "xfailed", "xpassed"):
         attrs["test.case.result.status"] = "pass"
-    elif a.outcome in ("failed", "error"):
+    elif outcome in ("failed", "error"):
         attrs["test.case.result.status"] = "fail"
-    if a.markers:
-        attrs["test.markers"] = list(a.markers)
-    exp = a.attributes.get("experiment")
-    if exp:
-        attrs["test.experiment"] = exp
-    for key, value in a.attributes.items():
-        if key != "experiment":
+    if a["markers"]:
+        attrs["test.markers"] = list(a["markers"])
+    for key, value in a["attributes"].items():
+        if key == "experiment":
+            attrs["test.experiment"] = value
+        else:
             attrs[f"rq_obs.attribute.{key}"] = value
-    if a.api_calls:
-        attrs.update(_api_attributes(a.api_calls))
+    if a["api_calls"]:
+        attrs.update(_api_attributes(a["api_calls"]))
     return attrs
 
 
@@ -167,6 +172,9 @@ class Recorder:
         self._experiments: set[str] = set()
         self._last_flush = clock()
         self._span_base: dict[str, Any] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self.write_error: BaseException | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     @classmethod
@@ -227,37 +235,66 @@ class Recorder:
             attributes["dropped_attributes"] = wire["dropped"]
         calls = tuple(call_from_wire(c) for c in wire.get("calls") or ())
         started = part[2] or getattr(teardown, "start", 0.0) or time.time()
-        attempt = Attempt(
+        fields = dict(
             test=nodeid, outcome=outcome, duration=float(duration), attempt=n,
             worker=getattr(teardown, "worker_id", None) or "main",
             category=wire.get("category") or "none", markers=tuple(wire.get("markers") or ()),
             variant=wire.get("variant") or "control", started_at=started, attributes=attributes, api_calls=calls,
         )
         if self.sink is not None:
-            attrs = {**self._span_base, **span_attributes(attempt, self.run.suite)}
+            attrs = {**self._span_base, **span_attributes(fields, self.run.suite)}
             stop = getattr(teardown, "stop", 0.0) or started + duration
-            trace_id, span_id = self.sink.attempt(nodeid, int(started * 1e9), int(stop * 1e9), attrs,
-                                                  outcome in ("failed", "error"))
-            attempt = _with_ids(attempt, trace_id, span_id)
+            fields["trace_id"], fields["span_id"] = self.sink.attempt(
+                nodeid, int(started * 1e9), int(stop * 1e9), attrs, outcome in ("failed", "error"))
+        attempt = Attempt(**fields)
         self.pending.append(attempt)
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         if len(self.pending) >= self.batch_size or self.clock() - self._last_flush >= self.batch_seconds:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending attempts (one transaction)."""
+        """Hand the pending attempts to the writer thread (one transaction per batch)."""
         self._last_flush = self.clock()
         if not self.pending:
             return
+        if self.write_error is not None:
+            raise self.write_error
         batch, self.pending = self.pending, []
-        add_attempts(self.store, self.run, batch, self.price)
-        self.stored += len(batch)
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="rq-obs-store-writer", daemon=True)
+            self._writer.start()
+        self._queue.put(batch)
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    return
+                if self.write_error is None:
+                    try:
+                        add_attempts(self.store, self.run, batch, self.price)
+                        self.stored += len(batch)
+                    except BaseException as exc:  # noqa: BLE001 - reported by wait()
+                        self.write_error = exc
+        finally:
+            self.store.close()  # this thread's connection
+
+    def wait(self) -> None:
+        """Block until every handed-over batch is committed; re-raise a write failure."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        if self.write_error is not None:
+            raise self.write_error
 
     def finish(self, *, interrupted: bool = False) -> str | None:
         """Flush, mark the run complete (unless interrupted), end the spans. Returns a span warning or None."""
         finished = time.time()
         try:
             self.flush()
+            self.wait()
             if len(self._experiments) == 1 and self.run.experiment == "none":
                 with self.store.transaction() as conn:
                     conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?",
@@ -274,12 +311,6 @@ class Recorder:
                     "test.attempts": total,
                 })
         return warning
-
-
-def _with_ids(a: Attempt, trace_id: str, span_id: str) -> Attempt:
-    from dataclasses import replace
-
-    return replace(a, trace_id=trace_id, span_id=span_id)
 
 
 def resolve_store_path(option: str | None, env: Mapping[str, str], config_path: str, rootdir: Path,

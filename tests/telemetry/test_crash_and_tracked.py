@@ -18,12 +18,22 @@ def test_killed_mid_run_leaves_a_consistent_store(pytester, plain_env, store_fil
     kill_at = 2 * BATCH_SIZE + 20
     (pytester.path / "test_first.py").unlink()
     pytester.makepyfile(test_crash=f"""
-import os, signal, pytest
+import os, signal, sqlite3, time, pytest
 
 @pytest.mark.parametrize("i", range({kill_at + 30}))
 def test_step(i):
     if i == {kill_at}:
-        os.kill(os.getpid(), signal.SIGKILL)   # no teardown, no sessionfinish, no flush
+        # batches are committed by a writer thread: poll until two are on disk, then die hard
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            conn = sqlite3.connect({str(store_file)!r})
+            n = conn.execute("SELECT COUNT(*) FROM attempts a JOIN runs r ON r.run_id = a.run_id "
+                             "WHERE r.sequence = 2").fetchone()[0]
+            conn.close()
+            if n >= {2 * BATCH_SIZE}:
+                break
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGKILL)   # no teardown, no sessionfinish, no final flush
 """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     assert result.ret == -signal.SIGKILL

@@ -163,9 +163,12 @@ def tracked_states(store: Store, root: str | os.PathLike, suite: str, globs: Ite
     Also keeps each new content in the store (deduplicated by hash) for the next run's line counts.
     """
     root = Path(root)
+    paths = find_tracked(root, list(globs))
+    if not paths:
+        return ()
     store.ensure("telemetry", TELEMETRY_MIGRATIONS)
     states, blobs = [], []
-    for rel in find_tracked(root, list(globs)):
+    for rel in paths:
         try:
             data = (root / rel).read_bytes()
         except OSError:
@@ -181,7 +184,7 @@ def tracked_states(store: Store, root: str | os.PathLike, suite: str, globs: Ite
             else:
                 added, removed = _git_numstat(root, prev[1], rel)
             author = _author(root, rel)
-        if len(data) <= MAX_BLOB_BYTES:
+        if len(data) <= MAX_BLOB_BYTES and not store.query("SELECT 1 FROM tracked_file_blobs WHERE sha256 = ?", (sha,)):
             blobs.append((sha, data))
         states.append(TrackedFile(path=rel, sha256=sha, lines_added=added, lines_removed=removed, author=author))
     if blobs:

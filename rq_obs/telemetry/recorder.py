@@ -220,6 +220,11 @@ class Recorder:
         elif when == "teardown":
             part = self._partial.pop(nodeid, None) or [None, None, getattr(report, "start", 0.0)]
             self._finish_attempt(nodeid, part, report)
+        elif report.outcome == "failed":
+            # xdist reports a test whose worker crashed once, with phase "???": an error attempt
+            part = self._partial.pop(nodeid, None) or [None, None, getattr(report, "start", 0.0)]
+            part[1] = None
+            self._finish_attempt(nodeid, part, report)
 
     def _finish_attempt(self, nodeid: str, part: list, teardown: Any) -> None:
         outcome, duration = attempt_outcome(part[0], part[1], teardown.outcome)

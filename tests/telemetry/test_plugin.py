@@ -307,3 +307,32 @@ def test_a_broken_store_warns_once_and_changes_nothing(pytester, plain_env, tmp_
     warned = warnings_in(result.stdout.str())
     assert len(warned) == 1 and "not recording this run" in warned[0] and "not a readable rq-obs store" in warned[0]
     assert not_a_store.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_push_failure_is_one_warning_and_never_shows_the_token(pytester, plain_env, store_file, rows):
+    from tests.helpers.procs import free_port
+
+    pytester.makepyfile(test_p="def test_ok(): pass\n")
+    plain_env.setenv("RQ_OBS_TOKEN", "s3cr3t-token-value")
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}",
+                                f"--rq-obs-push={url}")
+    assert result.ret == 0
+    warned = warnings_in(result.stdout.str())
+    assert len(warned) == 1 and url in warned[0]
+    assert "s3cr3t-token-value" not in result.stdout.str() + result.stderr.str()
+    assert rows("SELECT status FROM runs") == [("complete",)]
+
+
+def test_a_crashed_xdist_worker_is_an_error_attempt(pytester, plain_env, store_file, rows):
+    pytester.makepyfile(test_w="""
+import os
+def test_before(): pass
+def test_dies(): os._exit(3)
+""")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "1", "--rq-obs",
+                                           f"--rq-obs-store={store_file}")
+    assert result.ret == 1
+    assert dict(rows("SELECT test, outcome FROM attempts")) == {"test_w.py::test_before": "passed",
+                                                                "test_w.py::test_dies": "error"}
+    assert rows("SELECT status FROM runs") == [("complete",)]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from bisect import bisect_left
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from typing import Callable, Iterable, Sequence
 
@@ -32,45 +32,50 @@ def labels_key(labels: dict[str, str]) -> str:
 class _Totals:
     """Accumulates counter increments for one transaction.
 
-    Labels are keyed as sorted item tuples while accumulating and encoded with
-    :func:`labels_key` once per distinct series in :meth:`flush` (most increments of a batch
-    hit the same few series, so this keeps the per-attempt cost of the pytest plugin low).
+    Increments are keyed by label tuples while accumulating and turned into the stored
+    JSON label keys once per distinct series at :meth:`flush`; histogram observations are
+    counted per bucket and written as cumulative bucket rows at flush.
     """
 
     def __init__(self) -> None:
-        self.values: dict[tuple[str, tuple], float] = defaultdict(float)
-        # (metric name, labels) -> [metric, observations per bucket (last: above every bound), sum]
-        self.hists: dict[tuple[str, tuple], list] = {}
+        self.values: dict[tuple[str, str], float] = defaultdict(float)
+        self._items: dict[tuple[str, tuple], float] = defaultdict(float)
+        self._hist: dict[tuple[Metric, tuple], list] = {}
 
     def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
-        self.values[(series, tuple(sorted(labels.items())))] += value
+        self._items[(series, tuple(sorted(labels.items())))] += value
 
     def observe(self, metric: Metric, labels: dict[str, str], value: float) -> None:
-        key = (metric.name, tuple(sorted(labels.items())))
-        h = self.hists.get(key)
+        key = (metric, tuple(sorted(labels.items())))
+        h = self._hist.get(key)
         if h is None:
-            h = self.hists[key] = [metric, [0] * (len(metric.buckets) + 1), 0.0]
-        h[1][bisect_left(metric.buckets, value)] += 1  # the first bucket with value <= le
-        h[2] += value
+            h = self._hist[key] = [[0] * (len(metric.buckets) + 1), 0.0, 0]
+        h[0][bisect_left(metric.buckets, value)] += 1  # first bucket with value <= le (last slot: +Inf only)
+        h[1] += value
+        h[2] += 1
 
-    def _expand_histograms(self) -> None:
-        for (_, labels), (metric, counts, total) in self.hists.items():
+    def _merge(self) -> None:
+        for (series, items), v in self._items.items():
+            self.values[(series, labels_key(dict(items)))] += v
+        self._items.clear()
+        for (metric, items), (counts, total, n) in self._hist.items():
+            labels = dict(items)
             cumulative = 0
-            for le, n in zip(metric.buckets, counts):
-                cumulative += n
+            for le, c in zip(metric.buckets, counts):
+                cumulative += c
                 if cumulative:
-                    self.values[(metric.bucket, labels + (("le", _le(le)),))] += cumulative
-            self.values[(metric.bucket, labels + (("le", "+Inf"),))] += sum(counts)
-            self.values[(metric.sum, labels)] += total
-            self.values[(metric.count, labels)] += sum(counts)
-        self.hists = {}
+                    self.values[(metric.bucket, labels_key({**labels, "le": _le(le)}))] += cumulative
+            self.values[(metric.bucket, labels_key({**labels, "le": "+Inf"}))] += n
+            self.values[(metric.sum, labels_key(labels))] += total
+            self.values[(metric.count, labels_key(labels))] += n
+        self._hist.clear()
 
     def flush(self, conn: sqlite3.Connection) -> None:
-        self._expand_histograms()
+        self._merge()
         conn.executemany(
             "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
             "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            [(m, labels_key(dict(l)), v) for (m, l), v in self.values.items()],
+            [(m, l, v) for (m, l), v in self.values.items()],
         )
 
 
@@ -115,50 +120,60 @@ def _cost(call: ApiCall, price: PriceFn | None) -> float:
     return float(est) if est is not None else 0.0
 
 
+def _json_list(values: Sequence) -> str:
+    return json.dumps(list(values)) if values else "[]"
+
+
 def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Attempt], totals: _Totals,
                      price: PriceFn | None) -> None:
+    """Insert a batch of attempts (one executemany; ids assigned here, under the write lock) and count them."""
     suite = run.suite
-    for a in attempts:
-        cur = conn.execute(
-            "INSERT INTO attempts (run_id, test, outcome, duration, attempt, worker, category, markers, variant, "
-            "started_at, trace_id, span_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run.run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
-             json.dumps(list(a.markers)), a.variant, a.started_at or run.started_at, a.trace_id, a.span_id,
-             json.dumps(dict(a.attributes), sort_keys=True, default=str)),
-        )
-        attempt_id = cur.lastrowid
-        totals.add(M.TEST_ATTEMPTS.total, {"suite": suite, "test": a.test, "outcome": a.outcome, "variant": a.variant})
+    base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
+    rows = []
+    call_rows = []
+    add = totals.add
+    for n, a in enumerate(attempts, start=1):
+        attempt_id = base + n
+        attrs = json.dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}"
+        rows.append((attempt_id, run.run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
+                     _json_list(a.markers), a.variant, a.started_at or run.started_at, a.trace_id, a.span_id, attrs))
+        add(M.TEST_ATTEMPTS.total, {"suite": suite, "test": a.test, "outcome": a.outcome, "variant": a.variant})
         if a.attempt > 1:
-            totals.add(M.TEST_RETRIES.total, {"suite": suite, "test": a.test})
-        totals.add(M.TEST_DURATION_SECONDS.total, {"suite": suite, "test": a.test}, a.duration)
+            add(M.TEST_RETRIES.total, {"suite": suite, "test": a.test})
+        add(M.TEST_DURATION_SECONDS.total, {"suite": suite, "test": a.test}, a.duration)
         totals.observe(M.TEST_ATTEMPT_DURATION, {"suite": suite, "outcome": a.outcome}, a.duration)
-        totals.add(M.CATEGORY_ATTEMPTS.total, {"suite": suite, "category": a.category, "outcome": a.outcome})
-        totals.add(M.WORKER_ATTEMPTS.total, {"suite": suite, "worker": a.worker, "outcome": a.outcome})
-        totals.add(M.WORKER_BUSY_SECONDS.total, {"suite": suite, "worker": a.worker}, a.duration)
-        rows = []
+        add(M.CATEGORY_ATTEMPTS.total, {"suite": suite, "category": a.category, "outcome": a.outcome})
+        add(M.WORKER_ATTEMPTS.total, {"suite": suite, "worker": a.worker, "outcome": a.outcome})
+        add(M.WORKER_BUSY_SECONDS.total, {"suite": suite, "worker": a.worker}, a.duration)
         for c in a.api_calls:
             cost = _cost(c, price)
-            rows.append((attempt_id, run.run_id, c.provider, c.model, c.status_code, c.error, c.latency, c.retries,
-                         json.dumps(list(c.retry_reasons)), c.input_tokens, c.output_tokens, c.cached_tokens, cost,
-                         c.started_at or a.started_at or run.started_at))
+            call_rows.append((attempt_id, run.run_id, c.provider, c.model, c.status_code, c.error, c.latency,
+                              c.retries, _json_list(c.retry_reasons), c.input_tokens, c.output_tokens,
+                              c.cached_tokens, cost, c.started_at or a.started_at or run.started_at))
             pm = {"provider": c.provider, "model": c.model}
             code = str(c.status_code) if c.status_code is not None else (c.error or "error")
-            totals.add(M.API_REQUESTS.total, {**pm, "status_class": status_class(c.status_code), "code": code})
+            add(M.API_REQUESTS.total, {**pm, "status_class": status_class(c.status_code), "code": code})
             totals.observe(M.API_REQUEST_DURATION, pm, c.latency)
             reasons = list(c.retry_reasons)
             for i in range(c.retries):
-                totals.add(M.API_RETRIES.total, {**pm, "reason": reasons[i] if i < len(reasons) else "other"})
-            for kind, n in (("input", c.input_tokens), ("output", c.output_tokens), ("cached", c.cached_tokens)):
-                if n:
-                    totals.add(M.TOKENS.total, {**pm, "token_type": kind}, n)
-            totals.add(M.COST.total, {"suite": suite, **pm}, cost)
-        if rows:
-            conn.executemany(
-                "INSERT INTO api_calls (attempt_id, run_id, provider, model, status_code, error, latency, retries, "
-                "retry_reasons, input_tokens, output_tokens, cached_tokens, cost_usd, started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+                add(M.API_RETRIES.total, {**pm, "reason": reasons[i] if i < len(reasons) else "other"})
+            for kind, k in (("input", c.input_tokens), ("output", c.output_tokens), ("cached", c.cached_tokens)):
+                if k:
+                    add(M.TOKENS.total, {**pm, "token_type": kind}, k)
+            add(M.COST.total, {"suite": suite, **pm}, cost)
+    if rows:
+        conn.executemany(
+            "INSERT INTO attempts (id, run_id, test, outcome, duration, attempt, worker, category, markers, variant, "
+            "started_at, trace_id, span_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    if call_rows:
+        conn.executemany(
+            "INSERT INTO api_calls (attempt_id, run_id, provider, model, status_code, error, latency, retries, "
+            "retry_reasons, input_tokens, output_tokens, cached_tokens, cost_usd, started_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            call_rows,
+        )
 
 
 def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: _Totals,

@@ -1,0 +1,185 @@
+"""Overhead of the rq-obs pytest plugin (and of pytest-otel, for comparison).
+
+Generates two suites in a temp dir and runs pytest on them as subprocesses, median of N:
+
+* ``trivial``: 2,000 tests that do nothing -> per-test overhead in microseconds,
+  ``(t_with - t_without) / 2000``;
+* ``sleepy``: 500 tests that each sleep 5 ms -> ratio ``t_with / t_without``.
+
+The store persists across repetitions, as it does in a project (runs accumulate; the
+schema is created by the warm-up run). Times are of the whole pytest process, so plugin start-up (imports, git, store creation) and
+the final flush are included. Two clocks: wall time, and CPU time (user + system of the
+pytest process and its threads, from ``getrusage(RUSAGE_CHILDREN)``), which a busy shared
+machine disturbs much less than wall time.
+
+Configurations (runs are interleaved so machine load hits all alike):
+
+* ``baseline``: plain pytest (pytest-otel disabled with ``-p no:pytest_otel`` when installed);
+* ``rq-obs``: ``--rq-obs`` into a fresh store (no span export);
+* ``rq-obs+otlp``: the same plus spans over OTLP/HTTP to a receiver on loopback;
+* ``pytest-otel``: pytest-otel (from PyPI) exporting over OTLP/HTTP to the same receiver;
+* ``pytest-otel (memory)``: pytest-otel without an endpoint (it keeps spans in memory).
+
+The pytest-otel rows appear when ``--python``'s environment has pytest-otel installed (it is
+not a dependency of rq-obs: install it into a separate venv together with rq-obs).
+
+    python benchmarks/plugin_overhead.py [--python PATH] [--reps 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def make_suites(root: Path, trivial: int, sleepy: int, sleep: float) -> dict[str, tuple[Path, int]]:
+    suites = {}
+    for name, n, body in (("trivial", trivial, "pass"), ("sleepy", sleepy, f"time.sleep({sleep})")):
+        d = root / name
+        d.mkdir()
+        (d / "pytest.ini").write_text("[pytest]\n")
+        per_file = 100
+        for f in range((n + per_file - 1) // per_file):
+            lines = ["import time", ""]
+            for i in range(f * per_file, min(n, (f + 1) * per_file)):
+                lines += [f"def test_{i}():", f"    {body}", ""]
+            (d / f"test_gen_{f:03d}.py").write_text("\n".join(lines))
+        suites[name] = (d, n)
+    return suites
+
+
+class Receiver:
+    """Counts the bytes and requests of OTLP/HTTP trace exports (answers 200)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        recv = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                recv.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def has_module(python: str, module: str) -> bool:
+    return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def configs(python: str, receiver: Receiver, work: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    otel = has_module(python, "pytest_otel")
+    no_otel = ["-p", "no:pytest_otel"] if otel else []
+    store = str(work / "store.db")
+    out = {
+        "baseline": (no_otel, {}),
+        "rq-obs": (no_otel + ["--rq-obs", f"--rq-obs-store={store}"], {}),
+        "rq-obs+otlp": (no_otel + ["--rq-obs", f"--rq-obs-store={store}"], {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}),
+    }
+    if otel:
+        out["pytest-otel"] = (["--otel-exporter-protocol=http/protobuf"], {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
+        out["pytest-otel (memory)"] = ([], {})
+    return out
+
+
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_once(python: str, suite: Path, args: list[str], env_extra: dict[str, str], work: Path) -> tuple[float, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RQ_OBS_", "OTEL_"))}
+    env.update(env_extra)
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+    c0, t0 = _child_cpu(), time.perf_counter()
+    cp = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True)
+    elapsed, cpu = time.perf_counter() - t0, _child_cpu() - c0
+    if cp.returncode != 0:
+        raise SystemExit(f"pytest failed ({' '.join(args)}):\n{cp.stdout[-2000:]}\n{cp.stderr[-2000:]}")
+    return elapsed, cpu
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--python", default=sys.executable, help="interpreter whose environment has the plugins")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--trivial", type=int, default=2000)
+    ap.add_argument("--sleepy", type=int, default=500)
+    ap.add_argument("--sleep", type=float, default=0.005)
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = ap.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="rq-obs-bench-"))
+    try:
+        suites = make_suites(work, args.trivial, args.sleepy, args.sleep)
+        receiver = Receiver()
+        cfgs = configs(args.python, receiver, work)
+        times: dict[str, dict[str, list[tuple[float, float]]]] = {s: {c: [] for c in cfgs} for s in suites}
+        for s, (path, _) in suites.items():  # warm-up: byte-compile, fill OS caches, create the store
+            run_once(args.python, path, cfgs["baseline"][0], {}, work)
+            run_once(args.python, path, cfgs["rq-obs"][0], {}, work)
+        for rep in range(args.reps):
+            for s, (path, _) in suites.items():
+                for c, (cargs, cenv) in cfgs.items():
+                    times[s][c].append(run_once(args.python, path, cargs, cenv, work))
+        result: dict = {"python": args.python, "reps": args.reps, "suites": {}}
+        for s, (_, n) in suites.items():
+            base_w = statistics.median(t[0] for t in times[s]["baseline"])
+            base_c = statistics.median(t[1] for t in times[s]["baseline"])
+            rows = {}
+            for c in cfgs:
+                w = statistics.median(t[0] for t in times[s][c])
+                cpu = statistics.median(t[1] for t in times[s][c])
+                wmin = min(t[0] for t in times[s][c])
+                base_wmin = min(t[0] for t in times[s]["baseline"])
+                rows[c] = {"wall_min_s": round(wmin, 4), "wall_min_overhead_us": round((wmin - base_wmin) / n * 1e6, 1),
+                           "wall_min_ratio": round(wmin / base_wmin, 4),
+                           "wall_s": round(w, 4), "wall_overhead_us": round((w - base_w) / n * 1e6, 1),
+                           "wall_ratio": round(w / base_w, 4),
+                           "cpu_s": round(cpu, 4), "cpu_overhead_us": round((cpu - base_c) / n * 1e6, 1),
+                           "cpu_ratio": round(cpu / base_c, 4),
+                           "all_wall_s": [round(t[0], 3) for t in times[s][c]],
+                           "all_cpu_s": [round(t[1], 3) for t in times[s][c]]}
+            result["suites"][s] = {"tests": n, "configs": rows}
+        result["otlp_requests_received"] = receiver.requests
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"pytest plugin overhead (median of {args.reps}; python {args.python})")
+        for s, data in result["suites"].items():
+            print(f"\n{s}: {data['tests']} tests")
+            print(f"  {'config':22} {'wall s':>8} {'µs/test':>8} {'ratio':>6}   {'cpu s':>7} {'µs/test':>8} {'ratio':>6}"
+                  f"   {'min wall':>8} {'µs/test':>8} {'ratio':>6}")
+            for c, r in data["configs"].items():
+                print(f"  {c:22} {r['wall_s']:8.3f} {r['wall_overhead_us']:8.1f} {r['wall_ratio']:6.3f}   "
+                      f"{r['cpu_s']:7.3f} {r['cpu_overhead_us']:8.1f} {r['cpu_ratio']:6.3f}   "
+                      f"{r['wall_min_s']:8.3f} {r['wall_min_overhead_us']:8.1f} {r['wall_min_ratio']:6.3f}")
+        print(f"\nOTLP export requests received by the loopback receiver: {result['otlp_requests_received']}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

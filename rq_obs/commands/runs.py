@@ -1,0 +1,48 @@
+"""List recent test runs with counts by outcome and pass rate.
+
+Newest first. Pass rate = passed / (passed + failed + error), counting every attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+from rq_obs.commands._common import emit_json, format_option, open_store, store_option
+
+_OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+
+
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@click.command("runs")
+@store_option
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to show.")
+@format_option("text", "json")
+@click.pass_context
+def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) -> None:
+    """List recent test runs, newest first, with counts by outcome and pass rate."""
+    from rq_obs.store.runs import list_runs
+
+    store = open_store(ctx, store_path)
+    runs = list_runs(store, limit)
+    for r in runs:
+        r["started"] = _iso(r["started_at"])
+    if fmt == "json":
+        emit_json(runs)
+        return
+    if not runs:
+        click.echo("no runs in the store yet")
+        return
+    header = ["run_id", "suite", "seq", "started (UTC)", "status", "commit", *_OUTCOMES, "pass rate"]
+    rows = [[r["run_id"], r["suite"], str(r["sequence"]), r["started"], r["status"], (r["commit"] or "-")[:12],
+             *(str(r["counts"][o]) for o in _OUTCOMES),
+             "-" if r["pass_rate"] is None else f"{100 * r['pass_rate']:.1f}%"] for r in runs]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -1,0 +1,213 @@
+"""pytest plugin: record every test attempt into the rq-obs store (and as OTLP spans).
+
+Off unless asked: ``--rq-obs`` or ``enabled = true`` in the rq-obs config (``RQ_OBS_ENABLED=1``);
+``--no-rq-obs`` turns it off again. When off it registers its markers and an inert ``rq_obs``
+fixture and does nothing else (no store file, no hooks per test).
+
+Hooks only; the work is in :mod:`rq_obs.telemetry`. Two parts:
+
+* ``_Runner`` runs where tests run (pytest itself, or each xdist worker): it gives each
+  attempt a :class:`~rq_obs.telemetry.api.Holder` for what the test records and attaches it,
+  with the test's markers/category/variant, to the teardown report as ``report.rq_obs``
+  (plain builtins, so xdist carries it to the controller).
+* ``_Controller`` runs where the run is written (pytest itself, or the xdist controller):
+  it turns reports into attempts (:class:`~rq_obs.telemetry.recorder.Recorder`).
+
+Nothing here may change a test's or the session's outcome: every failure of rq-obs is caught,
+reported as one ``rq-obs: warning:`` line, and recording stops while the suite goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+_HOLDER = pytest.StashKey()
+_INFO = pytest.StashKey()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rq-obs", "rq-obs test-run telemetry")
+    group.addoption("--rq-obs", dest="rq_obs", action="store_const", const=True, default=None,
+                    help="Record every test attempt into the rq-obs store (and OTLP spans when an endpoint is set).")
+    group.addoption("--no-rq-obs", dest="rq_obs", action="store_const", const=False,
+                    help="Do not record, even when the rq-obs config says enabled = true.")
+    group.addoption("--rq-obs-store", dest="rq_obs_store", metavar="PATH", default=None,
+                    help="Store file (default: $RQ_OBS_STORE, else store_path from the rq-obs config).")
+    group.addoption("--rq-obs-push", dest="rq_obs_push", metavar="URL", default=None,
+                    help="After the run, push pending runs to this rq-obs ingest server (token from $RQ_OBS_TOKEN).")
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from rq_obs.telemetry import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rq_obs_variant(name): experiment arm (variant) this test belongs to.")
+    config.addinivalue_line("markers", "rq_obs_experiment(name): experiment this test is part of.")
+    flag = config.getoption("rq_obs", None)
+    if flag is False:
+        return
+    from rq_obs.errors import RqObsError
+
+    try:
+        from rq_obs.config import load
+
+        cfg = load(config.rootpath).config
+    except RqObsError as exc:
+        if flag:
+            _stderr_warning(f"rq-obs config: {exc}; not recording this run")
+        return
+    if not (flag or cfg.enabled):
+        return
+    config.pluginmanager.register(_Runner(cfg), "rq_obs_runner")
+    if not hasattr(config, "workerinput") and not config.getoption("collectonly", False):
+        config.pluginmanager.register(_Controller(config, cfg), "rq_obs_controller")
+
+
+@pytest.fixture
+def rq_obs(request: pytest.FixtureRequest):
+    """Record API calls, tokens, cost, variant and attributes for this test (inert when rq-obs is off)."""
+    from rq_obs.telemetry.api import RqObs
+
+    return RqObs(request.node.stash.get(_HOLDER, None))
+
+
+def _stderr_warning(msg: str) -> None:
+    sys.stderr.write(f"rq-obs: warning: {msg}\n")
+
+
+class _Runner:
+    """Where tests run: a holder per attempt; markers, variant and recorded data onto the teardown report."""
+
+    def __init__(self, cfg) -> None:
+        import importlib
+
+        # the module as sys.modules has it: tests import it by name, and must share its `current` slot
+        self._api = importlib.import_module("rq_obs.telemetry.api")
+        self._max_attributes = cfg.max_attributes
+        self._variant_env = cfg.variant_env
+        self._experiment_env = cfg.experiment_env
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        holder = self._api.Holder(self._max_attributes)
+        item.stash[_HOLDER] = holder
+        self._api.current.holder = holder
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        if call.when == "teardown":
+            try:
+                info = item.stash.get(_INFO, None)
+                if info is None:
+                    from rq_obs.telemetry.items import describe_item
+
+                    info = item.stash[_INFO] = describe_item(item, os.environ, self._variant_env, self._experiment_env)
+                wire = dict(info)
+                holder = item.stash.get(_HOLDER, None)
+                if holder is not None:
+                    wire.update(holder.to_wire())
+                    del item.stash[_HOLDER]
+                self._api.current.holder = None
+                report.rq_obs = wire
+            except Exception as exc:  # noqa: BLE001 - never affect the test
+                _stderr_warning(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
+        return report
+
+
+class _Controller:
+    """Where the run is written: reports -> attempts -> store (and spans)."""
+
+    def __init__(self, config: pytest.Config, cfg) -> None:
+        self.config = config
+        self.cfg = cfg
+        self.recorder = None
+        self.store = None
+        self.store_path = None
+        self.warnings: list[str] = []
+
+    def warn(self, msg: str) -> None:
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        sink = None
+        try:
+            from rq_obs.store import Store
+            from rq_obs.telemetry import otlp
+            from rq_obs.telemetry.gitinfo import git_info
+            from rq_obs.telemetry.recorder import Recorder, price_function, resolve_store_path
+            from rq_obs.telemetry.tracked import tracked_states
+
+            cfg, config = self.cfg, self.config
+            root = config.rootpath
+            self.store_path = resolve_store_path(config.getoption("rq_obs_store"), os.environ, cfg.store_path, root,
+                                                 config.invocation_params.dir)
+            self.store = Store(self.store_path)
+            suite = cfg.suite or root.name
+            git = git_info(root)
+            tracked = tracked_states(self.store, root, suite, cfg.tracked_files)
+            provider = config.hook.pytest_rq_obs_tracer_provider(config=config)
+            sink = otlp.make_sink(cfg.service_name, otlp.endpoint_from(cfg.otlp_endpoint, os.environ), provider)
+            self.recorder = Recorder.start(
+                self.store, suite=suite, commit=git.commit, branch=git.branch,
+                experiment=os.environ.get(cfg.experiment_env) or "none", tracked=tracked,
+                price=price_function(cfg.price_table), sink=sink)
+        except Exception as exc:  # noqa: BLE001 - never affect the session
+            self.warn(f"not recording this run: {type(exc).__name__}: {exc}")
+            self.recorder = None
+            if sink is not None:
+                try:
+                    sink.finish(0, {})
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rec = self.recorder
+        if rec is None:
+            return
+        try:
+            rec.report(report)
+        except Exception as exc:  # noqa: BLE001
+            self.warn(f"stopped recording at {report.nodeid} (the run stays incomplete): {type(exc).__name__}: {exc}")
+            self.recorder = None
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        rec = self.recorder
+        if rec is not None:
+            try:
+                span_warning = rec.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+                if span_warning:
+                    self.warn(span_warning)
+            except Exception as exc:  # noqa: BLE001
+                self.warn(f"could not finish the run (it stays incomplete): {type(exc).__name__}: {exc}")
+        url = self.config.getoption("rq_obs_push")
+        if url and self.store is not None:
+            from rq_obs.telemetry.recorder import push
+
+            problem = push(self.store, url, os.environ.get("RQ_OBS_TOKEN") or self.cfg.token)
+            if problem:
+                self.warn(problem)
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            for msg in self.warnings:
+                _stderr_warning(msg)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        rec = self.recorder
+        if rec is not None and rec.stored:
+            terminalreporter.write_line(
+                f"rq-obs: run {rec.sequence} of suite {rec.run.suite!r} ({rec.stored} attempts) stored in "
+                f"{self.store_path} [run id {rec.run.run_id}]")
+        for msg in self.warnings:
+            terminalreporter.write_line(f"rq-obs: warning: {msg}", yellow=True)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.store is not None:
+            self.store.close()

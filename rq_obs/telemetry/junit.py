@@ -1,0 +1,128 @@
+"""JUnit XML -> run records, for suites not run with pytest (or run where the plugin is not installed).
+
+One run per file; its id is derived from the file's content hash, so importing the same
+file twice stores it once. Understood: ``<testsuites>`` or a lone ``<testsuite>`` (nested
+suites too), ``<testcase>`` with ``<failure>``, ``<error>``, ``<skipped>`` (pytest's
+``type="pytest.xfail"`` is an xfail), and the rerun elements of Maven Surefire and
+pytest-style reporters:
+
+* ``<flakyFailure>`` / ``<flakyError>``: earlier failed attempts of a test that then passed;
+* ``<rerunFailure>`` / ``<rerunError>``: further failed attempts after the first failure.
+
+Each of those counts as its own attempt (attempt 1 is the first run). An attempt's duration
+is the element's ``time`` attribute when it has one, else the test case's. Attempt start
+times are estimated from the suite's ``timestamp`` (else the file's mtime) plus the time of
+the cases before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from rq_obs.errors import InputError
+from rq_obs.store.records import Attempt, Run
+
+__all__ = ["parse_junit", "JunitFile"]
+
+_RERUN_TAGS = {"flakyFailure": "failed", "flakyError": "error", "rerunFailure": "failed", "rerunError": "error"}
+
+
+@dataclass(frozen=True)
+class JunitFile:
+    path: str
+    run: Run
+
+
+def _number(value: str | None, what: str, where: str) -> float:
+    if value is None or value.strip() == "":
+        return 0.0
+    try:
+        x = float(value.replace(",", ""))
+    except ValueError:
+        raise InputError(f"{where}: {what} is {value!r}; expected a number of seconds") from None
+    if not math.isfinite(x) or x < 0:
+        raise InputError(f"{where}: {what} is {value!r}; expected a number of seconds >= 0")
+    return x
+
+
+def _timestamp(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)  # Surefire and Ant write UTC without an offset
+    return dt.timestamp()
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _case_attempts(case: ET.Element, where: str) -> list[tuple[str, float]]:
+    """(outcome, duration) per attempt of one testcase."""
+    time_ = _number(case.get("time"), "attribute 'time'", where)
+    final = "passed"
+    earlier: list[tuple[str, float]] = []
+    later: list[tuple[str, float]] = []
+    for child in case:
+        tag = _local(child.tag)
+        if tag == "failure":
+            final = "failed"
+        elif tag == "error":
+            final = "error"
+        elif tag == "skipped":
+            final = "xfailed" if (child.get("type") or "") == "pytest.xfail" else "skipped"
+        elif tag in _RERUN_TAGS:
+            d = _number(child.get("time"), f"<{tag}> attribute 'time'", where) if child.get("time") else time_
+            (earlier if tag.startswith("flaky") else later).append((_RERUN_TAGS[tag], d))
+    return earlier + [(final, time_)] + later
+
+
+def parse_junit(path: str | os.PathLike, *, suite: str = "", commit: str = "", branch: str = "") -> JunitFile:
+    """Parse one JUnit XML file into a :class:`Run` (``source='junit'``). Raises InputError naming the file."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise InputError(f"{p}: not well-formed XML ({exc})") from None
+    if _local(root.tag) not in ("testsuites", "testsuite"):
+        raise InputError(f"{p}: root element is <{_local(root.tag)}>; expected <testsuites> or <testsuite> (JUnit XML)")
+    suites = list(root.iter("testsuite"))  # nested suites too; a lone <testsuite> root is its own first
+    first = suites[0] if suites else root
+    start = _timestamp(first.get("timestamp")) or _timestamp(root.get("timestamp")) or p.stat().st_mtime
+    clock = start
+    attempts: list[Attempt] = []
+    for s_index, ts in enumerate(suites, 1):
+        s_name = ts.get("name") or f"#{s_index}"
+        s_start = _timestamp(ts.get("timestamp"))
+        if s_start is not None:
+            clock = s_start
+        for c_index, case in enumerate(ts.findall("testcase"), 1):
+            where = f"{p}: testsuite {s_name!r}, testcase #{c_index}"
+            name = case.get("name")
+            if not name:
+                raise InputError(f"{where}: attribute 'name' is missing; expected the test's name")
+            classname = case.get("classname") or ""
+            test = f"{classname}::{name}" if classname else name
+            for n, (outcome, duration) in enumerate(_case_attempts(case, where), 1):
+                attempts.append(Attempt(test=test[:4096], outcome=outcome, duration=duration, attempt=n,
+                                        started_at=clock))
+                clock += duration
+    suite_name = suite or root.get("name") or first.get("name") or p.stem
+    run_id = "junit-" + hashlib.sha256(data).hexdigest()[:32]
+    run = Run(run_id=run_id, suite=suite_name[:256], started_at=start, finished_at=max(clock, start),
+              status="complete", commit=commit, branch=branch, host=first.get("hostname") or "", source="junit",
+              attempts=tuple(attempts))
+    return JunitFile(path=str(p), run=run)

@@ -1,0 +1,348 @@
+"""Turns pytest's reports into attempts and writes the run to the store in batches.
+
+One :class:`Recorder` per test session, in the process that writes the run (the xdist
+controller, or pytest itself without xdist). Each test attempt produces setup, call and
+teardown reports (pytest-rerunfailures logs all three for every attempt, with outcome
+``rerun`` for the failed ones); the attempt is complete at its teardown report.
+
+Outcome of an attempt: a failed setup is ``error``; a skipped setup is ``skipped`` (``xfailed``
+when it carried an xfail); otherwise the call decides (``xfailed``/``xpassed`` from
+``wasxfail``), and a failing teardown turns a pass into ``error``. Duration is the call
+phase's, or the setup's when the test never got to its call (setup error or skip): the time
+the test itself ran, without fixture teardown.
+
+Write policy: the run row is written first (``incomplete``), then attempts in batches of
+:data:`BATCH_SIZE` or every :data:`BATCH_SECONDS`, whichever comes first, each in one
+transaction; the run is marked ``complete`` at the end. Batches are committed by a writer
+thread, so the tests never wait for the disk (SQLite's fsync releases the GIL); the session
+end waits for every batch. A crash therefore loses at most the batches not yet committed
+(the one being filled and, rarely, one being written) and leaves the run ``incomplete``.
+An interrupted session (Ctrl-C) also stays ``incomplete``: its attempts are stored but it
+did not run to the end.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from rq_obs.store.db import Store
+from rq_obs.store.records import ApiCall, Attempt, Run
+from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
+from rq_obs.telemetry.api import call_from_wire
+
+__all__ = ["BATCH_SIZE", "BATCH_SECONDS", "Recorder", "price_function", "attempt_outcome", "span_attributes",
+           "resolve_store_path", "push"]
+
+BATCH_SIZE = 200
+BATCH_SECONDS = 10.0
+MAX_SPAN_TRACKED_FILES = 16
+
+
+def price_function(table: Mapping[str, Mapping[str, float]]) -> PriceFn | None:
+    """USD for a call from ``{model: {input, output, cached}}`` (USD per million tokens).
+
+    ``input_tokens`` include the cached ones (OpenTelemetry GenAI convention): cached tokens
+    are charged at ``cached`` (default: the input price), the rest at ``input``.
+    """
+    if not table:
+        return None
+
+    def price(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
+        p = table.get(model)
+        if p is None:
+            return None
+        inp = float(p.get("input", 0.0))
+        cached = min(cached_tokens, input_tokens) if input_tokens else cached_tokens
+        return ((input_tokens - cached) * inp + cached * float(p.get("cached", inp))
+                + output_tokens * float(p.get("output", 0.0))) / 1e6
+
+    return price
+
+
+def _failed(outcome: str) -> bool:
+    return outcome == "failed" or outcome == "rerun"
+
+
+def attempt_outcome(setup: tuple | None, call: tuple | None, teardown_outcome: str) -> tuple[str, float]:
+    """(outcome, duration) from (outcome, wasxfail, duration) of setup and call and the teardown outcome."""
+    if setup is not None and _failed(setup[0]):
+        return "error", setup[2]
+    if setup is not None and setup[0] == "skipped":
+        return ("xfailed" if setup[1] else "skipped"), setup[2]
+    if call is None:
+        outcome, duration = ("error" if _failed(teardown_outcome) else "passed"), (setup[2] if setup else 0.0)
+        return outcome, duration
+    c_outcome, wasxfail, duration = call
+    if wasxfail:
+        outcome = "xfailed" if c_outcome == "skipped" else ("xpassed" if c_outcome == "passed" else "failed")
+    elif _failed(c_outcome):
+        outcome = "failed"
+    elif c_outcome == "skipped":
+        outcome = "skipped"
+    else:
+        outcome = "passed"
+    if outcome == "passed" and _failed(teardown_outcome):
+        outcome = "error"
+    return outcome, duration
+
+
+def span_attributes(a: Mapping[str, Any], suite: str) -> dict[str, Any]:
+    """Per-attempt span attributes from an attempt's fields (the run-wide ones are added by the recorder)."""
+    outcome = a["outcome"]
+    attrs: dict[str, Any] = {
+        "test.case.name": a["test"],
+        "test.suite.name": suite,
+        "test.outcome": outcome,
+        "test.attempt": a["attempt"],
+        "test.worker": a["worker"],
+        "test.variant": a["variant"],
+        "test.category": a["category"],
+        "test.duration_seconds": a["duration"],
+    }
+    if outcome in ("passed", "xfailed", "xpassed"):
+        attrs["test.case.result.status"] = "pass"
+    elif outcome in ("failed", "error"):
+        attrs["test.case.result.status"] = "fail"
+    if a["markers"]:
+        attrs["test.markers"] = list(a["markers"])
+    for key, value in a["attributes"].items():
+        if key == "experiment":
+            attrs["test.experiment"] = value
+        else:
+            attrs[f"rq_obs.attribute.{key}"] = value
+    if a["api_calls"]:
+        attrs.update(_api_attributes(a["api_calls"]))
+    return attrs
+
+
+def _api_attributes(calls: tuple[ApiCall, ...]) -> dict[str, Any]:
+    first = calls[0]
+    models = sorted({c.model for c in calls})
+    attrs: dict[str, Any] = {
+        "gen_ai.provider.name": first.provider,
+        "gen_ai.system": first.provider,
+        "gen_ai.request.model": first.model,
+        "gen_ai.usage.input_tokens": sum(c.input_tokens for c in calls),
+        "gen_ai.usage.output_tokens": sum(c.output_tokens for c in calls),
+        "gen_ai.usage.cache_read.input_tokens": sum(c.cached_tokens for c in calls),
+        "rq_obs.api.calls": len(calls),
+        "rq_obs.api.retries": sum(c.retries for c in calls),
+        "rq_obs.api.latency_seconds": sum(c.latency for c in calls),
+        "rq_obs.api.status_codes": [c.status_code if c.status_code is not None else 0 for c in calls],
+    }
+    if len(models) > 1:
+        attrs["rq_obs.api.models"] = models
+    reasons = [r for c in calls for r in c.retry_reasons]
+    if reasons:
+        attrs["rq_obs.api.retry_reasons"] = reasons
+    errors = sorted({c.error for c in calls if c.error})
+    if errors:
+        attrs["error.type"] = errors[0]
+    known = [c.cost_usd for c in calls if c.cost_usd is not None]
+    if known:
+        attrs["rq_obs.api.reported_cost_usd"] = sum(known)
+    return attrs
+
+
+class Recorder:
+    """Collects the attempts of one run and writes them in batches (see the module docstring)."""
+
+    def __init__(self, store: Store, run: Run, *, price: PriceFn | None = None, sink: Any = None,
+                 batch_size: int = BATCH_SIZE, batch_seconds: float = BATCH_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
+        self.store = store
+        self.run = run
+        self.price = price
+        self.sink = sink
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.clock = clock
+        self.sequence: int | None = None
+        self.pending: list[Attempt] = []
+        self.stored = 0
+        self.counts: dict[str, int] = {}
+        self._partial: dict[str, list] = {}
+        self._seen: dict[str, int] = {}
+        self._experiments: set[str] = set()
+        self._last_flush = clock()
+        self._span_base: dict[str, Any] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self.write_error: BaseException | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    @classmethod
+    def start(cls, store: Store, *, suite: str, commit: str = "", branch: str = "", experiment: str = "none",
+              tracked: tuple = (), price: PriceFn | None = None, sink: Any = None, **kw: Any) -> "Recorder":
+        """Write the run row (``incomplete``) and start the session span."""
+        started = time.time()
+        trace_id = ""
+        base: dict[str, Any] = {"test.suite.name": suite}
+        if commit:
+            base["vcs.ref.head.revision"] = commit
+        if branch:
+            base["vcs.ref.head.name"] = branch
+        run_id = uuid.uuid4().hex
+        base["test.run_id"] = run_id
+        for f in tracked[:MAX_SPAN_TRACKED_FILES]:
+            base[f"rq_obs.tracked_file.{f.path}.sha256"] = f.sha256
+        if sink is not None:
+            trace_id = sink.start_session(int(started * 1e9), base)
+        run = Run(run_id=run_id, suite=suite, started_at=started, status="incomplete", commit=commit, branch=branch,
+                  experiment=experiment or "none", host=socket.gethostname(), source="pytest", trace_id=trace_id,
+                  tracked_files=tuple(tracked))
+        rec = cls(store, run, price=price, sink=sink, **kw)
+        rec.sequence = begin_run(store, run)
+        base["test.run_sequence"] = rec.sequence
+        if sink is not None:
+            sink.set_session_attributes({"test.run_sequence": rec.sequence})
+        rec._span_base = base
+        return rec
+
+    def report(self, report: Any) -> None:
+        """Feed one pytest TestReport (setup, call or teardown phase)."""
+        when = report.when
+        nodeid = report.nodeid
+        if when == "setup":
+            self._partial[nodeid] = [(report.outcome, hasattr(report, "wasxfail"), report.duration), None,
+                                     getattr(report, "start", 0.0)]
+        elif when == "call":
+            part = self._partial.get(nodeid)
+            if part is None:
+                part = self._partial[nodeid] = [None, None, getattr(report, "start", 0.0)]
+            part[1] = (report.outcome, hasattr(report, "wasxfail"), report.duration)
+        elif when == "teardown":
+            part = self._partial.pop(nodeid, None) or [None, None, getattr(report, "start", 0.0)]
+            self._finish_attempt(nodeid, part, report)
+        elif report.outcome == "failed":
+            # xdist reports a test whose worker crashed once, with phase "???": an error attempt
+            part = self._partial.pop(nodeid, None) or [None, None, getattr(report, "start", 0.0)]
+            part[1] = None
+            self._finish_attempt(nodeid, part, report)
+
+    def _finish_attempt(self, nodeid: str, part: list, teardown: Any) -> None:
+        outcome, duration = attempt_outcome(part[0], part[1], teardown.outcome)
+        n = self._seen.get(nodeid, 0) + 1
+        self._seen[nodeid] = n
+        wire = getattr(teardown, "rq_obs", None) or {}
+        attributes = dict(wire.get("attributes") or {})
+        experiment = wire.get("experiment") or "none"
+        if experiment != "none":
+            attributes["experiment"] = experiment
+            self._experiments.add(experiment)
+        if wire.get("dropped"):
+            attributes["dropped_attributes"] = wire["dropped"]
+        calls = tuple(call_from_wire(c) for c in wire.get("calls") or ())
+        started = part[2] or getattr(teardown, "start", 0.0) or time.time()
+        fields = dict(
+            test=nodeid, outcome=outcome, duration=float(duration), attempt=n,
+            worker=getattr(teardown, "worker_id", None) or "main",
+            category=wire.get("category") or "none", markers=tuple(wire.get("markers") or ()),
+            variant=wire.get("variant") or "control", started_at=started, attributes=attributes, api_calls=calls,
+        )
+        if self.sink is not None:
+            attrs = {**self._span_base, **span_attributes(fields, self.run.suite)}
+            stop = getattr(teardown, "stop", 0.0) or started + duration
+            fields["trace_id"], fields["span_id"] = self.sink.attempt(
+                nodeid, int(started * 1e9), int(stop * 1e9), attrs, outcome in ("failed", "error"))
+        attempt = Attempt(**fields)
+        self.pending.append(attempt)
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        if len(self.pending) >= self.batch_size or self.clock() - self._last_flush >= self.batch_seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the pending attempts to the writer thread (one transaction per batch)."""
+        self._last_flush = self.clock()
+        if not self.pending:
+            return
+        if self.write_error is not None:
+            raise self.write_error
+        batch, self.pending = self.pending, []
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="rq-obs-store-writer", daemon=True)
+            self._writer.start()
+        self._queue.put(batch)
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                batch = self._queue.get()
+                if batch is None:
+                    return
+                if self.write_error is None:
+                    try:
+                        add_attempts(self.store, self.run, batch, self.price)
+                        self.stored += len(batch)
+                    except BaseException as exc:  # noqa: BLE001 - reported by wait()
+                        self.write_error = exc
+        finally:
+            self.store.close()  # this thread's connection
+
+    def wait(self) -> None:
+        """Block until every handed-over batch is committed; re-raise a write failure."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        if self.write_error is not None:
+            raise self.write_error
+
+    def finish(self, *, interrupted: bool = False) -> str | None:
+        """Flush, mark the run complete (unless interrupted), end the spans. Returns a span warning or None."""
+        finished = time.time()
+        try:
+            self.flush()
+            self.wait()
+            if len(self._experiments) == 1 and self.run.experiment == "none":
+                with self.store.transaction() as conn:
+                    conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?",
+                                 (next(iter(self._experiments)), self.run.run_id))
+            if not interrupted:
+                finish_run(self.store, self.run, finished)
+        finally:
+            warning = None
+            if self.sink is not None:
+                total = sum(self.counts.values())
+                failed = self.counts.get("failed", 0) + self.counts.get("error", 0)
+                warning = self.sink.finish(int(finished * 1e9), {
+                    "test.suite.run.status": "aborted" if interrupted else ("failure" if failed else "success"),
+                    "test.attempts": total,
+                })
+        return warning
+
+
+def resolve_store_path(option: str | None, env: Mapping[str, str], config_path: str, rootdir: Path,
+                       invocation_dir: Path) -> Path:
+    """--rq-obs-store (relative to where pytest was started), else RQ_OBS_STORE, else the config's (project root)."""
+    if option:
+        p = Path(option)
+        return p if p.is_absolute() else invocation_dir / p
+    if env.get("RQ_OBS_STORE"):
+        p = Path(env["RQ_OBS_STORE"])
+        return p if p.is_absolute() else invocation_dir / p
+    p = Path(config_path)
+    return p if p.is_absolute() else rootdir / p
+
+
+def push(store: Store, url: str, token: str) -> str | None:
+    """Push the store's pending runs to an ingest server; returns a warning on failure (never raises)."""
+    from rq_obs.errors import RqObsError
+
+    try:
+        from rq_obs.push import push_pending  # type: ignore[import-not-found]
+    except ImportError as exc:
+        return f"cannot push runs to {url}: this rq-obs has no push support ({exc})"
+    try:
+        push_pending(store, url, token)
+    except RqObsError as exc:
+        return f"push to {url} failed: {exc}; runs stay in the store and are sent next time"
+    except Exception as exc:  # noqa: BLE001 - pushing must never fail the suite
+        return f"push to {url} failed: {type(exc).__name__}: {exc}; runs stay in the store"
+    return None

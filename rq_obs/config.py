@@ -203,9 +203,6 @@ class Config:
             out[f.name] = ("***" if v else "") if f.metadata["secret"] else v
         return out
 
-    def price_for(self, model: str) -> dict | None:
-        return self.price_table.get(model)
-
 
 def _fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(Config)}

@@ -210,6 +210,10 @@ def _fields() -> dict[str, dataclasses.Field]:
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Config))
 
+#: Shorter environment variable names accepted too (the pytest plugin documents RQ_OBS_STORE);
+#: the canonical ``RQ_OBS_<FIELD>`` wins when both are set.
+ENV_ALIASES = {"store_path": "RQ_OBS_STORE"}
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -343,6 +347,8 @@ def load(
 
     for name in FIELDS:
         var = "RQ_OBS_" + name.upper()
+        if var not in env and ENV_ALIASES.get(name, "") in env:
+            var = ENV_ALIASES[name]
         if var in env:
             parsed = _parse_env(name, values[name], env[var], var)
             _apply(values, sources, {name: parsed}, f"env {var}", f"environment {var}")

@@ -75,3 +75,12 @@ def test_config_show_lists_every_field_with_source(tmp_path):
     assert doc["token"]["value"] == "***" and "s3cret-value" not in result.out
     text = run_cli("--project", str(tmp_path), "config", "show").out
     assert "slo_pass_rate" in text and "s3cret-value" not in text
+
+
+def test_rq_obs_store_is_the_store_path_for_every_command(tmp_path):
+    loaded = load(tmp_path, env={"RQ_OBS_STORE": "/data/s.db"})
+    assert loaded.config.store_path == "/data/s.db" and loaded.sources["store_path"] == "env RQ_OBS_STORE"
+    both = load(tmp_path, env={"RQ_OBS_STORE": "/a.db", "RQ_OBS_STORE_PATH": "/b.db"})
+    assert both.config.store_path == "/b.db"
+    result = run_cli("--project", str(tmp_path), "runs", env={"RQ_OBS_STORE": str(tmp_path / "elsewhere.db")})
+    assert result.code == 2 and str(tmp_path / "elsewhere.db") in result.err

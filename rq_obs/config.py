@@ -63,11 +63,10 @@ def _score(v: float) -> str | None:
     return None if 0 <= v <= 100 else "a score between 0 and 100"
 
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
-
-
 def _duration(v: str) -> str | None:
-    return None if _DURATION.match(v) else "a Prometheus duration such as 15s, 5m, 24h, 15d"
+    from rq_obs import durations
+
+    return durations.problem(v)
 
 
 def _band(v: list) -> str | None:

@@ -100,3 +100,23 @@ def test_not_a_store(tmp_path):
     with pytest.raises(StoreError, match="not a readable rq-obs store"):
         Store(p)
     assert len(CORE_MIGRATIONS) == 1 and sqlite3.sqlite_version
+
+
+def test_retention_prunes_old_runs_and_keeps_counters(tmp_path):
+    from rq_obs.store.retention import Pruner, apply_retention
+    from tests.helpers.procs import wait_until
+
+    store = Store(tmp_path / "s.db")
+    import time
+
+    day = 86400.0
+    now = time.time()
+    save_run(store, _run("old", now - 100 * day))
+    save_run(store, _run("new", now - 10 * day))
+    assert apply_retention(store, 90, now=now) == 1
+    assert [r["run_id"] for r in list_runs(store)] == ["new"]
+    assert total(store, M.TEST_ATTEMPTS.total) == 4  # both runs still counted
+    save_run(store, _run("ancient", now - 400 * day))
+    pruner = Pruner(store, 90, interval=3600).start()  # what `rq-obs serve` runs
+    wait_until(lambda: [r["run_id"] for r in list_runs(store)] == ["new"], 10, what="the pruner's first pass")
+    pruner.stop()

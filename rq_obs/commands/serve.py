@@ -50,9 +50,13 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
     signal.signal(signal.SIGINT, stop)
     log.info("rq-obs serve: store %s, listening on http://%s:%s (/metrics, /api/v1/runs, /healthz, /readyz)",
              store.path, bound_host, bound_port)
+    from rq_obs.store.retention import Pruner
+
+    pruner = Pruner(store, config.retention_days).start()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        pruner.stop()
         server.server_close()
         server.service.close()
         log.info("rq-obs serve: stopped")

@@ -3,6 +3,9 @@
 Chosen 2026-11 from tags the projects published; bump them here and rebuild. Tempo stays on
 2.x: Tempo 3 replaced the single-binary local-storage mode this stack uses with a Kafka-based
 ingest path. Grafana 13 matches the ``@grafana/schema`` version the dashboards are checked with.
+Prometheus and Alertmanager stay on the 2.x / 0.2x lines the tests run for real (Debian's
+Prometheus 2.42 and Alertmanager 0.25): Prometheus 3 changed scrape-protocol negotiation and
+``le`` label normalisation, which the rules and dashboards here were not exercised against.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ __all__ = ["IMAGES", "EXPORTER_BASE"]
 
 IMAGES = {
     "grafana": "grafana/grafana:13.1.2",
-    "prometheus": "prom/prometheus:v3.12.0",
+    "prometheus": "prom/prometheus:v2.55.1",
     "tempo": "grafana/tempo:2.10.4",
     "otel-collector": "otel/opentelemetry-collector-contrib:0.147.0",
-    "alertmanager": "prom/alertmanager:v0.28.1",
+    "alertmanager": "prom/alertmanager:v0.27.0",
 }
 
 #: Base image of the rq-obs exporter image.

@@ -63,11 +63,10 @@ def _score(v: float) -> str | None:
     return None if 0 <= v <= 100 else "a score between 0 and 100"
 
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
-
-
 def _duration(v: str) -> str | None:
-    return None if _DURATION.match(v) else "a Prometheus duration such as 15s, 5m, 24h, 15d"
+    from rq_obs import durations
+
+    return durations.problem(v)
 
 
 def _band(v: list) -> str | None:
@@ -203,15 +202,16 @@ class Config:
             out[f.name] = ("***" if v else "") if f.metadata["secret"] else v
         return out
 
-    def price_for(self, model: str) -> dict | None:
-        return self.price_table.get(model)
-
 
 def _fields() -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(Config)}
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(Config))
+
+#: Shorter environment variable names accepted too (the pytest plugin documents RQ_OBS_STORE);
+#: the canonical ``RQ_OBS_<FIELD>`` wins when both are set.
+ENV_ALIASES = {"store_path": "RQ_OBS_STORE"}
 
 
 @dataclass(frozen=True)
@@ -346,6 +346,8 @@ def load(
 
     for name in FIELDS:
         var = "RQ_OBS_" + name.upper()
+        if var not in env and ENV_ALIASES.get(name, "") in env:
+            var = ENV_ALIASES[name]
         if var in env:
             parsed = _parse_env(name, values[name], env[var], var)
             _apply(values, sources, {name: parsed}, f"env {var}", f"environment {var}")

@@ -43,7 +43,7 @@ def test_yaml_file_wins_over_pyproject(tmp_path):
     ("slo_pass_rate = 1.7", "key 'slo_pass_rate' is 1.7; expected a number between 0 and 1"),
     ("daily_budget_usd = 'lots'", "key 'daily_budget_usd' is 'lots'; expected a number"),
     ("flaky_band = [0.7, 0.3]", "key 'flaky_band' is [0.7, 0.3]; expected two numbers with 0 <= low < high <= 1"),
-    ("prometheus_retention = '15 days'", "expected a Prometheus duration"),
+    ("prometheus_retention = '15 days'", "expected a positive Prometheus duration"),
     ("exporter_port = 70000", "expected a TCP port"),
     ("price_table = { gpt = { input = -1 } }", "non-negative price"),
     ("enabled = 'yes'", "expected true or false"),
@@ -75,3 +75,25 @@ def test_config_show_lists_every_field_with_source(tmp_path):
     assert doc["token"]["value"] == "***" and "s3cret-value" not in result.out
     text = run_cli("--project", str(tmp_path), "config", "show").out
     assert "slo_pass_rate" in text and "s3cret-value" not in text
+
+
+def test_rq_obs_store_is_the_store_path_for_every_command(tmp_path):
+    loaded = load(tmp_path, env={"RQ_OBS_STORE": "/data/s.db"})
+    assert loaded.config.store_path == "/data/s.db" and loaded.sources["store_path"] == "env RQ_OBS_STORE"
+    both = load(tmp_path, env={"RQ_OBS_STORE": "/a.db", "RQ_OBS_STORE_PATH": "/b.db"})
+    assert both.config.store_path == "/b.db"
+    result = run_cli("--project", str(tmp_path), "runs", env={"RQ_OBS_STORE": str(tmp_path / "elsewhere.db")})
+    assert result.code == 2 and str(tmp_path / "elsewhere.db") in result.err
+
+
+def test_one_duration_grammar_for_config_and_flags(tmp_path):
+    """A window the config check accepts is one every command accepts, and 0 is refused everywhere."""
+    with pytest.raises(ConfigError, match="flaky_window"):
+        load(tmp_path, env={"RQ_OBS_FLAKY_WINDOW": "0d"})
+    assert load(tmp_path, env={"RQ_OBS_FLAKY_WINDOW": "1w"}).config.flaky_window == "1w"
+    from rq_obs import durations
+
+    assert durations.seconds("1w", "--window") == 7 * 86400 and durations.seconds("500ms", "x") == 0.5
+    for bad in ("0d", "7 days", "1.5h", ""):
+        with pytest.raises(Exception, match="--window"):
+            durations.seconds(bad, "--window")

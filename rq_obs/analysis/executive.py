@@ -8,7 +8,8 @@ Definitions (docs/ANALYTICS.md). Days are UTC days.
 - month projection = cost of [now − 7 d, now) / 7 × days in the current (UTC) month.
 - burn ratio = cost today / daily budget.
 - anomaly score (per model) = (today's cost − mean) / max(std, 0.01) over the model's
-  daily costs of the 14 previous UTC days (days without calls count as 0).
+  daily costs of the 14 previous UTC days (days without calls count as 0); none until the
+  model had spend on at least 3 of those days (a new model is not an anomaly).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = ["DAY", "WEEK", "ANOMALY_DAYS", "Executive", "midnight_utc", "days_in_
 DAY = 86400.0
 WEEK = 7 * DAY
 ANOMALY_DAYS = 14
+#: Days with spend a model needs in its history before it gets an anomaly score.
+ANOMALY_MIN_SPEND_DAYS = 3
 
 
 def midnight_utc(now: float) -> float:
@@ -74,8 +77,13 @@ def figures(*, weeks: Mapping[str, tuple[tuple[int, int], tuple[int, int]]], cos
         cost_today=cost_today,
         month_projected=month_projection(cost_last_7_days, now),
         burn_ratio=cost_today / daily_budget_usd,
-        anomalies={m: zscore(today_by_model.get(m, 0.0), list(history_by_model.get(m, [0.0] * ANOMALY_DAYS)))
-                   for m in models},
+        anomalies={m: _anomaly(today_by_model.get(m, 0.0), history_by_model.get(m, ())) for m in models},
         slo_pass_rate=slo_pass_rate,
         daily_budget_usd=daily_budget_usd,
     )
+
+
+def _anomaly(today: float, history: Sequence[float]) -> float | None:
+    if sum(1 for x in history if x > 0) < ANOMALY_MIN_SPEND_DAYS:
+        return None
+    return zscore(today, list(history))

@@ -6,30 +6,21 @@ attempts of a run fall on the same side of a window boundary.
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
 from rq_obs.analysis.executive import ANOMALY_DAYS, DAY, WEEK, midnight_utc
 from rq_obs.analysis.experiments import Arm
 from rq_obs.analysis.flaky import AttemptRow
 from rq_obs.analysis.impact import ChangeEvent
-from rq_obs.errors import UsageError
+from rq_obs import durations
 from rq_obs.store.db import Store
 
 __all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
            "week_counts", "costs", "fingerprint"]
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w|y)$")
-_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
-
-
 def duration_seconds(text: str, what: str = "--window") -> float:
     """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
-    m = _DURATION.match(text.strip())
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"{what}: {text!r} is not a duration; expected a positive number and a unit (ms, s, m, h, d, w, y),"
-                         " e.g. 7d")
-    return int(m.group(1)) * _UNIT[m.group(2)]
+    return durations.seconds(text, what)
 
 
 def window_attempts(store: Store, since: float, until: float | None = None) -> list[AttemptRow]:

@@ -37,7 +37,7 @@ from rq_obs.backfill.openmetrics import EOF, family_header, format_timestamp, fo
 from rq_obs.catalog import METRICS, OTHER, M, Metric
 from rq_obs.errors import InputError
 from rq_obs.store.db import Store
-from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.loading import load_run
 from rq_obs.store.runs import labels_key, read_totals, save_run
 
 __all__ = ["Guard", "History", "replay", "write_openmetrics", "WriteStats", "Progress"]
@@ -137,35 +137,6 @@ def _all_buckets(metric: Metric, labels: dict[str, str]) -> list[tuple[Metric, t
     return [(metric, tuple(sorted({**base, "le": le}.items()))) for le in les]
 
 
-def _load_run(src: Store, row) -> Run:
-    run_id = row["run_id"]
-    calls: dict[int, list[ApiCall]] = {}
-    for c in src.query("SELECT * FROM api_calls WHERE run_id = ? ORDER BY id", (run_id,)):
-        calls.setdefault(c["attempt_id"], []).append(ApiCall(
-            provider=c["provider"], model=c["model"], status_code=c["status_code"], error=c["error"],
-            latency=c["latency"], retries=c["retries"], retry_reasons=tuple(json.loads(c["retry_reasons"])),
-            input_tokens=c["input_tokens"], output_tokens=c["output_tokens"], cached_tokens=c["cached_tokens"],
-            cost_usd=c["cost_usd"], started_at=c["started_at"]))
-    attempts = tuple(
-        Attempt(test=a["test"], outcome=a["outcome"], duration=a["duration"], attempt=a["attempt"], worker=a["worker"],
-                category=a["category"], markers=tuple(json.loads(a["markers"])), variant=a["variant"],
-                started_at=a["started_at"], trace_id=a["trace_id"], span_id=a["span_id"],
-                attributes=json.loads(a["attributes"]), api_calls=tuple(calls.get(a["id"], ())))
-        for a in src.query("SELECT * FROM attempts WHERE run_id = ? ORDER BY id", (run_id,)))
-    changes = {c["path"]: c for c in src.query("SELECT * FROM file_changes WHERE run_id = ?", (run_id,))}
-    files = []
-    for t in src.query("SELECT path, sha256 FROM tracked_files WHERE run_id = ? ORDER BY path", (run_id,)):
-        ch = changes.get(t["path"])
-        files.append(TrackedFile(path=t["path"], sha256=t["sha256"],
-                                 lines_added=ch["lines_added"] if ch else None,
-                                 lines_removed=ch["lines_removed"] if ch else None,
-                                 author=ch["author"] if ch else ""))
-    return Run(run_id=run_id, suite=row["suite"], started_at=row["started_at"], finished_at=row["finished_at"],
-               status=row["status"], sequence=row["sequence"], commit=row["commit_sha"], branch=row["branch"],
-               experiment=row["experiment"], host=row["host"], source=row["source"], trace_id=row["trace_id"],
-               tracked_files=tuple(files), attempts=attempts)
-
-
 def replay(src: Store, workdir: Path, guard: Guard, progress: Progress | None = None) -> History:
     """Replay ``src``'s runs into a scratch store under ``workdir``; return the series and their changes."""
     workdir = Path(workdir)
@@ -215,7 +186,7 @@ def replay(src: Store, workdir: Path, guard: Guard, progress: Progress | None = 
             if not rows:
                 break
             for row in rows:
-                run = _load_run(src, row)
+                run = load_run(src, row["run_id"])
                 save_run(scratch, run)
                 changed = conn.execute(
                     "SELECT t.metric, t.labels, t.value FROM totals t JOIN backfill_changed c "

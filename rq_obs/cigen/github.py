@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq_obs.cigen.detect import ProjectInfo
 from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, HEADER, RELEASE_FILE, STORE_DIR, Options,
                                    gate_steps, install_step, report_lines)
-from rq_obs.cigen.yamlout import comment_block, dump
+from rq_obs.yamltext import comment_block, dump
 
 __all__ = ["PATH", "render"]
 
@@ -96,4 +96,4 @@ def render(info: ProjectInfo, opts: Options) -> str:
             }
         },
     }
-    return comment_block(HEADER) + dump(doc)
+    return comment_block(HEADER.splitlines()) + dump(doc, sort_keys=False)

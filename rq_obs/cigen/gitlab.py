@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq_obs.cigen.detect import ProjectInfo
 from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, HEADER, RELEASE_FILE, STORE_DIR, Options, gate_steps,
                                    install_step, report_lines)
-from rq_obs.cigen.yamlout import comment_block, dump
+from rq_obs.yamltext import comment_block, dump
 
 __all__ = ["PATH", "JOB", "render"]
 
@@ -79,4 +79,4 @@ def render(info: ProjectInfo, opts: Options) -> str:
     note = ("\nMerge request note: set a masked CI/CD variable RQ_OBS_GITLAB_TOKEN (a project access token with\n"
             "api scope); without it the report is the job artifact 'rq-obs report'."
             + ("\nPush: set a masked CI/CD variable RQ_OBS_TOKEN." if opts.push_url else ""))
-    return comment_block(HEADER + note) + dump(doc)
+    return comment_block((HEADER + note).splitlines()) + dump(doc, sort_keys=False)

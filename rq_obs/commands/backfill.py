@@ -8,24 +8,20 @@ directory (or move the blocks into its data directory) with a retention longer t
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import datetime, timezone
 
 import click
 
 from rq_obs.commands._common import config_from, open_store, store_option
+from rq_obs import durations
 from rq_obs.errors import UsageError
 
-_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def _seconds(text: str) -> int:
-    m = _DURATION.match(text.strip())
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"--step {text!r}: expected a duration such as 30s, 5m, 1h")
-    return int(m.group(1)) * _UNIT[m.group(2)]
+    step = durations.seconds(text, "--step")
+    if step < 1 or step != int(step):
+        raise UsageError(f"--step {text!r}: expected whole seconds (OpenMetrics timestamps), e.g. 30s, 5m, 1h")
+    return int(step)
 
 
 def _time(flag: str, text: str | None) -> float | None:

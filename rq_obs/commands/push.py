@@ -8,24 +8,21 @@ many runs are still pending when the server stays unreachable.
 from __future__ import annotations
 
 import os
-import re
 import time
 from datetime import datetime, timezone
 
 import click
 
 from rq_obs.commands._common import emit_json, format_option, open_store, store_option
+from rq_obs import durations
 from rq_obs.errors import UsageError
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d|w)$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_since(text: str, now: float | None = None) -> float:
     """An ISO date/time (UTC when no zone) or a duration back from now (30m, 24h, 7d) -> Unix time."""
-    m = _DURATION.match(text.strip())
-    if m:
-        return (time.time() if now is None else now) - float(m.group(1)) * _UNIT[m.group(2)]
+    if durations.problem(text) is None:
+        return (time.time() if now is None else now) - durations.seconds(text, "--since")
     try:
         dt = datetime.fromisoformat(text.strip())
     except ValueError:

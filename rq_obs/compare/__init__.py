@@ -107,7 +107,7 @@ class Comparison:
 
 
 def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, delta: float | None,
-               config: Config) -> tuple[str, str, tuple[str, ...]]:
+               head_total: float | None, config: Config) -> tuple[str, str, tuple[str, ...]]:
     block, review, critical = [], [], False
     regs = perf.regressions
     if len(regs) > config.max_regressions:
@@ -119,6 +119,11 @@ def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, del
     if bad:
         block.append(f"{len(bad)} new critical/high vulnerabilities: " + ", ".join(f"{v.id} ({v.package})" for v in bad))
         critical |= any(v.severity == "critical" for v in bad)
+    # the same thresholds `rq-obs gate` and the alerts use, so compare and gate never contradict
+    if head_total is not None and head_total < config.min_quality_score:
+        block.append(f"quality score {head_total:.1f} below the gate of {config.min_quality_score:g}")
+    elif head_total is None:
+        review.append("no quality score: every dimension is missing (see the dimensions below for the inputs)")
     other = [v for v in deps.introduced if v.severity not in ("critical", "high")]
     if other:
         review.append(f"{len(other)} new vulnerabilities: " + ", ".join(f"{v.id} ({v.package}, {v.severity})" for v in other))
@@ -136,10 +141,13 @@ def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, del
     if env.risk in ("medium", "high"):
         review.append(f"environment changed ({env.risk} compatibility risk): "
                       + ", ".join(c.field for c in env.changes if c.risk == env.risk)[:200])
-    if delta is not None and delta <= -5:
+    if delta is not None and delta <= -config.quality_drop_threshold:
         review.append(f"quality score dropped {-delta:.1f} points")
     if tests.pass_rate_delta is not None and tests.pass_rate_delta <= -0.05:
         review.append(f"pass rate dropped {-tests.pass_rate_delta * 100:.1f} points")
+    head_rate = tests.head_pass_rate
+    if head_rate is not None and head_rate < config.slo_pass_rate:
+        review.append(f"pass rate {head_rate:.1%} below the {config.slo_pass_rate:.0%} SLO")
     if tests.newly_flaky:
         review.append(f"{len(tests.newly_flaky)} newly flaky tests")
     if tests.removed:
@@ -160,5 +168,5 @@ def compare(base: Snapshot, head: Snapshot, config: Config) -> Comparison:
     head_score = q.score(dims, config.quality_weights, notes)
     base_score = q.QualityScore.from_dict(base.score) if base.score else quality_of(base, None, config)
     delta = None if base_score.total is None or head_score.total is None else head_score.total - base_score.total
-    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, config)
+    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, head_score.total, config)
     return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons)

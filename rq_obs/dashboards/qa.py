@@ -21,10 +21,12 @@ def spec(config: Config) -> Spec:
     att = M.TEST_ATTEMPTS.total
     traces = [P.trace_link(P.CELL_TEST)]
     service = f'service_name="{config.service_name}"'
-    in_band = q.sel(N.flaky_band, *st)
+    state_flaky = 'state="flaky"'
+    flaky_now = f"{q.sel(M.TEST_STATE.name, *st, state_flaky)} == 1"
 
     def flaky_only(series: str) -> str:
-        return f"{q.sel(series, *st)} and on (suite, test) {in_band}"
+        """``series`` for the tests the analytics call flaky (the same set the Flaky tests stat counts)."""
+        return f"{q.sel(series, *st)} and on (suite, test) ({flaky_now})"
 
     pass_rates = [
         P.stat("Suite pass rate (1h / 1d / 7d)", f"Pass rate of the selected suites over the last 1h, 1d and 7d "
@@ -47,10 +49,11 @@ def spec(config: Config) -> Spec:
         P.timeseries("Tests by state", "Number of tests in each state (healthy, flaky, broken) over time.", "short",
                      Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=16,
                      h=4),
-        P.table("Flaky tests", f"Tests with a pass rate in the flaky band {lo:.0%}-{hi:.0%} over the "
-                f"{config.flaky_window} window, with their flip rate (outcome changes per attempt), stability score and "
-                "last flake. Click a test for its traces.", "percentunit",
-                Q(in_band), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
+        P.table("Flaky tests", f"Tests currently flaky (passed and failed on one commit, or a pass rate in the "
+                f"band {lo:.0%}-{hi:.0%} over the {config.flaky_window} window), with their pass rate, flip rate "
+                "(outcome changes per attempt), stability score and last flake. Click a test for its traces.",
+                "percentunit",
+                Q(flaky_only(M.TEST_PASS_RATE.name)), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
                 columns={"Value #A": ("Pass rate", "percentunit"), "Value #B": ("Flip rate", "percentunit"),
                          "Value #C": ("Stability", "none"), "Value #D": ("Last flake", "dateTimeAsIso")},
@@ -60,8 +63,8 @@ def spec(config: Config) -> Spec:
                    "outcome).", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
                    thresholds=P.floor(90, 70), max_value=100, h=9,
                    data_links=[P.trace_link(P.SERIES_TEST)]),
-        P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for tests in the "
-                     "flaky band.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
+        P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the tests "
+                     "currently flaky.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
                      h=9),
     ]
     failures = [

@@ -158,9 +158,11 @@ def alerts(config: Config) -> tuple[Alert, ...]:
               "Pass rate of {{ $labels.suite }} below the SLO",
               f"The 1-day pass rate of suite {{{{ $labels.suite }}}} is {{value}}, below the SLO of "
               f"{config.slo_pass_rate:.0%}.", "pass-rate-below-slo", "humanizePercentage"),
-        Alert("RqObsDailyCostOverBudget", f"sum({N.cost_1d})", ">", budget, "5m", "warning",
+        # The exporter's gauge, not increase() over the counters: it counts the UTC day from the store,
+        # including spend recorded before Prometheus first scraped a new series (the Cost today panel).
+        Alert("RqObsDailyCostOverBudget", f"max({M.COST_TODAY.name})", ">", budget, "5m", "warning",
               "API cost over the daily budget",
-              f"API cost over the last 24 hours is ${{value}}, over the daily budget of ${fmt_num(budget)}.",
+              f"API cost today (UTC) is ${{value}}, over the daily budget of ${fmt_num(budget)}.",
               "daily-cost-over-budget", "fixed2"),
         Alert("RqObsBudgetBurnRateHigh", f"sum({N.cost_rate_1h}) * 86400 / {fmt_num(budget)}", ">",
               config.budget_burn_threshold, "15m", "critical",

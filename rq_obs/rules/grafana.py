@@ -75,7 +75,9 @@ def rule(alert: Alert, config: Config) -> dict:
             "runbook_url": alert.runbook_url(config),
         },
         "labels": {"severity": alert.severity},
-        "isPaused": False,
+        # One delivery path per alert: with Alertmanager in the stack, Prometheus' copy of the rule
+        # notifies Slack and Grafana's copy is provisioned paused (unpause it in Grafana to switch).
+        "isPaused": config.alertmanager,
     }
 
 
@@ -120,7 +122,10 @@ def policies_document(config: Config) -> dict:
 
 
 def render(config: Config) -> dict[str, str]:
-    files = {RULES_PATH: dump(rules_document(config), HEADER)}
+    files = {RULES_PATH: dump(rules_document(config), HEADER + (
+        "Paused: Alertmanager delivers these alerts (alertmanager = true); set alertmanager = false to have\n"
+        "Grafana evaluate and deliver them instead, so every alert reaches Slack once.\n"
+        if config.alertmanager else ""))}
     if config.alerts_to == "slack":
         files[CONTACT_POINTS_PATH] = dump(contact_points_document(config), HEADER + "The webhook URL comes from the "
                                           f"environment variable {config.slack_webhook_env} when Grafana starts.\n")

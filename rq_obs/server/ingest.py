@@ -16,14 +16,15 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from rq_obs.pricing import price_function
 from rq_obs.config import Config
 from rq_obs.errors import InputError, RqObsError
 from rq_obs.exporters.health import record_ingest
 from rq_obs.store.db import Store
 from rq_obs.store.records import run_from_dict
-from rq_obs.store.runs import PriceFn, save_run
+from rq_obs.store.runs import save_run
 
-__all__ = ["Reply", "ingest", "price_from_config", "PATH"]
+__all__ = ["Reply", "ingest", "PATH"]
 
 log = logging.getLogger("rq_obs.server")
 
@@ -35,20 +36,6 @@ class Reply:
     status: int
     body: dict
     headers: dict = field(default_factory=dict)
-
-
-def price_from_config(config: Config) -> PriceFn:
-    """USD for a call from the config's price table (USD per million tokens); None for unknown models."""
-    table = config.price_table
-
-    def price(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
-        p = table.get(model)
-        if p is None:
-            return None
-        return (input_tokens * p.get("input", 0) + output_tokens * p.get("output", 0)
-                + cached_tokens * p.get("cached", 0)) / 1e6
-
-    return price
 
 
 def _error(status: int, message: str, **headers: str) -> Reply:
@@ -98,7 +85,7 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
     except InputError as exc:
         return _rejected(store, str(exc))
     try:
-        result = save_run(store, run, price_from_config(config))
+        result = save_run(store, run, price_function(config.price_table))
     except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
         return _rejected(store, f"request body: run {run.run_id!r} has an integer too large to store "
                                 f"(more than 64 bits)")

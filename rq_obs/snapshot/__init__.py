@@ -15,21 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from rq_obs import durations
 from rq_obs.config import Config
 from rq_obs.snapshot.model import Benchmark, QualityInputs, Snapshot
 from rq_obs.store import Store
 
-__all__ = ["build_snapshot", "git_commit", "duration_seconds"]
+__all__ = ["build_snapshot", "git_commit"]
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:/@-]{0,127}$")
-
-
-def duration_seconds(text: str) -> float:
-    m = re.match(r"^(\d+)(ms|s|m|h|d|w|y)$", text)
-    if not m:
-        raise ValueError(f"not a duration: {text!r}")
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 def git_commit(project: Path) -> str:
@@ -83,7 +76,7 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
         dependencies=collect_dependencies(project), vulnerabilities=vuln_list,
         environment=capture_environment(config, project, os.environ if env is None else env),
         benchmarks=tuple(benches[k] for k in sorted(benches)), resources=resources,
-        tests=summarise_tests(store, commit, duration_seconds(config.snapshot_window), now),
+        tests=summarise_tests(store, commit, durations.seconds(config.snapshot_window, "snapshot_window"), now),
         quality=QualityInputs(cov, Path(coverage).name if coverage else "", code_quality, documentation, scan),
     )
     base = baseline_for(store, release, now, config.baseline)

@@ -8,9 +8,9 @@ draws the service map from these ``traces_service_graph_*`` series in Prometheus
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from rq_obs import durations
 from rq_obs.config import Config
 
 __all__ = ["PATH", "HTTP_PORT", "document", "render", "go_duration"]
@@ -23,7 +23,7 @@ _UNIT_HOURS = {"d": 24, "w": 24 * 7, "y": 24 * 365}
 
 def go_duration(prom: str) -> str:
     """A Prometheus duration (``15d``) as a Go duration Tempo accepts (``360h``)."""
-    m = re.fullmatch(r"(\d+)(ms|s|m|h|d|w|y)", prom)
+    m = durations.PATTERN.match(prom)
     if m is None:  # the config check already guarantees the format
         raise ValueError(f"not a Prometheus duration: {prom!r}")
     n, unit = int(m.group(1)), m.group(2)

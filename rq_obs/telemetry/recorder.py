@@ -31,6 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from rq_obs.pricing import price_function  # noqa: F401 - re-exported for the plugin
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run
 from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
@@ -42,27 +43,6 @@ __all__ = ["BATCH_SIZE", "BATCH_SECONDS", "Recorder", "price_function", "attempt
 BATCH_SIZE = 200
 BATCH_SECONDS = 10.0
 MAX_SPAN_TRACKED_FILES = 16
-
-
-def price_function(table: Mapping[str, Mapping[str, float]]) -> PriceFn | None:
-    """USD for a call from ``{model: {input, output, cached}}`` (USD per million tokens).
-
-    ``input_tokens`` include the cached ones (OpenTelemetry GenAI convention): cached tokens
-    are charged at ``cached`` (default: the input price), the rest at ``input``.
-    """
-    if not table:
-        return None
-
-    def price(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
-        p = table.get(model)
-        if p is None:
-            return None
-        inp = float(p.get("input", 0.0))
-        cached = min(cached_tokens, input_tokens) if input_tokens else cached_tokens
-        return ((input_tokens - cached) * inp + cached * float(p.get("cached", inp))
-                + output_tokens * float(p.get("output", 0.0))) / 1e6
-
-    return price
 
 
 def _failed(outcome: str) -> bool:

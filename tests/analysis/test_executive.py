@@ -41,7 +41,7 @@ def test_wow_delta_cost_projection_burn_and_anomaly(tmp_path):
     # last 7 days = [NOW - 7 d, NOW): the 10:00 calls of days -6..-1 ($1,$3,$1,$3,$1,$3 = $12) + today $8.50
     assert x.month_projected == pytest.approx((12 + 8.5) / 7 * 30)
     assert x.anomalies["gpt-4o"] == pytest.approx((8.0 - 2.0) / math.sqrt(14 / 13))
-    assert x.anomalies["claude"] == pytest.approx(0.5 / 0.01)  # no history: std floored at one cent
+    assert x.anomalies["claude"] is None  # no spend history yet: a new model is not an anomaly
     assert (x.slo_pass_rate, x.daily_budget_usd) == (0.85, 25.0)
     assert executive_report(s, Config(daily_budget_usd=10.0), NOW).burn_ratio == pytest.approx(0.85)
 

@@ -219,7 +219,7 @@ def test_empty_store_and_bad_flags_are_usage_errors(tmp_path):
     assert res.code == 2
     assert res.err.strip() == "rq-obs: error: the store has no runs and no totals: nothing to backfill"
     res = run_cli("backfill", "--store", tmp_path / "empty.db", "--data-dir", tmp_path / "d", "--step", "5 minutes")
-    assert res.code == 2 and "--step '5 minutes': expected a duration such as 30s, 5m, 1h" in res.err
+    assert res.code == 2 and "--step: '5 minutes' is not a duration; expected a positive Prometheus duration" in res.err
     res = run_cli("backfill", "--store", tmp_path / "empty.db", "--data-dir", tmp_path / "d", "--end", "yesterday")
     assert res.code == 2 and "--end 'yesterday': expected Unix seconds or an ISO 8601 date/time" in res.err
     res = run_cli("backfill", "--store", tmp_path / "missing.db", "--data-dir", tmp_path / "d")

@@ -212,7 +212,10 @@ def test_flaky_table_shows_pass_rate_flip_rate_and_links_tests_to_traces():
     link = [o for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == "test"][0]["properties"][0]
     url = link["value"][0]["url"]
     assert url.startswith("/explore?orgId=1&left=") and "tempo" in url and "${__data.fields.test:percentencode}" in url
-    assert table["targets"][0]["expr"] == 'suite_test:rqobs_test_pass_rate_ratio:flaky_band{suite=~"$suite",test=~"$test"}'
+    # rows are the tests the analytics call flaky, the same set the "Flaky tests" stat counts
+    assert table["targets"][0]["expr"] == (
+        'rqobs_test_pass_rate_ratio{suite=~"$suite",test=~"$test"} and on (suite, test) '
+        '(rqobs_test_state{suite=~"$suite",test=~"$test",state="flaky"} == 1)')
 
 
 def test_span_duration_panel_shows_exemplars_for_trace_links():

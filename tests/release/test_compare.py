@@ -57,6 +57,7 @@ def test_comparison_blocks_on_regression_and_new_high_vulnerability():
     # head: code 90, coverage 82, deps 100-15 = 85, docs 80, performance 100-50 = 50
     assert c.head_score.total == pytest.approx((25 * 90 + 20 * 82 + 20 * 85 + 15 * 80 + 20 * 50) / 100)
     assert c.reasons[0] == "1 performance regressions (allowed 0): 1 critical"
+    assert "quality score 77.9 below the gate of 80" in c.reasons  # the same gate `rq-obs gate` applies
     assert c.reasons[1] == "1 new critical/high vulnerabilities: GHSA-h75v-3vvj-5mfj (jinja2)"
 
 

@@ -143,3 +143,12 @@ def test_every_runbook_url_points_at_a_section_of_docs_runbooks():
         assert a.anchor in anchors, a.name
         assert f"`{a.name}`" in text, a.name
     assert len(anchors) == len(alerts(CONFIG))
+
+
+@pytest.mark.parametrize("alertmanager", [True, False])
+def test_each_alert_has_one_slack_delivery_path(alertmanager):
+    """Alertmanager present: Grafana's copies are paused; absent: Grafana evaluates and notifies."""
+    config = Config(alertmanager=alertmanager)
+    paused = {name: r["isPaused"] for name, r in grafana_rules(config).items()}
+    assert set(paused) == {a.name for a in alerts(config)}
+    assert set(paused.values()) == {alertmanager}

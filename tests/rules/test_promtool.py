@@ -152,7 +152,8 @@ def _tests() -> list[dict]:
     cost = M.COST.total
     t.append({
         "interval": "1m",
-        "input_series": [inp(cost, f"0+0.0625x{day}", suite="s", provider="p", model="m")],
+        "input_series": [inp(cost, f"0+0.0625x{day}", suite="s", provider="p", model="m"),
+                         inp(M.COST_TODAY.name, f"0+0.0625x{day}")],  # the exporter's UTC-day gauge
         "promql_expr_test": [
             expect(N.cost_1d, "25h", sample(N.cost_1d, 90, suite="s")),
             expect(N.cost_rate_1h, "25h", sample(N.cost_rate_1h, 0.0625 / 60, suite="s")),
@@ -168,7 +169,8 @@ def _tests() -> list[dict]:
     })
     t.append({  # $1.44 a day: neither cost alert
         "interval": "1m",
-        "input_series": [inp(cost, f"0+0.001x{day}", suite="s", provider="p", model="m")],
+        "input_series": [inp(cost, f"0+0.001x{day}", suite="s", provider="p", model="m"),
+                         inp(M.COST_TODAY.name, f"0+0.001x{day}")],
         "alert_rule_test": [alert_at("RqObsDailyCostOverBudget", "25h"), alert_at("RqObsBudgetBurnRateHigh", "25h")],
     })
 

@@ -51,6 +51,25 @@ def test_price_table_estimates_cost(serve):
     assert total(srv.store, M.API_RETRIES.total, reason="429") == 1
 
 
+def test_pushed_call_costs_what_the_plugin_records_locally(serve, tmp_path):
+    """One pricing formula: cached tokens are part of input_tokens and charged at the cached price."""
+    from dataclasses import replace
+
+    from rq_obs.store import Store, save_run
+    from rq_obs.telemetry.recorder import price_function
+
+    table = {"gpt-4o": {"input": 2.0, "output": 10.0, "cached": 1.0}}
+    run = api_run("cached-1")
+    call = replace(run.attempts[0].api_calls[0], input_tokens=1_000_000, cached_tokens=500_000, output_tokens=0)
+    run = replace(run, attempts=(replace(run.attempts[0], api_calls=(call,)),))
+    srv = serve(price_table=table)
+    assert srv.push(run_to_dict(run)).status == 201
+    local = Store(tmp_path / "local.db")
+    save_run(local, run, price_function(table))
+    expected = (500_000 * 2.0 + 500_000 * 1.0) / 1e6
+    assert total(srv.store, M.COST.total) == pytest.approx(expected) == total(local, M.COST.total)
+
+
 @pytest.mark.parametrize("headers, status, message", [
     ({}, 401, "missing or wrong bearer token"),
     ({"Authorization": "Bearer nope"}, 401, "missing or wrong bearer token"),

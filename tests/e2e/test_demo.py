@@ -184,6 +184,10 @@ def test_key_panels_show_the_exact_figures(demo):
         assert len(result) == 1, result
         return float(result[0]["value"][1])
 
+    # the nightly suite's rate needs the scrape after its last push and a rule evaluation: poll
+    wait_until(lambda: panel_value(ep.prometheus, ex, "Pass rate vs SLO", script.NIGHTLY_SUITE), 60,
+               what="the nightly suite's pass rate")
+
     wait_until(lambda: panel_value(ep.prometheus, ex, "Pass rate vs SLO", script.SUITE), 60,
                what="the 7-day pass-rate recording rule")
     # pass rate of the example suite: every attempt since its first run, reruns included

@@ -37,8 +37,11 @@ class BackfillResult:
 def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | None = None, end: float | None = None,
              keep_openmetrics: Path | None = None, max_tests: int = 5000, max_label_length: int = 200,
              progress: Progress | None = None, bytes_progress: Callable[[int], None] | None = None,
-             now: float | None = None) -> BackfillResult:
-    """Replay ``store`` and write its history as TSDB blocks into ``data_dir``."""
+             now: float | None = None, zero_start: bool = False) -> BackfillResult:
+    """Replay ``store`` and write its history as TSDB blocks into ``data_dir``.
+
+    ``zero_start``: counters start at 0 one step before the first run (see
+    :func:`rq_obs.backfill.history.write_openmetrics`)."""
     now = time.time() if now is None else now
     end = now if end is None else end
     data_dir = Path(data_dir)
@@ -52,7 +55,8 @@ def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | No
         om = Path(keep_openmetrics) if keep_openmetrics else work / "history.om"
         om.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        stats = write_openmetrics(history, om, step=step, start=start, end=end, progress=progress)
+        stats = write_openmetrics(history, om, step=step, start=start, end=end, progress=progress,
+                                  zero_start=zero_start)
         timings["write"] = time.perf_counter() - t
         t = time.perf_counter()
         report = validate(om, bytes_progress)

@@ -298,16 +298,29 @@ class _Family:
 
 
 def write_openmetrics(history: History, out_path: Path, *, step: int, start: float | None = None,
-                      end: float | None = None, progress: Progress | None = None) -> WriteStats:
-    """Write the history as one OpenMetrics file sampled every ``step`` seconds, ending ``# EOF``."""
+                      end: float | None = None, progress: Progress | None = None,
+                      zero_start: bool = False) -> WriteStats:
+    """Write the history as one OpenMetrics file sampled every ``step`` seconds, ending ``# EOF``.
+
+    ``zero_start``: one grid step before the first run, every counter and histogram series
+    whose whole history is in the store (no pruned offset) gets a sample of 0. Prometheus'
+    ``increase()`` then counts each series' first run too (a series that appears at its
+    first value hides that value from ``increase()``), and all those series share their
+    first and last sample times, so ``rate()`` extrapolates them alike and ratios of rates
+    (pass rates) equal the ratios of the stored counts. It costs one sample per series and
+    step from the history's start, so it is meant for short histories (the demo).
+    """
     if step < 1:
         raise InputError(f"--step must be at least 1s, got {step}s")
     if history.first_time is None:
         raise InputError("the store has no runs and no totals: nothing to backfill")
     end = history.last_time if end is None else end
     t0 = math.ceil(history.first_time / step) * step
+    if zero_start:
+        t0 -= step  # strictly before the first run: the zero sample
     if start is not None:
         t0 = max(t0, math.ceil(start / step) * step)
+        zero_start = zero_start and t0 < history.first_time
     if t0 > end:
         raise InputError(f"no sample time between {format_timestamp(t0)} and --end {format_timestamp(end)}: "
                          "the history starts after the requested end")
@@ -330,6 +343,13 @@ def write_openmetrics(history: History, out_path: Path, *, step: int, start: flo
         events = history.events()
         pending = next(events, None)
         offsets = history.offsets
+        if zero_start:
+            for k in history.keys:
+                if k.metric.type in ("counter", "histogram") and k.id not in offsets:
+                    fam = key_family[k.id]
+                    fam.order.append(k.id)
+                    fam.present[k.id] = f"{prefixes[k.id]} {format_value(0.0)} "
+                    fam.dirty = fam.reorder = True
         for i in range(n_steps):
             t = t0 + i * step
             while pending is not None and pending[0] <= t:

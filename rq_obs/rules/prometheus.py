@@ -34,9 +34,10 @@ def recording_document(config: Config) -> dict:
         {"record": r.record, "expr": r.expr} for r in recording_rules(config)]}]}
 
 
-def alerts_document(config: Config) -> dict:
+def alerts_document(config: Config, for_override: str | None = None) -> dict:
+    """``for_override`` replaces every alert's ``for:`` (the demo and e2e use "0s"; never the generated files)."""
     return {"groups": [{"name": "rq-obs.alerts", "rules": [
-        {"alert": a.name, "expr": a.prometheus_expr, "for": a.for_, "labels": {"severity": a.severity},
+        {"alert": a.name, "expr": a.prometheus_expr, "for": for_override or a.for_, "labels": {"severity": a.severity},
          "annotations": annotations(a, config)} for a in alerts(config)]}]}
 
 

@@ -245,3 +245,33 @@ def test_promtool_failure_shows_its_stderr(tmp_path):
     msg = str(exc.value)
     assert msg.startswith(f"promtool tsdb create-blocks-from openmetrics {bad} {tmp_path / 'd'} failed (exit 1): ")
     assert "expected timestamp" in msg
+
+
+def test_zero_start_gives_every_counter_a_zero_one_step_before_the_first_run(tmp_path):
+    """With zero_start, increase() over the whole history counts the first run too."""
+    from rq_obs.backfill.history import Guard, replay, write_openmetrics
+
+    store = Store(tmp_path / "s.db")
+    t0 = 1_700_000_000.0
+    save_run(store, Run(run_id="a", suite="s", started_at=t0, finished_at=t0 + 1,
+                        attempts=(Attempt(test="t1", outcome="passed", duration=0.1, started_at=t0),)))
+    save_run(store, Run(run_id="b", suite="s", started_at=t0 + 10, finished_at=t0 + 11,
+                        attempts=(Attempt(test="t1", outcome="failed", duration=0.1, started_at=t0 + 10),)))
+    texts = {}
+    for zero in (False, True):
+        out = tmp_path / f"h{zero}.om"
+        work = tmp_path / f"work{zero}"
+        work.mkdir()
+        write_openmetrics(replay(store, work, Guard(100, 200)), out, step=1, zero_start=zero)
+        texts[zero] = out.read_text()
+    att = M.TEST_ATTEMPTS.total
+    lines = [ln for ln in texts[True].splitlines() if ln.startswith(att + "{")]
+    passed = [ln for ln in lines if 'outcome="passed"' in ln]
+    failed = [ln for ln in lines if 'outcome="failed"' in ln]
+    # both series start at 0 at t0 (one step before the first run ended at t0 + 1), then count up
+    assert passed[0].endswith(f" 0 {int(t0)}") and failed[0].endswith(f" 0 {int(t0)}")
+    assert passed[1].endswith(f" 1 {int(t0) + 1}") and failed[10].endswith(f" 0 {int(t0) + 10}")
+    assert failed[11].endswith(f" 1 {int(t0) + 11}")
+    assert not any(ln.endswith(f" 0 {int(t0)}") for ln in texts[False].splitlines() if ln.startswith(att + "{"))
+    assert validate(tmp_path / "hTrue.om").series == len({ln.rsplit(" ", 2)[0] for ln in texts[True].splitlines()
+                                                          if not ln.startswith("#")})

@@ -1,0 +1,44 @@
+"""``rq-obs demo --docker``: generate the stack with the demo's settings and run it with Docker Compose.
+
+The rq-obs service builds its image from the directory (see README "Running the stack"), so
+run it from a checkout of rq-obs or point ``build.context`` at one. Not exercised here: these
+machines have no Docker engine (only the missing-Docker error is tested)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from rq_obs import proc
+from rq_obs.errors import UsageError
+
+__all__ = ["compose_command", "compose_up"]
+
+
+def compose_command() -> list[str]:
+    """``docker compose`` (v2) when Docker is installed, else ``docker-compose``; UsageError when neither is."""
+    if shutil.which("docker") and proc.run(["docker", "compose", "version"], timeout=30).ok:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    raise UsageError("rq-obs demo --docker needs Docker with Compose (docker compose, or the Debian package "
+                     "'docker-compose'); without Docker run rq-obs demo, which needs the Debian packages "
+                     "prometheus and prometheus-alertmanager")
+
+
+def compose_up(root: Path, *, say: Callable[[str], None] = lambda s: None) -> None:
+    from rq_obs import build
+    from rq_obs.config import load
+    from rq_obs.demo import script
+
+    cmd = compose_command()
+    root = Path(root)
+    # no Slack webhook in a demo: alerts stay in Alertmanager's UI (Compose would refuse to start without one)
+    config = load(root, env={}, overrides={**script.SETTINGS, "alerts_to": "none"}).config
+    build.write(root, build.collect(config))
+    say(f"stack generated into {root}; running {' '.join(cmd)} up (Ctrl-C stops it)")
+    res = proc.run([*cmd, "up"], cwd=str(root), timeout=7 * 86400)
+    if not res.ok:
+        raise UsageError(f"{' '.join(cmd)} up failed (exit {res.returncode}): "
+                         + (res.stderr.strip().splitlines() or [""])[-1][:500])

@@ -1,0 +1,22 @@
+"""The demo environment, set up once for the e2e tests (the same code ``rq-obs demo`` runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers.procs import ALERTMANAGER, PROMETHEUS, PROMTOOL, need
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    from rq_obs.demo import runner
+    from rq_obs.demo.processes import Services
+
+    need(PROMETHEUS, "prometheus")
+    need(PROMTOOL, "prometheus")
+    need(ALERTMANAGER, "prometheus-alertmanager")
+    prepared = runner.prepare(tmp_path_factory.mktemp("demo") / "demo")
+    with Services() as services:
+        endpoints = runner.start(prepared, services)
+        runner.push_latest(prepared, endpoints)
+        yield prepared, endpoints

@@ -1,0 +1,72 @@
+"""``rq-obs demo`` as a user runs it: service lines, live URLs, Ctrl-C stops everything; clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from tests.helpers.procs import http_get, python_env
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(args, env, timeout=60):
+    return subprocess.run([sys.executable, "-m", "rq_obs", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_missing_prometheus_names_the_debian_packages(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    res = _run(["demo", "--dir", str(tmp_path / "d")], python_env({"PATH": str(empty)}))
+    assert res.returncode == 2
+    assert res.stderr.strip() == (
+        "rq-obs: error: rq-obs demo needs prometheus, promtool, prometheus-alertmanager (Debian packages prometheus, "
+        "prometheus-alertmanager: apt-get install -y --no-install-recommends prometheus prometheus-alertmanager); "
+        "or run it with --docker")
+    assert not (tmp_path / "d").exists()  # nothing was started or written
+
+
+def test_docker_flag_without_docker_is_a_clear_error(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    res = _run(["demo", "--docker", "--dir", str(tmp_path / "d")], python_env({"PATH": str(empty)}))
+    assert res.returncode == 2
+    assert "needs Docker with Compose" in res.stderr and "'docker-compose'" in res.stderr
+
+
+def test_demo_prints_services_serves_them_and_stops_everything_on_ctrl_c(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "rq_obs", "demo", "--dir", str(tmp_path / "demo"), "--quiet"],
+                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
+        assert [ln.split(": ")[0] for ln in lines[:4]] == ["serve", "prometheus", "alertmanager", "slack-sink"], \
+            lines + [proc.stderr.read() if proc.poll() is not None else ""]
+        assert lines[4] == "press Ctrl-C to stop"
+        urls = dict(ln.split(": ", 1) for ln in lines[:4])
+        for name, url in urls.items():
+            assert url.startswith("http://127.0.0.1:"), (name, url)
+        status, body = http_get(urls["serve"] + "/metrics")
+        assert status == 200 and b"rqobs_test_attempts_total" in body
+        assert http_get(urls["prometheus"] + "/-/ready")[0] == 200
+        assert http_get(urls["alertmanager"] + "/-/ready")[0] == 200
+        assert http_get(urls["slack-sink"] + "/")[0] == 200
+        children = psutil.Process(proc.pid).children(recursive=True)
+        names = sorted(os.path.basename(c.cmdline()[0]) for c in children)
+        assert len(children) == 3, names  # serve (python), prometheus, prometheus-alertmanager
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, proc.stderr.read()
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive
+        for url in urls.values():
+            with pytest.raises(OSError):
+                http_get(url + "/", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -49,6 +49,7 @@ def push_with_retries(url: str, d: dict, deadline: float) -> int:
 
 class ServeProcess:
     def __init__(self, store_path, port: int, log_path):
+        # the runs are dated 2023: a long retention keeps serve's pruner from deleting them at restart
         self.args = [sys.executable, "-m", "rq_obs", "serve", "--store", str(store_path), "--port", str(port),
                      "--log-level", "warning"]
         self.url = f"http://127.0.0.1:{port}"
@@ -57,7 +58,7 @@ class ServeProcess:
 
     def start(self) -> None:
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, env=python_env({"RQ_OBS_TOKEN": TOKEN}), stdout=log,
+        self.proc = subprocess.Popen(self.args, env=python_env({"RQ_OBS_TOKEN": TOKEN, "RQ_OBS_RETENTION_DAYS": "36500"}), stdout=log,
                                      stderr=subprocess.STDOUT, cwd=os.path.dirname(self.log_path))
         log.close()
         wait_until(lambda: self._alive() and http_get(self.url + "/readyz")[0] == 200, 60, what="rq-obs serve ready")

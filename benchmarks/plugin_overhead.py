@@ -107,8 +107,14 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+#: set by --no-bytecode-cache: keep PYTHONDONTWRITEBYTECODE from the environment (every import compiles)
+KEEP_NO_BYTECODE = False
+
+
 def run_once(python: str, suite: Path, args: list[str], env_extra: dict[str, str], work: Path) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RQ_OBS_", "OTEL_"))}
+    if not KEEP_NO_BYTECODE:  # as in a user's project: imports (and pytest's assertion rewrites) are cached as .pyc
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(env_extra)
     cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
     c0, t0 = _child_cpu(), time.perf_counter()
@@ -127,7 +133,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sleepy", type=int, default=500)
     ap.add_argument("--sleep", type=float, default=0.005)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE if set (default: removed, so the warm-up byte-compiles)")
     args = ap.parse_args(argv)
+    global KEEP_NO_BYTECODE
+    KEEP_NO_BYTECODE = args.no_bytecode_cache
+    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if KEEP_NO_BYTECODE and os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
 
     work = Path(tempfile.mkdtemp(prefix="rq-obs-bench-"))
     try:
@@ -142,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
             for s, (path, _) in suites.items():
                 for c, (cargs, cenv) in cfgs.items():
                     times[s][c].append(run_once(args.python, path, cargs, cenv, work))
-        result: dict = {"python": args.python, "reps": args.reps, "suites": {}}
+        result: dict = {"python": args.python, "reps": args.reps, "bytecode_cache": bytecode, "suites": {}}
         for s, (_, n) in suites.items():
             base_w = statistics.median(t[0] for t in times[s]["baseline"])
             base_c = statistics.median(t[1] for t in times[s]["baseline"])
@@ -168,7 +179,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"pytest plugin overhead (median of {args.reps}; python {args.python})")
+        print(f"pytest plugin overhead (median of {args.reps}; python {args.python}; bytecode cache {bytecode})")
         for s, data in result["suites"].items():
             print(f"\n{s}: {data['tests']} tests")
             print(f"  {'config':22} {'wall s':>8} {'µs/test':>8} {'ratio':>6}   {'cpu s':>7} {'µs/test':>8} {'ratio':>6}"

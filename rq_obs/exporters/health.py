@@ -51,7 +51,7 @@ def record_ingest(store: Store, result: str, attempts: int = 0) -> None:
     process crash, and the next run saved fsyncs the log): a health counter does not
     need to cost a second disk flush per push. The run itself is saved with FULL.
     """
-    totals = _Totals()
+    totals = _Totals(store.label_keys)
     totals.add(M.INGEST_RUNS.total, {"result": result})
     if attempts:
         totals.add(M.INGEST_ATTEMPTS.total, {}, attempts)

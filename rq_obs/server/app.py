@@ -57,6 +57,9 @@ class Handler(BaseHTTPRequestHandler):
     server: "RqObsServer"
     protocol_version = "HTTP/1.1"
     server_version = "rq-obs"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK of the first (~40 ms per reply on Linux loopback).
+    disable_nagle_algorithm = True
 
     # -- plumbing -------------------------------------------------------------------
     def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:

@@ -127,6 +127,8 @@ class Store:
         self._local = threading.local()
         self._ensured: set[str] = set()
         self._lock = threading.Lock()
+        #: (series, sorted label items) -> ``totals`` label key, filled by :mod:`rq_obs.store.runs`
+        self.label_keys: dict = {}
         self.ensure("core", CORE_MIGRATIONS)
 
     # -- connections ----------------------------------------------------------------

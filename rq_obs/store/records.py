@@ -154,6 +154,159 @@ def _str_ok(limit: int):
     return lambda s: 0 < len(s) <= limit and "\x00" not in s
 
 
+_OUTCOME_SET = frozenset(OUTCOMES)
+_isfinite = math.isfinite
+_new_attempt = object.__new__
+_BIG = 2 ** 63
+
+
+def _finite(x: Any) -> bool:
+    """A plain finite float, or an int well inside float range (others: the slow path decides)."""
+    t = type(x)
+    return _isfinite(x) if t is float else t is int and -_BIG < x < _BIG
+
+
+def _fast_attempt(a: Any, started: Any) -> Attempt | None:
+    """An :class:`Attempt` from a plain valid attempt object, or None when :func:`_slow_attempt` must decide.
+
+    Accepts exactly what :func:`_slow_attempt` accepts and builds the same value; it returns None
+    (never raises) for anything unusual: API calls, str/number subclasses, defaults it does not know.
+    """
+    if type(a) is not dict:
+        return None
+    get = a.get
+    calls = get("api_calls")
+    if calls:
+        return None
+    test = get("test")
+    if type(test) is not str or not 0 < len(test) <= 4096 or "\x00" in test:
+        return None
+    outcome = get("outcome")
+    if type(outcome) is not str or outcome not in _OUTCOME_SET:
+        return None
+    duration = get("duration")
+    if not _finite(duration) or not duration >= 0:
+        return None
+    attempt = get("attempt")
+    if attempt is None:
+        attempt = 1
+    elif type(attempt) is not int or not 1 <= attempt < _BIG:
+        return None
+    worker = get("worker")
+    if worker is None:
+        worker = "main"
+    elif type(worker) is not str or not 0 < len(worker) <= 64 or "\x00" in worker:
+        return None
+    category = get("category")
+    if category is None:
+        category = "none"
+    elif type(category) is not str or not 0 < len(category) <= 256 or "\x00" in category:
+        return None
+    variant = get("variant")
+    if variant is None:
+        variant = "control"
+    elif type(variant) is not str or not 0 < len(variant) <= 256 or "\x00" in variant:
+        return None
+    at = get("started_at")
+    if at is None:
+        at = started
+    elif not _finite(at):
+        return None
+    markers = get("markers")
+    if markers is None:
+        markers = ()
+    elif type(markers) is not list:
+        return None
+    else:
+        for m in markers:
+            if type(m) is not str:
+                return None
+        markers = tuple(markers)
+    trace_id = get("trace_id")
+    if trace_id is None:
+        trace_id = ""
+    elif type(trace_id) is not str or not _HEX.match(trace_id):
+        return None
+    span_id = get("span_id")
+    if span_id is None:
+        span_id = ""
+    elif type(span_id) is not str or not _HEX.match(span_id):
+        return None
+    attrs = get("attributes")
+    if attrs is None:
+        attrs = {}
+    elif type(attrs) is not dict:
+        return None
+    else:
+        for val in attrs.values():
+            t = type(val)
+            if t is float:
+                if not _isfinite(val):
+                    return None
+            elif t is not str and t is not int and t is not bool:
+                return None
+        attrs = dict(attrs)
+    if calls is not None and type(calls) is not list:
+        return None
+    # the frozen dataclass's __init__ sets fields one object.__setattr__ at a time; same fields, same values
+    out = _new_attempt(Attempt)
+    out.__dict__.update(test=test, outcome=outcome, duration=duration, attempt=attempt, worker=worker,
+                        category=category, markers=markers, variant=variant, started_at=at, trace_id=trace_id,
+                        span_id=span_id, attributes=attrs, api_calls=())
+    return out
+
+def _slow_attempt(v: _V, i: int, a: Any, started: Any) -> Attempt:
+    """Validate one attempt field by field (names the first bad field)."""
+    p = f"attempts[{i}]."
+    if not isinstance(a, dict):
+        raise v.fail(p[:-1], "an object", a)
+    calls = []
+    for j, c in enumerate(v.get(a, "api_calls", p, "list", [])):
+        q = f"{p}api_calls[{j}]."
+        if not isinstance(c, dict):
+            raise v.fail(q[:-1], "an object", c)
+        reasons = v.get(c, "retry_reasons", q, "list", [])
+        for k, r in enumerate(reasons):
+            if r not in RETRY_REASONS:
+                raise v.fail(f"{q}retry_reasons[{k}]", "one of " + ", ".join(RETRY_REASONS), r)
+        calls.append(ApiCall(
+            provider=v.get(c, "provider", q, "str", check=_str_ok(256), expected="a non-empty string"),
+            model=v.get(c, "model", q, "str", check=_str_ok(256), expected="a non-empty string"),
+            status_code=v.get(c, "status_code", q, "opt_int", None),
+            error=v.get(c, "error", q, "str", ""),
+            latency=v.get(c, "latency", q, "number", 0.0, check=lambda x: x >= 0, expected="seconds >= 0"),
+            retries=v.get(c, "retries", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+            retry_reasons=tuple(reasons),
+            input_tokens=v.get(c, "input_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+            output_tokens=v.get(c, "output_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+            cached_tokens=v.get(c, "cached_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+            cost_usd=v.get(c, "cost_usd", q, "opt_number", None),
+            started_at=v.get(c, "started_at", q, "number", 0.0),
+        ))
+    attrs = v.get(a, "attributes", p, "dict", {})
+    for key, val in attrs.items():
+        if not isinstance(val, (str, int, float, bool)) or isinstance(val, float) and not math.isfinite(val):
+            raise v.fail(f"{p}attributes.{key}", "a string, number or boolean", val)
+    markers = v.get(a, "markers", p, "list", [])
+    if not all(isinstance(m, str) for m in markers):
+        raise v.fail(p + "markers", "a list of strings", markers)
+    return Attempt(
+        test=v.get(a, "test", p, "str", check=_str_ok(4096), expected="a non-empty test id"),
+        outcome=v.get(a, "outcome", p, "str", check=lambda s: s in OUTCOMES, expected="one of " + ", ".join(OUTCOMES)),
+        duration=v.get(a, "duration", p, "number", check=lambda x: x >= 0, expected="seconds >= 0"),
+        attempt=v.get(a, "attempt", p, "int", 1, check=lambda x: x >= 1, expected="an integer >= 1"),
+        worker=v.get(a, "worker", p, "str", "main", check=_str_ok(64), expected="a non-empty string (max 64)"),
+        category=v.get(a, "category", p, "str", "none", check=_str_ok(256), expected="a non-empty string"),
+        markers=tuple(markers),
+        variant=v.get(a, "variant", p, "str", "control", check=_str_ok(256), expected="a non-empty string"),
+        started_at=v.get(a, "started_at", p, "number", started),
+        trace_id=v.get(a, "trace_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
+        span_id=v.get(a, "span_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
+        attributes=dict(attrs),
+        api_calls=tuple(calls),
+    )
+
+
 def run_from_dict(doc: Any, where: str = "run") -> Run:
     """Validate a run document (JSON-decoded) and build a :class:`Run`.
 
@@ -189,54 +342,8 @@ def run_from_dict(doc: Any, where: str = "run") -> Run:
         ))
     attempts = []
     for i, a in enumerate(v.get(doc, "attempts", "", "list", [])):
-        p = f"attempts[{i}]."
-        if not isinstance(a, dict):
-            raise v.fail(p[:-1], "an object", a)
-        calls = []
-        for j, c in enumerate(v.get(a, "api_calls", p, "list", [])):
-            q = f"{p}api_calls[{j}]."
-            if not isinstance(c, dict):
-                raise v.fail(q[:-1], "an object", c)
-            reasons = v.get(c, "retry_reasons", q, "list", [])
-            for k, r in enumerate(reasons):
-                if r not in RETRY_REASONS:
-                    raise v.fail(f"{q}retry_reasons[{k}]", "one of " + ", ".join(RETRY_REASONS), r)
-            calls.append(ApiCall(
-                provider=v.get(c, "provider", q, "str", check=_str_ok(256), expected="a non-empty string"),
-                model=v.get(c, "model", q, "str", check=_str_ok(256), expected="a non-empty string"),
-                status_code=v.get(c, "status_code", q, "opt_int", None),
-                error=v.get(c, "error", q, "str", ""),
-                latency=v.get(c, "latency", q, "number", 0.0, check=lambda x: x >= 0, expected="seconds >= 0"),
-                retries=v.get(c, "retries", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-                retry_reasons=tuple(reasons),
-                input_tokens=v.get(c, "input_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-                output_tokens=v.get(c, "output_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-                cached_tokens=v.get(c, "cached_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-                cost_usd=v.get(c, "cost_usd", q, "opt_number", None),
-                started_at=v.get(c, "started_at", q, "number", 0.0),
-            ))
-        attrs = v.get(a, "attributes", p, "dict", {})
-        for key, val in attrs.items():
-            if not isinstance(val, (str, int, float, bool)) or isinstance(val, float) and not math.isfinite(val):
-                raise v.fail(f"{p}attributes.{key}", "a string, number or boolean", val)
-        markers = v.get(a, "markers", p, "list", [])
-        if not all(isinstance(m, str) for m in markers):
-            raise v.fail(p + "markers", "a list of strings", markers)
-        attempts.append(Attempt(
-            test=v.get(a, "test", p, "str", check=_str_ok(4096), expected="a non-empty test id"),
-            outcome=v.get(a, "outcome", p, "str", check=lambda s: s in OUTCOMES, expected="one of " + ", ".join(OUTCOMES)),
-            duration=v.get(a, "duration", p, "number", check=lambda x: x >= 0, expected="seconds >= 0"),
-            attempt=v.get(a, "attempt", p, "int", 1, check=lambda x: x >= 1, expected="an integer >= 1"),
-            worker=v.get(a, "worker", p, "str", "main", check=_str_ok(64), expected="a non-empty string (max 64)"),
-            category=v.get(a, "category", p, "str", "none", check=_str_ok(256), expected="a non-empty string"),
-            markers=tuple(markers),
-            variant=v.get(a, "variant", p, "str", "control", check=_str_ok(256), expected="a non-empty string"),
-            started_at=v.get(a, "started_at", p, "number", started),
-            trace_id=v.get(a, "trace_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
-            span_id=v.get(a, "span_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
-            attributes=dict(attrs),
-            api_calls=tuple(calls),
-        ))
+        # the common, valid attempt takes the fast path; anything it is unsure of is checked field by field
+        attempts.append(_fast_attempt(a, started) or _slow_attempt(v, i, a, started))
     return Run(
         run_id=run_id, suite=suite, started_at=float(started), finished_at=finished, status=status, sequence=seq,
         commit=v.get(doc, "commit", "", "str", ""), branch=v.get(doc, "branch", "", "str", ""),

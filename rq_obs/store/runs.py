@@ -32,21 +32,28 @@ def labels_key(labels: dict[str, str]) -> str:
 class _Totals:
     """Accumulates counter increments for one transaction.
 
-    Increments are keyed by label tuples while accumulating and turned into the stored
-    JSON label keys once per distinct series at :meth:`flush`; histogram observations are
-    counted per bucket and written as cumulative bucket rows at flush.
+    Increments are keyed by (series, sorted label items) while accumulating and turned into
+    the stored JSON label keys once per distinct series at :meth:`flush` (through ``keys``, a
+    cache of those JSON texts that a :class:`Store` keeps across transactions: a label set's
+    key never changes); histogram observations are counted per bucket and written as
+    cumulative bucket rows at flush. :meth:`add` takes a dict; the hot path in
+    :func:`_insert_attempts` adds to :attr:`values` directly with label items it builds
+    already sorted by name.
     """
 
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], float] = defaultdict(float)
-        self._items: dict[tuple[str, tuple], float] = defaultdict(float)
+    def __init__(self, keys: dict | None = None) -> None:
+        self.values: dict[tuple[str, tuple], float] = defaultdict(float)
         self._hist: dict[tuple[Metric, tuple], list] = {}
+        self._keys = {} if keys is None else keys
 
     def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
-        self._items[(series, tuple(sorted(labels.items())))] += value
+        self.values[(series, tuple(sorted(labels.items())))] += value
 
     def observe(self, metric: Metric, labels: dict[str, str], value: float) -> None:
-        key = (metric, tuple(sorted(labels.items())))
+        self.observe_items(metric, tuple(sorted(labels.items())), value)
+
+    def observe_items(self, metric: Metric, items: tuple, value: float) -> None:
+        key = (metric, items)
         h = self._hist.get(key)
         if h is None:
             h = self._hist[key] = [[0] * (len(metric.buckets) + 1), 0.0, 0]
@@ -55,28 +62,47 @@ class _Totals:
         h[2] += 1
 
     def _merge(self) -> None:
-        for (series, items), v in self._items.items():
-            self.values[(series, labels_key(dict(items)))] += v
-        self._items.clear()
+        values = self.values
         for (metric, items), (counts, total, n) in self._hist.items():
-            labels = dict(items)
             cumulative = 0
             for le, c in zip(metric.buckets, counts):
                 cumulative += c
                 if cumulative:
-                    self.values[(metric.bucket, labels_key({**labels, "le": _le(le)}))] += cumulative
-            self.values[(metric.bucket, labels_key({**labels, "le": "+Inf"}))] += n
-            self.values[(metric.sum, labels_key(labels))] += total
-            self.values[(metric.count, labels_key(labels))] += n
+                    values[(metric.bucket, tuple(sorted(items + (("le", _le(le)),))))] += cumulative
+            values[(metric.bucket, tuple(sorted(items + (("le", "+Inf"),))))] += n
+            values[(metric.sum, items)] += total
+            values[(metric.count, items)] += n
         self._hist.clear()
 
-    def flush(self, conn: sqlite3.Connection) -> None:
+    def rows(self) -> list[tuple[str, str, float]]:
+        """(series, labels JSON, increment) for every series touched."""
         self._merge()
+        keys = self._keys
+        out = []
+        for k, v in self.values.items():
+            text = keys.get(k)
+            if text is None:
+                text = keys[k] = labels_key(dict(k[1]))
+            out.append((k[0], text, v))
+        return out
+
+    def flush(self, conn: sqlite3.Connection) -> None:
         conn.executemany(
             "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
             "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            [(m, l, v) for (m, l), v in self.values.items()],
+            self.rows(),
         )
+
+
+_KEY_CACHE_MAX = 500_000
+
+
+def _key_cache(store: Store) -> dict:
+    """The store's cache of label-set -> JSON key (cleared when it grows past ``_KEY_CACHE_MAX``)."""
+    keys = store.label_keys
+    if len(keys) > _KEY_CACHE_MAX:
+        keys.clear()
+    return keys
 
 
 def _le(x: float) -> str:
@@ -132,19 +158,29 @@ def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Atte
     rows = []
     call_rows = []
     add = totals.add
+    values = totals.values  # a defaultdict(float) keyed by (series, label items sorted by name)
+    observe_items = totals.observe_items
+    attempts_total, retries_total, duration_total = M.TEST_ATTEMPTS.total, M.TEST_RETRIES.total, M.TEST_DURATION_SECONDS.total
+    category_total, worker_total, busy_total = M.CATEGORY_ATTEMPTS.total, M.WORKER_ATTEMPTS.total, M.WORKER_BUSY_SECONDS.total
+    attempt_hist = M.TEST_ATTEMPT_DURATION
+    s_suite = ("suite", suite)
+    run_id, run_started = run.run_id, run.started_at
     for n, a in enumerate(attempts, start=1):
         attempt_id = base + n
+        test, outcome, duration, worker = a.test, a.outcome, a.duration, a.worker
         attrs = json.dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}"
-        rows.append((attempt_id, run.run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
-                     _json_list(a.markers), a.variant, a.started_at or run.started_at, a.trace_id, a.span_id, attrs))
-        add(M.TEST_ATTEMPTS.total, {"suite": suite, "test": a.test, "outcome": a.outcome, "variant": a.variant})
+        rows.append((attempt_id, run_id, test, outcome, duration, a.attempt, worker, a.category,
+                     _json_list(a.markers), a.variant, a.started_at or run_started, a.trace_id, a.span_id, attrs))
+        # label items sorted by name, as _Totals.add would sort them
+        s_outcome, s_test, s_worker = ("outcome", outcome), ("test", test), ("worker", worker)
+        values[(attempts_total, (s_outcome, s_suite, s_test, ("variant", a.variant)))] += 1.0
         if a.attempt > 1:
-            add(M.TEST_RETRIES.total, {"suite": suite, "test": a.test})
-        add(M.TEST_DURATION_SECONDS.total, {"suite": suite, "test": a.test}, a.duration)
-        totals.observe(M.TEST_ATTEMPT_DURATION, {"suite": suite, "outcome": a.outcome}, a.duration)
-        add(M.CATEGORY_ATTEMPTS.total, {"suite": suite, "category": a.category, "outcome": a.outcome})
-        add(M.WORKER_ATTEMPTS.total, {"suite": suite, "worker": a.worker, "outcome": a.outcome})
-        add(M.WORKER_BUSY_SECONDS.total, {"suite": suite, "worker": a.worker}, a.duration)
+            values[(retries_total, (s_suite, s_test))] += 1.0
+        values[(duration_total, (s_suite, s_test))] += duration
+        observe_items(attempt_hist, (s_outcome, s_suite), duration)
+        values[(category_total, (("category", a.category), s_outcome, s_suite))] += 1.0
+        values[(worker_total, (s_outcome, s_suite, s_worker))] += 1.0
+        values[(busy_total, (s_suite, s_worker))] += duration
         for c in a.api_calls:
             cost = _cost(c, price)
             call_rows.append((attempt_id, run.run_id, c.provider, c.model, c.status_code, c.error, c.latency,
@@ -212,7 +248,7 @@ def save_run(store: Store, run: Run, price: PriceFn | None = None) -> SaveResult
         row = conn.execute("SELECT sequence FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
         if row is not None:
             return SaveResult((False, int(row[0])))
-        totals = _Totals()
+        totals = _Totals(_key_cache(store))
         seq = _insert_run_row(conn, run, run.status, now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
         _insert_attempts(conn, run, run.attempts, totals, price)
@@ -226,7 +262,7 @@ def begin_run(store: Store, run: Run) -> int:
     """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
     now = time.time()
     with store.transaction() as conn:
-        totals = _Totals()
+        totals = _Totals(_key_cache(store))
         seq = _insert_run_row(conn, run, "incomplete", now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
         totals.flush(conn)
@@ -236,7 +272,7 @@ def begin_run(store: Store, run: Run) -> int:
 def add_attempts(store: Store, run: Run, attempts: Sequence[Attempt], price: PriceFn | None = None) -> None:
     """Add one batch of attempts to a run started with :func:`begin_run` (one transaction)."""
     with store.transaction() as conn:
-        totals = _Totals()
+        totals = _Totals(_key_cache(store))
         _insert_attempts(conn, run, attempts, totals, price)
         totals.flush(conn)
 
@@ -246,7 +282,7 @@ def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None
     with store.transaction() as conn:
         conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?",
                      (finished_at or now, run.run_id))
-        totals = _Totals()
+        totals = _Totals(_key_cache(store))
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
         totals.flush(conn)
         _set_meta(conn, "last_ingest", repr(now))

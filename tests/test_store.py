@@ -1,4 +1,5 @@
 import json
+import re
 import sqlite3
 
 import pytest
@@ -120,3 +121,19 @@ def test_retention_prunes_old_runs_and_keeps_counters(tmp_path):
     pruner = Pruner(store, 90, interval=3600).start()  # what `rq-obs serve` runs
     wait_until(lambda: [r["run_id"] for r in list_runs(store)] == ["new"], 10, what="the pruner's first pass")
     pruner.stop()
+
+
+@pytest.mark.parametrize("path, value", [
+    (("attempts", 0, "attempt"), 10 ** 400), (("attempts", 0, "duration"), 10 ** 400), (("sequence",), 2 ** 63),
+    (("attempts", 0, "api_calls", 0, "input_tokens"), -(2 ** 64)),
+])
+def test_integers_beyond_64_bits_are_a_clear_field_error(path, value):
+    doc = json.loads(json.dumps(run_to_dict(Run("r", "s", 1000.0, attempts=(
+        Attempt("t", "passed", 1.0, api_calls=(ApiCall("p", "m"),)),)))))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    field = ".".join(str(k) for k in path).replace(".0.", "[0].").replace(".0", "[0]")
+    with pytest.raises(InputError, match=re.escape(f"field {field!r}")):
+        run_from_dict(doc, "request body")

@@ -113,6 +113,32 @@ def run_to_dict(run: Run) -> dict:
 # --------------------------------------------------------------------------- validation
 
 
+#: SQLite stores integers in 64 bits; larger ones are refused at validation, not at insert.
+_INT_LIMIT = 2 ** 63
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and -_INT_LIMIT <= v < _INT_LIMIT
+
+
+def _is_number(v: Any) -> bool:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return math.isfinite(v) if isinstance(v, float) else -_INT_LIMIT <= v < _INT_LIMIT
+
+
+#: Each kind's test, evaluated only for the field's own kind.
+_KIND_OK = {
+    "str": lambda v: isinstance(v, str),
+    "int": _is_int,
+    "opt_int": lambda v: v is None or _is_int(v),
+    "number": _is_number,
+    "opt_number": lambda v: v is None or _is_number(v),
+    "list": lambda v: isinstance(v, list),
+    "dict": lambda v: isinstance(v, dict),
+}
+
+
 class _V:
     """Small validator that names the failing field path."""
 
@@ -132,15 +158,7 @@ class _V:
             return default
         v = obj[key]
         p = path + key
-        ok = {
-            "str": isinstance(v, str),
-            "int": isinstance(v, int) and not isinstance(v, bool),
-            "opt_int": v is None or (isinstance(v, int) and not isinstance(v, bool)),
-            "number": isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-            "opt_number": v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)),
-            "list": isinstance(v, list),
-            "dict": isinstance(v, dict),
-        }[kind]
+        ok = _KIND_OK[kind](v)
         if not ok:
             raise self.fail(p, expected or {"str": "a string", "int": "an integer", "opt_int": "an integer or null",
                                              "number": "a finite number", "opt_number": "a finite number or null",

@@ -442,6 +442,8 @@ def main() -> None:
             (work / "rules.json").write_text(json.dumps(figures["rules"]))
     else:
         figures["backfill_output"] = (work / "backfill.out").read_text().strip()
+        # the windows end where the reused history ends, not at the time of this rerun
+        end = float(max(json.loads(m.read_text())["maxTime"] for m in data.glob("*/meta.json")) // 1000 // 300 * 300)
         if (work / "rules.json").exists():
             figures["rules"] = json.loads((work / "rules.json").read_text())
     figures["store_bytes"] = sum(p.stat().st_size for p in work.glob("store.db*"))

@@ -5,14 +5,22 @@
    skipped tests, LLM calls with 429/5xx and retries, a SKILL.md that changes monthly), written
    with ``save_run`` like the pytest plugin does.
 2. Runs ``rq-obs backfill`` (the real CLI) into a data directory and times it.
-3. Starts a real Prometheus on the blocks (retention 2y) and, for every dashboard JSON in
+3. Backfills the recording rules (``rules/rq-obs.rules.yml``) over the same history: starts a real
+   Prometheus on the blocks and either runs ``promtool tsdb create-blocks-from rules`` against it
+   (``--rules-via promtool``; promtool 2.42 writes one block per rule per 2 h, so this is for
+   short histories) or evaluates each rule as range queries at the backfill step and turns the
+   result into a few large blocks with ``promtool tsdb create-blocks-from openmetrics``
+   (``--rules-via query``; the default beyond 31 days). Rules that read other recorded series
+   are backfilled in a later pass, after Prometheus restarts on the earlier pass's blocks.
+4. Starts Prometheus on all the blocks (retention 2y) and, for every dashboard JSON in
    ``--dashboards`` (default: the project's ``dashboards/``), runs each panel target's expr as a
    range query over the last 7 days and over the whole history (~250 points each), with Grafana's
    template variables substituted. Prints per query and per dashboard times and flags queries over
-   500 ms and dashboards over 2 s (queries summed, as if run one after another).
+   500 ms and dashboards over 2 s (queries summed, as if run one after another), and counts the
+   queries that returned data (a timing of an empty query proves little).
 
 Usage: python benchmarks/history_year.py [--tests 300] [--variants 3] [--days 365] [--cadence 2h]
-       [--workdir DIR] [--reuse] [--dashboards DIR]
+       [--workdir DIR] [--reuse] [--dashboards DIR] [--rules-via promtool|query|none]
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import yaml  # noqa: E402
+
+from rq_obs.backfill.tsdb import create_blocks  # noqa: E402
 from rq_obs.store import ApiCall, Attempt, Run, Store, TrackedFile, save_run  # noqa: E402
 
 QUERY_GOAL_MS = 500
@@ -163,6 +174,128 @@ class Prom:
         self.log.close()
 
 
+# --------------------------------------------------------------------------- recording rules over history
+
+def rule_passes(rules_file: Path) -> list[list[dict]]:
+    """The recording rules in passes: a rule reading another rule's series comes in a later pass."""
+    rules = [r for g in (yaml.safe_load(rules_file.read_text()) or {}).get("groups") or ()
+             for r in g.get("rules") or () if r.get("record")]
+    names = {r["record"] for r in rules}
+    level: dict[str, int] = {}
+    while len(level) < len(rules):
+        progressed = False
+        for r in rules:
+            if r["record"] in level:
+                continue
+            deps = {n for n in names if n != r["record"] and re.search(rf"(?<![\w:]){re.escape(n)}(?![\w:])", r["expr"])}
+            if all(d in level for d in deps):
+                level[r["record"]] = 1 + max((level[d] for d in deps), default=-1)
+                progressed = True
+        if not progressed:
+            raise SystemExit(f"{rules_file}: recording rules depend on each other in a cycle")
+    passes: list[list[dict]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for r in rules:
+        passes[level[r["record"]]].append(r)
+    return passes
+
+
+def _rules_yaml(rules: list[dict], step: int) -> str:
+    return yaml.safe_dump({"groups": [{"name": "rq-obs.backfill", "interval": f"{step}s", "rules": rules}]},
+                          sort_keys=False)
+
+
+def rules_via_promtool(prom: Prom, rules: list[dict], start: int, end: int, step: int, work: Path) -> Path:
+    """``promtool tsdb create-blocks-from rules`` against ``prom``; returns the directory of new blocks."""
+    out = work / "rule-blocks"
+    if out.exists():
+        shutil.rmtree(out)
+    rf = work / "rules-pass.yml"
+    rf.write_text(_rules_yaml(rules, step))
+    cp = subprocess.run(["promtool", "tsdb", "create-blocks-from", "rules", f"--start={start}", f"--end={end}",
+                         f"--url={prom.url}", f"--output-dir={out}", f"--eval-interval={step}s", "--quiet", str(rf)],
+                        capture_output=True, text=True)
+    if cp.returncode != 0:
+        raise SystemExit(f"promtool tsdb create-blocks-from rules failed: {cp.stderr[-2000:]}")
+    return out
+
+
+def _om_labels(metric: dict) -> str:
+    pairs = []
+    for k in sorted(metric):
+        if k == "__name__":
+            continue
+        v = str(metric[k]).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        pairs.append(f'{k}="{v}"')
+    return "{" + ",".join(pairs) + "}" if pairs else ""
+
+
+def rules_via_query(prom: Prom, rules: list[dict], start: int, end: int, step: int, work: Path,
+                    chunk_steps: int = 10_000) -> tuple[Path, dict[str, tuple[int, int]]]:
+    """Evaluate each rule as range queries at ``step`` (what the rule evaluator computes at each
+    evaluation) and write the results as OpenMetrics; returns the file and (series, samples) per rule."""
+    om = work / "rules.om"
+    counts: dict[str, tuple[int, int]] = {}
+    with open(om, "w", encoding="utf-8") as fh:
+        for r in rules:
+            name = r["record"]
+            fh.write(f"# TYPE {name} gauge\n")
+            series: set[str] = set()
+            n = 0
+            t = start
+            while t <= end:
+                t_end = min(end, t + (chunk_steps - 1) * step)
+                doc = prom.api("query_range", query=r["expr"], start=t, end=t_end, step=step)
+                if doc.get("status") != "success":
+                    raise SystemExit(f"rule {name}: {doc.get('error')}")
+                lines = []
+                for res in doc["data"]["result"]:
+                    labels = {**res["metric"], **(r.get("labels") or {})}
+                    prefix = name + _om_labels(labels)
+                    series.add(prefix)
+                    lines.extend(f"{prefix} {v} {ts}\n" for ts, v in res["values"])
+                n += len(lines)
+                fh.writelines(lines)
+                t = t_end + step
+            counts[name] = (len(series), n)
+        fh.write("# EOF\n")
+    return om, counts
+
+
+def backfill_rules(work: Path, data: Path, rules_file: Path, start: int, end: int, step: int, via: str) -> dict:
+    """Recording rules over the backfilled history, pass by pass; returns figures."""
+    fig: dict = {"via": via, "passes": [], "rules": {}}
+    for rules in rule_passes(rules_file):
+        t0 = time.perf_counter()
+        prom = Prom(work, data)
+        try:
+            if via == "promtool":
+                out = rules_via_promtool(prom, rules, start, end, step, work)
+            else:
+                om, counts = rules_via_query(prom, rules, start, end, step, work)
+                fig["rules"].update(counts)
+        finally:
+            prom.close()
+        evaluated = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        if via == "promtool":
+            new = [m.parent for m in out.glob("*/meta.json")]
+            for b in new:
+                meta = json.loads((b / "meta.json").read_text())
+                fig["rules"].setdefault("(blocks)", [0, 0])
+                fig["rules"]["(blocks)"][0] += 1
+                fig["rules"]["(blocks)"][1] += meta["stats"]["numSamples"]
+                shutil.move(str(b), str(data / b.name))
+            n_blocks = len(new)
+        else:
+            n_blocks = len(create_blocks(om, data))
+            om.unlink()
+        fig["passes"].append({"rules": [r["record"] for r in rules], "evaluate_seconds": evaluated,
+                              "blocks_seconds": time.perf_counter() - t1, "blocks": n_blocks})
+        print(f"  rules pass {len(fig['passes'])}: {len(rules)} rules via {via}, {evaluated:.1f} s evaluating, "
+              f"{n_blocks} blocks in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
+    return fig
+
+
 # --------------------------------------------------------------------------- dashboards
 
 def panel_targets(dashboard: dict) -> list[tuple[str, str]]:
@@ -267,6 +400,10 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse the store and blocks already in --workdir")
     ap.add_argument("--dashboards", type=Path, default=ROOT / "dashboards")
     ap.add_argument("--repeat", type=int, default=3, help="runs per query; the median is reported")
+    ap.add_argument("--rules", type=Path, default=ROOT / "rules" / "rq-obs.rules.yml",
+                    help="recording rules to backfill over the history")
+    ap.add_argument("--rules-via", choices=("auto", "promtool", "query", "none"), default="auto",
+                    help="how to backfill the rules (auto: promtool up to 31 days, query beyond)")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
     args = ap.parse_args()
     if not shutil.which("prometheus") or not shutil.which("promtool"):
@@ -295,8 +432,20 @@ def main() -> None:
             raise SystemExit(f"rq-obs backfill failed: {cp.stderr}")
         figures["backfill_output"] = cp.stdout.strip()
         (work / "backfill.out").write_text(cp.stdout)
+        via = args.rules_via if args.rules_via != "auto" else ("promtool" if args.days <= 31 else "query")
+        if via != "none":
+            first = min(json.loads(m.read_text())["minTime"] for m in data.glob("*/meta.json")) // 1000
+            step = _seconds(args.step)
+            t = time.perf_counter()
+            figures["rules"] = backfill_rules(work, data, args.rules, int(first), int(end), step, via)
+            figures["rules_seconds"] = time.perf_counter() - t
+            (work / "rules.json").write_text(json.dumps(figures["rules"]))
     else:
         figures["backfill_output"] = (work / "backfill.out").read_text().strip()
+        # the windows end where the reused history ends, not at the time of this rerun
+        end = float(max(json.loads(m.read_text())["maxTime"] for m in data.glob("*/meta.json")) // 1000 // 300 * 300)
+        if (work / "rules.json").exists():
+            figures["rules"] = json.loads((work / "rules.json").read_text())
     figures["store_bytes"] = sum(p.stat().st_size for p in work.glob("store.db*"))
     metas = [json.loads(m.read_text()) for m in data.glob("*/meta.json")]
     figures["blocks"] = len(metas)
@@ -305,7 +454,14 @@ def main() -> None:
     figures["block_bytes"] = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
     print(f"history: {args.tests} tests x {args.variants} variants, {args.days} days, a run every {args.cadence}")
     print(figures["backfill_output"])
-    for k in ("runs", "store_seconds", "backfill_seconds", "store_bytes", "blocks", "series", "samples", "block_bytes"):
+    if "rules" in figures:
+        for i, ps in enumerate(figures["rules"]["passes"], 1):
+            print(f"  rules pass {i} via {figures['rules']['via']}: {len(ps['rules'])} rules, "
+                  f"{ps['evaluate_seconds']:.1f} s evaluating, {ps['blocks']} blocks in {ps['blocks_seconds']:.1f} s")
+        for name, (n_series, n_samples) in sorted(figures["rules"]["rules"].items()):
+            print(f"    {name:66} {n_series:6,} series {n_samples:12,} samples")
+    for k in ("runs", "store_seconds", "backfill_seconds", "rules_seconds", "store_bytes", "blocks", "series",
+              "samples", "block_bytes"):
         if k in figures:
             v = figures[k]
             print(f"  {k:18} {v:,.1f}" if isinstance(v, float) else f"  {k:18} {v:,}")
@@ -332,6 +488,14 @@ def main() -> None:
             err = f"  ERROR {q['error']}" if q["error"] else ""
             slow += bool(mark)
             print(f"  {q['ms']:8.1f} ms (first {q['first_ms']:7.1f}) {q['series']:5d} series  {q['panel'][:40]:40}  {q['expr'][:90]}{mark}{err}")
+    print("\nsummary (ms; 'with data' = queries returning at least one series)")
+    print(f"  {'dashboard':12} {'window':7} {'queries':>7} {'with data':>9} {'total':>8} {'max':>8}  slowest panel")
+    for r in results:
+        qs = r["queries"]
+        top = max(qs, key=lambda q: q["ms"]) if qs else {"ms": 0.0, "panel": "-"}
+        r["with_data"] = sum(q["series"] > 0 for q in qs)
+        print(f"  {r['dashboard']:12} {r['window']:7} {len(qs):7d} {r['with_data']:9d} {r['total_ms']:8.0f} "
+              f"{top['ms']:8.1f}  {top['panel'][:50]}")
     print(f"\n{slow} queries over {QUERY_GOAL_MS} ms; "
           f"{sum(r['total_ms'] > DASHBOARD_GOAL_MS for r in results)} dashboard windows over {DASHBOARD_GOAL_MS} ms")
     if args.json:

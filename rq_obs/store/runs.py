@@ -86,11 +86,14 @@ class _Totals:
             out.append((k[0], text, v))
         return out
 
-    def flush(self, conn: sqlite3.Connection) -> None:
+    def flush(self, conn: sqlite3.Connection, now: float | None = None) -> None:
+        """Add the increments to ``totals``; a series written for the first time gets ``created_at = now``
+        (an existing one keeps its original ``created_at``)."""
+        created = time.time() if now is None else now
         conn.executemany(
-            "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
+            "INSERT INTO totals (metric, labels, value, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            self.rows(),
+            [(m, labels, v, created) for m, labels, v in self.rows()],
         )
 
 

@@ -177,6 +177,7 @@ class Config:
     max_payload_bytes: int = _f(16 * 1024 * 1024, "pushes larger than this are refused with 413", _positive)
     max_tests_per_suite: int = _f(5000, "cardinality cap: tests per suite published with a test label", _positive)
     max_label_length: int = _f(200, "cardinality cap: longer label values are truncated (and counted)", _positive)
+    new_series_grace: str = _f("2m", "a counter series first written less than this long ago is exported as 0, so Prometheus scrapes a 0 before its first value and increase() counts it; longer than 2 scrape intervals so at least one scrape sees the 0", _duration)
     # --- the generated stack ------------------------------------------------------
     prometheus_retention: str = _f("15d", "Prometheus retention from the plans", _duration)
     scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)

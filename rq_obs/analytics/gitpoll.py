@@ -6,10 +6,12 @@ rewrite), and records one change event per (commit, file) into ``file_changes``:
 content hashes before and after (sha256 of the file bytes, the same hash the pytest
 plugin records for tracked files; '' when the file was added or deleted), the commit,
 its author name, lines added/removed from ``git log --numstat`` and the committer time.
-An event already recorded for the same path and commit — or the same path and the same
-old → new hash, which is what the plugin records when it notices the change itself —
-is not recorded again. Running totals for ``rqobs_tracked_file_changes_total`` and
-``rqobs_tracked_file_changed_lines_total`` are added in the same transaction.
+Recording goes through :func:`rq_obs.store.runs.record_file_change`, the same function the
+pytest plugin's save path uses, so one dedup rule holds whichever notices a change first: an
+event already recorded for the same path and the same old → new hash, or the same path,
+commit and new hash, is not recorded again. Running totals for
+``rqobs_tracked_file_changes_total`` and ``rqobs_tracked_file_changed_lines_total`` are added
+through the store's :class:`~rq_obs.store.runs.Totals` in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ from pathlib import Path
 from typing import Sequence
 
 from rq_obs import proc
-from rq_obs.catalog import M
 from rq_obs.errors import UsageError
 from rq_obs.store.db import Store
-from rq_obs.store.runs import labels_key
+from rq_obs.store.runs import Totals, record_file_change
 
 __all__ = ["PolledChange", "poll", "META_KEY"]
 
@@ -101,28 +102,12 @@ def poll(project_dir: str | Path, store: Store, globs: Sequence[str]) -> list[Po
             changes.append(PolledChange(path, old, new, sha, author, added, removed, ct))
     recorded = []
     with store.transaction() as conn:
-        totals: dict[tuple[str, str], float] = {}
+        totals = Totals(store.label_keys)
         for c in changes:
-            dup = conn.execute(
-                "SELECT 1 FROM file_changes WHERE path = ? AND (commit_sha = ? OR (old_sha256 = ? AND new_sha256 = ?)) "
-                "LIMIT 1", (c.path, c.commit, c.old_sha256, c.new_sha256)).fetchone()
-            if dup:
-                continue
-            conn.execute(
-                "INSERT INTO file_changes (path, old_sha256, new_sha256, commit_sha, author, lines_added, lines_removed, "
-                "changed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
-                (c.path, c.old_sha256, c.new_sha256, c.commit, c.author, c.lines_added, c.lines_removed, c.changed_at))
-            recorded.append(c)
-            key = (M.TRACKED_FILE_CHANGES.total, labels_key({"path": c.path}))
-            totals[key] = totals.get(key, 0.0) + 1
-            for kind, n in (("added", c.lines_added), ("removed", c.lines_removed)):
-                if n:
-                    key = (M.TRACKED_FILE_CHANGED_LINES.total, labels_key({"path": c.path, "kind": kind}))
-                    totals[key] = totals.get(key, 0.0) + n
-        conn.executemany(
-            "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            [(m, l, v) for (m, l), v in totals.items()])
+            if record_file_change(conn, totals, c.path, c.old_sha256, c.new_sha256, c.commit, c.author,
+                                  c.lines_added, c.lines_removed, c.changed_at, ""):
+                recorded.append(c)
+        totals.flush(conn)
         conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      (META_KEY, head_sha))
     return recorded

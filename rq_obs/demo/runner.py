@@ -329,6 +329,9 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
 
     report = _push(layout, serve.url, token)
     say(f"pushed {report} nightly runs to serve")
+    # What is in the store now is the past (backfilled, or days-old nightly runs): Prometheus must
+    # first see it with its totals, not as new series starting at 0 (a reset against the backfill).
+    _wait_out_new_series_grace(layout.store, config, timeout)
 
     rules_dir = layout.prometheus / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
@@ -360,6 +363,22 @@ def _push(layout: Layout, url: str, token: str) -> int:
     finally:
         store.close()
     return report.pushed
+
+
+def _wait_out_new_series_grace(store_path: Path, config: Config, timeout: float) -> None:
+    """Until every series in serve's store is older than ``new_series_grace`` (see rq_obs.exporters.store)."""
+    import sqlite3
+
+    from rq_obs import durations
+
+    grace = durations.seconds(config.new_series_grace, "new_series_grace")
+    conn = sqlite3.connect(store_path)
+    try:
+        newest = conn.execute("SELECT MAX(created_at) FROM totals").fetchone()[0]
+    finally:
+        conn.close()
+    if newest is not None:
+        poll(lambda: time.time() > newest + grace, timeout, f"the store's series to be older than {grace:g}s")
 
 
 def _scraped(prom_url: str, job: str) -> bool:

@@ -35,6 +35,8 @@ SETTINGS: dict = {
     "max_label_length": 80,
     "scrape_interval": f"{SCRAPE_SECONDS}s",
     "evaluation_interval": f"{SCRAPE_SECONDS}s",
+    # new counter series are exported as 0 this long so increase() counts their first value (3 scrapes)
+    "new_series_grace": f"{3 * SCRAPE_SECONDS}s",
     "dashboard_refresh": "10s",
 }
 

@@ -79,6 +79,12 @@ class Family:
 
     Label values pass through the guard; values for the same label set (after folding)
     are summed for counters and histograms and last-wins for gauges.
+
+    ``created`` (counters and histograms) is when the stored series was first written (None:
+    unknown, i.e. old); a series folded from several keeps the earliest. ``build(new_after=t)``
+    shows every series first written after ``t`` as 0 (a histogram: all its buckets, sum and
+    count), so Prometheus scrapes a 0 before the series' first value and increase()/rate()
+    count the whole first increment.
     """
 
     def __init__(self, metric: Metric, guard: LabelGuard | None = None):
@@ -87,6 +93,7 @@ class Family:
         self._values: dict[tuple[str, ...], float] = {}
         self._hist: dict[tuple[str, ...], dict[str, float]] = {}
         self._hist_sum: dict[tuple[str, ...], float] = {}
+        self._created: dict[tuple[str, ...], float | None] = {}
 
     def _key(self, labels: Mapping[str, str]) -> tuple[str, ...]:
         scope = str(labels.get("suite", ""))
@@ -96,16 +103,27 @@ class Family:
             out.append(self.guard.value(name, v, scope) if self.guard else v)
         return tuple(out)
 
-    def add(self, labels: Mapping[str, str], value: float) -> None:
+    def _note_created(self, key: tuple[str, ...], created: float | None) -> None:
+        if key not in self._created:
+            self._created[key] = created
+        else:
+            have = self._created[key]
+            if have is not None and (created is None or created < have):
+                self._created[key] = created
+
+    def add(self, labels: Mapping[str, str], value: float, created: float | None = None) -> None:
         key = self._key(labels)
+        self._note_created(key, created)
         if self.metric.type == "counter":
             self._values[key] = self._values.get(key, 0.0) + value
         else:
             self._values[key] = value
 
-    def add_histogram(self, labels: Mapping[str, str], buckets: Mapping[str, float], sum_value: float) -> None:
+    def add_histogram(self, labels: Mapping[str, str], buckets: Mapping[str, float], sum_value: float,
+                      created: float | None = None) -> None:
         """``buckets``: cumulative counts keyed by ``le`` text (including ``+Inf``)."""
         key = self._key(labels)
+        self._note_created(key, created)
         acc = self._hist.setdefault(key, {})
         for le, n in buckets.items():
             acc[le] = acc.get(le, 0.0) + n
@@ -114,13 +132,17 @@ class Family:
     def __len__(self) -> int:
         return len(self._values) + len(self._hist)
 
-    def build(self) -> PromMetric:
+    def _new(self, key: tuple[str, ...], new_after: float | None) -> bool:
+        created = self._created.get(key)
+        return new_after is not None and created is not None and created > new_after
+
+    def build(self, new_after: float | None = None) -> PromMetric:
         m = self.metric
         labels = list(m.labels)
         if m.type == "counter":
             fam = CounterMetricFamily(m.name, m.help, labels=labels)
             for key, v in sorted(self._values.items()):
-                fam.add_metric(list(key), v)
+                fam.add_metric(list(key), 0.0 if self._new(key, new_after) else v)
         elif m.type == "gauge":
             fam = GaugeMetricFamily(m.name, m.help, labels=labels)
             for key, v in sorted(self._values.items()):
@@ -134,11 +156,12 @@ class Family:
             order = [repr(float(b)) for b in m.buckets] + ["+Inf"]
             for key in sorted(self._hist):
                 acc = self._hist[key]
+                new = self._new(key, new_after)
                 cumulative, points = 0.0, []
                 for le in order:  # a bucket never seen carries the count of the one below it
                     cumulative = max(cumulative, acc.get(le, cumulative))
-                    points.append((le, cumulative))
-                fam.add_metric(list(key), points, sum_value=self._hist_sum[key])
+                    points.append((le, 0.0 if new else cumulative))
+                fam.add_metric(list(key), points, sum_value=0.0 if new else self._hist_sum[key])
         return fam
 
 

@@ -16,6 +16,18 @@ Two ways to read it, with identical output:
   lines whose value changed. The layout is rebuilt when the number of ``totals`` rows
   changes: rows are only ever added (running totals are never deleted, see
   :mod:`rq_obs.store.runs`), so an unchanged count means an unchanged set of series.
+
+New series start at 0. A counter or histogram series first written (``totals.created_at``)
+less than ``grace`` seconds ago (the ``new_series_grace`` setting) is shown with value 0
+(a histogram: every bucket, its sum and count), and with its total once the grace has
+passed. Prometheus 2.x does not ingest created timestamps, so without this a series that
+appears with its first value already set (a new test's first failure, a new model's first
+cost) is invisible to increase()/rate(): they need two samples, and the first one seen
+would already include the increment. The price is that dashboards see a new series up to
+``new_series_grace`` late; a series is never shown going backwards (older than the grace:
+always its total; new: 0 until the grace passes). Series written before the column
+existed (``created_at`` NULL) count as old. A series folded from several stored ones (the
+cardinality cap) is as old as its oldest.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from operator import itemgetter
 from typing import Iterable
 
@@ -31,6 +44,7 @@ from prometheus_client.metrics_core import Metric as PromMetric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.utils import floatToGoString
 
+from rq_obs import durations
 from rq_obs.catalog import M, Metric, iter_exporter
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
@@ -77,8 +91,9 @@ class _Layout:
     """Where each ``totals`` row (in primary-key order) goes in the counter exposition."""
 
     def __init__(self, rows: int, slot_of_row: list[int], prefixes: list[str], spans: dict[str, tuple[int, int]],
-                 capped: dict[str, int]):
+                 capped: dict[str, int], young: list[tuple[int, float]]):
         self.rows = rows
+        self.young = young  # (slot, created) of series still inside the grace when laid out; shrinks per scrape
         self.slot_of_row = slot_of_row
         self.prefixes = prefixes
         self.spans = spans  # counter metric name -> (first slot, end slot)
@@ -104,9 +119,11 @@ class StoreCollector:
 
     name = "store"
 
-    def __init__(self, store: Store, guard: LabelGuard):
+    def __init__(self, store: Store, guard: LabelGuard, grace: float = 0.0, clock=time.time):
         self.store = store
         self.guard = guard
+        self.grace = grace
+        self.clock = clock
         self._index = _sample_index()
         self._metrics = tuple(iter_exporter("store"))
         self._parsed: dict[str, dict[str, str]] = {}  # labels JSON -> dict (label sets rarely change)
@@ -146,7 +163,7 @@ class StoreCollector:
         """Histogram and gauge families (few series), filled for this scrape."""
         fams = {m.name: Family(m, self.guard) for m in self._metrics if m.type != "counter"}
         hist: dict[tuple[str, str], dict] = {}  # (metric name, labels without le) -> parts
-        for series, text, value in hist_rows:
+        for series, text, value, created in hist_rows:
             hit = self._index.get(series)
             if hit is None or hit[1] == "value":
                 continue
@@ -155,13 +172,15 @@ class StoreCollector:
             le = labels.get("le")
             base = {k: v for k, v in labels.items() if k != "le"} if le is not None else labels
             acc = hist.setdefault((metric.name, json.dumps(base, sort_keys=True)),
-                                  {"labels": base, "buckets": {}, "sum": 0.0})
+                                  {"labels": base, "buckets": {}, "sum": 0.0, "created": created})
+            if acc["created"] is not None and (created is None or created < acc["created"]):
+                acc["created"] = created  # the series is as old as its oldest row (+Inf and count come first)
             if part == "bucket":
                 acc["buckets"][le] = acc["buckets"].get(le, 0.0) + value
             elif part == "sum":
                 acc["sum"] += value
         for (name, _), acc in sorted(hist.items()):
-            fams[name].add_histogram(acc["labels"], acc["buckets"], acc["sum"])
+            fams[name].add_histogram(acc["labels"], acc["buckets"], acc["sum"], acc["created"])
 
         for suite, seq in conn.execute("SELECT suite, MAX(sequence) FROM runs GROUP BY suite"):
             fams[M.RUN_SEQUENCE.name].add({"suite": suite}, seq)
@@ -183,7 +202,7 @@ class StoreCollector:
 
     def _hist_rows(self, conn: sqlite3.Connection) -> list:
         names = [n for n, (_, part) in self._index.items() if part != "value"]
-        return conn.execute(f"SELECT metric, labels, value FROM totals WHERE metric IN ({','.join('?' * len(names))})",
+        return conn.execute(f"SELECT metric, labels, value, created_at FROM totals WHERE metric IN ({','.join('?' * len(names))})",
                             names).fetchall()
 
     # -- the collector protocol -----------------------------------------------------
@@ -192,26 +211,28 @@ class StoreCollector:
             conn = self._connection()
             conn.execute("BEGIN")
             try:
-                rows = conn.execute("SELECT metric, labels, value FROM totals ORDER BY metric, labels").fetchall()
+                new_after = self.clock() - self.grace
+                rows = conn.execute(
+                    "SELECT metric, labels, value, created_at FROM totals ORDER BY metric, labels").fetchall()
                 self._allow_tests(rows)
                 counters = {m.name: Family(m, self.guard) for m in self._metrics if m.type == "counter"}
-                for series, text, value in rows:
+                for series, text, value, created in rows:
                     hit = self._index.get(series)
                     if hit is not None and hit[1] == "value":
-                        counters[hit[0].name].add(self._labels(text), value)
+                        counters[hit[0].name].add(self._labels(text), value, created)
                 small = self._small(conn, rows)
             finally:
                 conn.execute("COMMIT")
-        return [(counters[m.name] if m.name in counters else small[m.name]).build() for m in self._metrics]
+        return [(counters[m.name] if m.name in counters else small[m.name]).build(new_after) for m in self._metrics]
 
     # -- the fast path --------------------------------------------------------------
-    def _build_layout(self, rows: list) -> _Layout:
+    def _build_layout(self, rows: list, new_after: float) -> _Layout:
         before = dict(self.guard.capped)
         self._allow_tests(rows)
         keys: dict[str, dict[tuple[str, ...], int]] = {m.name: {} for m in self._metrics if m.type == "counter"}
         families = {m.name: Family(m, self.guard) for m in self._metrics if m.type == "counter"}
         row_key: list[tuple[str, tuple[str, ...]] | None] = []
-        for series, text, _ in rows:
+        for series, text, _, _ in rows:
             hit = self._index.get(series)
             if hit is None or hit[1] != "value":
                 row_key.append(None)
@@ -235,7 +256,18 @@ class StoreCollector:
             spans[m.name] = (start, len(prefixes))
         slot_of_row = [slot[k] if k is not None else -1 for k in row_key]
         capped = {k: v - before.get(k, 0) for k, v in self.guard.capped.items() if v != before.get(k, 0)}
-        return _Layout(len(rows), slot_of_row, prefixes, spans, capped)
+        # a slot is as old as its oldest row (NULL created_at: old); keep the ones still new
+        created: dict[int, float | None] = {}
+        for s, row in zip(slot_of_row, rows):
+            if s < 0:
+                continue
+            c = row[3]
+            if s not in created:
+                created[s] = c
+            elif created[s] is not None and (c is None or c < created[s]):
+                created[s] = c
+        young = sorted((s, c) for s, c in created.items() if c is not None and c > new_after)
+        return _Layout(len(rows), slot_of_row, prefixes, spans, capped, young)
 
     def _header(self, metric: Metric, openmetrics: bool) -> str:
         key = (metric.name, openmetrics)
@@ -249,12 +281,14 @@ class StoreCollector:
             conn = self._connection()
             conn.execute("BEGIN")  # one snapshot for the whole scrape
             try:
+                new_after = self.clock() - self.grace
                 values = [r[0] for r in conn.execute("SELECT value FROM totals ORDER BY metric, labels")]
                 layout = self._layout
                 if layout is None or layout.rows != len(values):
-                    rows = conn.execute("SELECT metric, labels, value FROM totals ORDER BY metric, labels").fetchall()
+                    rows = conn.execute(
+                        "SELECT metric, labels, value, created_at FROM totals ORDER BY metric, labels").fetchall()
                     values = [r[2] for r in rows]
-                    layout = self._layout = self._build_layout(rows)
+                    layout = self._layout = self._build_layout(rows, new_after)
                 else:
                     for label, n in layout.capped.items():  # the same values are folded as when it was built
                         self.guard.capped[label] += n
@@ -268,6 +302,10 @@ class StoreCollector:
             for s, v in zip(layout.slot_of_row, values):
                 if s >= 0:
                     sums[s] += v
+        if layout.young:  # new series show 0 until the grace passes (once old, always old)
+            layout.young = [(s, c) for s, c in layout.young if c > new_after]
+            for s, _ in layout.young:
+                sums[s] = 0.0
         old, lines, prefixes = layout.sums, layout.lines, layout.prefixes
         if old is None:
             for i, v in enumerate(sums):
@@ -284,7 +322,7 @@ class StoreCollector:
                 out.append(self._header(m, openmetrics))
                 out.extend(lines[start:end])
             else:
-                out.append(_encode([small[m.name].build()], openmetrics))
+                out.append(_encode([small[m.name].build(new_after)], openmetrics))
         return "".join(out)
 
     def close(self) -> None:
@@ -294,4 +332,4 @@ class StoreCollector:
 
 
 def collector(store: Store, config, guard: LabelGuard) -> StoreCollector:
-    return StoreCollector(store, guard)
+    return StoreCollector(store, guard, durations.seconds(config.new_series_grace, "new_series_grace"))

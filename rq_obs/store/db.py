@@ -108,6 +108,12 @@ CORE_MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: when each running-total series was first written (NULL: before this migration, i.e. an old series).
+    # The store exporter shows a series younger than ``new_series_grace`` as 0 so that Prometheus
+    # scrapes a 0 before the first value and increase()/rate() count the first increment.
+    """
+    ALTER TABLE totals ADD COLUMN created_at REAL
+    """,
 )
 
 

@@ -18,7 +18,7 @@ from rq_obs.catalog import M, Metric
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile, status_class
 
-__all__ = ["SaveResult", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
+__all__ = ["SaveResult", "Totals", "record_file_change", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
            "prune", "get_run", "list_runs", "next_sequence", "PriceFn"]
 
 #: (model, input, output, cached tokens) -> USD, or None when the model has no price.
@@ -86,13 +86,20 @@ class _Totals:
             out.append((k[0], text, v))
         return out
 
-    def flush(self, conn: sqlite3.Connection) -> None:
+    def flush(self, conn: sqlite3.Connection, now: float | None = None) -> None:
+        """Add the increments to ``totals``; a series written for the first time gets ``created_at = now``
+        (an existing one keeps its original ``created_at``)."""
+        created = time.time() if now is None else now
         conn.executemany(
-            "INSERT INTO totals (metric, labels, value) VALUES (?, ?, ?) "
+            "INSERT INTO totals (metric, labels, value, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            self.rows(),
+            [(m, labels, v, created) for m, labels, v in self.rows()],
         )
 
+
+#: The public name of the running-totals accumulator (one per transaction): ``Totals(store.label_keys)``,
+#: ``add``/``observe``, then ``flush(conn)`` inside the same transaction.
+Totals = _Totals
 
 _KEY_CACHE_MAX = 500_000
 
@@ -212,6 +219,36 @@ def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Atte
         )
 
 
+def record_file_change(conn: sqlite3.Connection, totals: _Totals, path: str, old: str, new: str, commit: str,
+                       author: str, added: int | None, removed: int | None, changed_at: float, run_id: str) -> bool:
+    """Record one tracked-file change event and count it; False when it is already recorded.
+
+    The one dedup rule, shared by the pytest plugin's save path and ``rq-obs impact --poll``
+    (:mod:`rq_obs.analytics.gitpoll`), whichever notices a change first: an event is already
+    recorded when ``file_changes`` has the same path with the same old -> new hash, or the same
+    path, (non-empty) commit and new hash. Counts go to ``rqobs_tracked_file_changes_total`` and
+    ``rqobs_tracked_file_changed_lines_total`` through ``totals`` (flushed by the caller in the
+    same transaction).
+    """
+    dup = conn.execute(
+        "SELECT 1 FROM file_changes WHERE path = ? AND ((old_sha256 = ? AND new_sha256 = ?) "
+        "OR (? != '' AND commit_sha = ? AND new_sha256 = ?)) LIMIT 1",
+        (path, old, new, commit, commit, new)).fetchone()
+    if dup is not None:
+        return False
+    conn.execute(
+        "INSERT INTO file_changes (path, old_sha256, new_sha256, commit_sha, author, lines_added, "
+        "lines_removed, changed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (path, old, new, commit, author, added, removed, changed_at, run_id),
+    )
+    totals.add(M.TRACKED_FILE_CHANGES.total, {"path": path})
+    if added:
+        totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": path, "kind": "added"}, added)
+    if removed:
+        totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": path, "kind": "removed"}, removed)
+    return True
+
+
 def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: _Totals,
                           now: float) -> None:
     for f in files:
@@ -223,17 +260,8 @@ def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[Tr
         conn.execute("INSERT OR REPLACE INTO tracked_files (run_id, path, sha256) VALUES (?, ?, ?)",
                      (run.run_id, f.path, f.sha256))
         if prev is not None and prev[0] != f.sha256:
-            conn.execute(
-                "INSERT INTO file_changes (path, old_sha256, new_sha256, commit_sha, author, lines_added, "
-                "lines_removed, changed_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (f.path, prev[0], f.sha256, run.commit, f.author, f.lines_added, f.lines_removed,
-                 run.started_at or now, run.run_id),
-            )
-            totals.add(M.TRACKED_FILE_CHANGES.total, {"path": f.path})
-            if f.lines_added:
-                totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": f.path, "kind": "added"}, f.lines_added)
-            if f.lines_removed:
-                totals.add(M.TRACKED_FILE_CHANGED_LINES.total, {"path": f.path, "kind": "removed"}, f.lines_removed)
+            record_file_change(conn, totals, f.path, prev[0], f.sha256, run.commit, f.author, f.lines_added,
+                               f.lines_removed, run.started_at or now, run.run_id)
 
 
 def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:

@@ -136,3 +136,45 @@ def test_git_poll_records_each_change_once(repo, tmp_path):
 def test_git_poll_outside_a_repository_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="not a git work tree"):
         gitpoll.poll(tmp_path, store_at(tmp_path), ["**/SKILL.md"])
+
+
+def _changes(s):
+    return [tuple(r) for r in s.query("SELECT path, old_sha256, new_sha256, commit_sha FROM file_changes ORDER BY id")]
+
+
+def _change_counter(s, path=SKILL):
+    totals = {(m, tuple(sorted(l.items()))): v for m, l, v in read_totals(s)}
+    return totals.get((M.TRACKED_FILE_CHANGES.total, (("path", path),)))
+
+
+def test_a_change_polled_between_runs_is_not_recorded_again_by_the_next_run(repo, tmp_path):
+    s = store_at(tmp_path)
+    h1, h2, h3 = (hashlib.sha256(v).hexdigest() for v in (V1, V2, V3))
+    c1 = _commit(repo, {SKILL: V1}, NOW - 3 * DAY, "add skill")
+    add_run(s, "r1", NOW - 3 * DAY + HOUR, [("t", "passed")], commit=c1, tracked=[(SKILL, h1)])  # the plugin's save
+    c2 = _commit(repo, {SKILL: V2}, NOW - 2 * DAY, "reword skill")
+    assert len(gitpoll.poll(repo, s, ["**/SKILL.md"])) == 2  # rq-obs impact --poll: added (c1), reworded (c2)
+    add_run(s, "r2", NOW - 2 * DAY + HOUR, [("t", "passed")], commit=c2, tracked=[(SKILL, h2)])  # sees h1 -> h2
+    assert _changes(s) == [(SKILL, "", h1, c1), (SKILL, h1, h2, c2)]  # h1 -> h2 exactly once
+    assert _change_counter(s) == 2  # one per recorded event: the poll's 2, nothing from the run
+    # two commits polled, then a run at the second one (its previous run saw h2): same path, commit, new hash
+    c3 = _commit(repo, {SKILL: V3}, NOW - DAY, "rewrite")
+    c4 = _commit(repo, {SKILL: V1}, NOW - DAY + 60, "revert to v1")
+    assert [(c.old_sha256, c.new_sha256) for c in gitpoll.poll(repo, s, ["**/SKILL.md"])] == [(h2, h3), (h3, h1)]
+    add_run(s, "r3", NOW - DAY + HOUR, [("t", "passed")], commit=c4, tracked=[(SKILL, h1)])  # h2 -> h1 at c4
+    assert _changes(s) == [(SKILL, "", h1, c1), (SKILL, h1, h2, c2), (SKILL, h2, h3, c3), (SKILL, h3, h1, c4)]
+    assert _change_counter(s) == 4
+
+
+def test_a_change_the_run_recorded_first_is_not_recorded_again_by_the_poll(repo, tmp_path):
+    s = store_at(tmp_path)
+    h1, h2 = (hashlib.sha256(v).hexdigest() for v in (V1, V2))
+    c1 = _commit(repo, {SKILL: V1}, NOW - 3 * DAY, "add skill")
+    add_run(s, "r1", NOW - 3 * DAY + HOUR, [("t", "passed")], commit=c1, tracked=[(SKILL, h1)])
+    c2 = _commit(repo, {SKILL: V2}, NOW - 2 * DAY, "reword skill")
+    add_run(s, "r2", NOW - 2 * DAY + HOUR, [("t", "passed")], commit=c2, tracked=[(SKILL, h2)])
+    assert _changes(s) == [(SKILL, h1, h2, c2)] and _change_counter(s) == 1
+    (added,) = gitpoll.poll(repo, s, ["**/SKILL.md"])  # only the file's creation is new to the store
+    assert (added.old_sha256, added.new_sha256, added.commit) == ("", h1, c1)
+    assert _changes(s) == [(SKILL, h1, h2, c2), (SKILL, "", h1, c1)]
+    assert _change_counter(s) == 2

@@ -38,6 +38,8 @@ def request(url: str, data: bytes | None = None, headers: dict | None = None, me
 
 class Running:
     def __init__(self, store: Store, env: dict, collectors=None, **overrides):
+        # tests of stored values see new series at once; tests of the grace itself set it
+        overrides.setdefault("new_series_grace", "1ms")
         self.config = load("/nonexistent-project-dir", env=env, overrides=overrides).config
         self.store = store
         self.server = make_server(self.config, store, "127.0.0.1", 0, collectors=collectors)

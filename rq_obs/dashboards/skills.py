@@ -55,9 +55,12 @@ def spec(config: Config) -> Spec:
     ]
     variants = [
         P.timeseries("Pass rate by variant", "Passed / (passed+failed+error) attempts per experiment variant, per "
-                     "interval.", "percentunit",
-                     Q(q.ratio(f"sum by (variant) ({q.increase(att, q.SUITE, PASSED)})",
-                               f"sum by (variant) ({q.increase(att, q.SUITE, COUNTED)})"), "{{variant}}"),
+                     "interval (from the per-variant recording rule, so a year of history stays fast).",
+                     "percentunit",
+                     Q(q.ratio(f"sum by (variant) (sum_over_time({q.sel(N.variant_outcome_rate, q.SUITE, PASSED)}"
+                               f"[{q.RATE}]))",
+                               f"sum by (variant) (sum_over_time({q.sel(N.variant_outcome_rate, q.SUITE, COUNTED)}"
+                               f"[{q.RATE}]))"), "{{variant}}"),
                      thresholds=P.floor(slo), max_one=True, points=True),
         P.bargauge("Variant comparison", "Pass rate of each variant of every experiment (analytics over the "
                    "experiment's runs); open the Experiments dashboard for lift and significance.", "percentunit",

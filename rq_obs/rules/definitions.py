@@ -82,6 +82,7 @@ class Names:
         a, c = M.TEST_ATTEMPTS.name, M.COST.name
         self.pass_rate = {w: f"suite:{a}:pass_ratio_rate{w}" for w in ("1h", "1d", "7d")}
         self.test_pass_rate_1d = f"suite_test:{a}:pass_ratio_rate1d"
+        self.variant_outcome_rate = f"suite_variant_outcome:{a}:rate5m"
         self.flaky_band = f"suite_test:{M.TEST_PASS_RATE.name}:flaky_band"
         self.flaky_band_count = f"suite:{M.TEST_PASS_RATE.name}:flaky_band_count"
         self.retry_ratio = f"provider:{M.API_RETRIES.name}:per_request_rate5m"
@@ -113,6 +114,10 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
         Recording(N.test_pass_rate_1d, ratio(sum_by(("suite", "test"), rate(att, PASSED, window="1d")),
                                              sum_by(("suite", "test"), rate(att, COUNTED, window="1d"))),
                   "pass rate per test over 1d"),
+        # Panels over long ranges read 3 label values per suite here instead of every test's series;
+        # summing it over a window weights every attempt alike, so passed/counted ratios stay exact.
+        Recording(N.variant_outcome_rate, sum_by(("suite", "variant", "outcome"), rate(att, window="5m")),
+                  "attempts per second by suite, experiment variant and outcome"),
         Recording(N.flaky_band, f"{M.TEST_PASS_RATE.name} >= {lo} <= {hi}",
                   "tests whose windowed pass rate is inside the flaky band (value: the pass rate)"),
         Recording(N.flaky_band_count, f"count by (suite) ({N.flaky_band})", "tests in the flaky band per suite"),

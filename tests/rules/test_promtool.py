@@ -88,6 +88,11 @@ def _tests() -> list[dict]:
                      sample("", 0.875, suite="good")) for w in ("1h", "1d", "7d")),
             expect(rounded(N.test_pass_rate_1d), "25h", sample("", 0.75, suite="bad", test="t1"),
                    sample("", 0.875, suite="good", test="t1")),
+            # per-minute increments 3, 1, 5, 7, 1 -> attempts per second over 5m, by suite/variant/outcome
+            expect(rounded(N.variant_outcome_rate), "25h",
+                   *(sample("", round(n / 60, 4), suite=suite, variant="control", outcome=o)
+                     for suite, o, n in (("bad", "failed", 1), ("bad", "passed", 3), ("bad", "skipped", 5),
+                                         ("good", "error", 1), ("good", "passed", 7)))),
         ],
         "alert_rule_test": [
             alert_at("RqObsPassRateBelowSLO", "10m"),  # below the SLO since 5m: pending, for: 15m

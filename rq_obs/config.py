@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from rq_obs.errors import ConfigError
+from rq_obs.inputs import read_yaml_mapping
 
 __all__ = ["Config", "Loaded", "load", "FIELDS", "SECRET_PATTERN", "is_secret_name"]
 
@@ -281,20 +282,6 @@ def _read_pyproject(path: Path) -> dict | None:
     return table
 
 
-def _read_yaml(path: Path) -> dict:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    return data
-
-
 def _parse_env(name: str, default: Any, text: str, var: str) -> Any:
     if isinstance(default, str):
         return text
@@ -338,7 +325,7 @@ def load(
     else:
         candidates = [p for p in (root / "rq-obs.yaml", root / "rq-obs.yml", root / "pyproject.toml") if p.is_file()]
     for path in candidates:
-        raw = _read_pyproject(path) if path.suffix == ".toml" else _read_yaml(path)
+        raw = _read_pyproject(path) if path.suffix == ".toml" else read_yaml_mapping(path, "a mapping of settings at the top level")
         if raw is None:
             continue
         _apply(values, sources, raw, str(path), str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))

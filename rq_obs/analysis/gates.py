@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
+from rq_obs.inputs import read_yaml_mapping
 
 __all__ = ["GATES_FILE", "Gate", "thresholds", "read_gates_file", "evaluate"]
 
@@ -37,16 +38,7 @@ class Gate:
 
 
 def read_gates_file(path: Path) -> dict[str, float]:
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {exc}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: expected a mapping of gates ({', '.join(_KEYS)})")
+    doc = read_yaml_mapping(path, f"a mapping of gates ({', '.join(_KEYS)})")
     out: dict[str, float] = {}
     for key, value in doc.items():
         k = str(key).replace("-", "_")

@@ -25,7 +25,7 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
     from rq_obs.analysis.gates import evaluate, thresholds
     from rq_obs.compare.perf import compare_performance
     from rq_obs.errors import CheckFailed, UsageError
-    from rq_obs.snapshot.store import baseline_for, list_snapshots, load_snapshot
+    from rq_obs.snapshot.store import baseline_for, load_snapshot, resolve_release
 
     for name, v, hi in (("--min-score", min_score, 100), ("--min-coverage", min_coverage, 1)):
         if v is not None and not 0 <= v <= hi:
@@ -38,11 +38,7 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
         "min_score": min_score, "max_regressions": max_regressions, "max_vulnerabilities": max_vulnerabilities,
         "min_coverage": min_coverage})
     store = open_store(ctx, store_path)
-    if release is None:
-        snaps = list_snapshots(store, 1)
-        if not snaps:
-            raise UsageError(f"{store.path}: no release snapshots; run rq-obs snapshot --release V first")
-        release = snaps[-1]["release"]
+    release = resolve_release(store, release)
     snap = load_snapshot(store, release)
     base = baseline_for(store, snap.release, snap.created_at, snap.baseline or config.baseline)
     regressions = None

@@ -16,16 +16,11 @@ from rq_obs.commands._common import open_store, store_option
 @store_option
 @click.pass_context
 def command(ctx, release, output, store_path):
-    from rq_obs.errors import UsageError
     from rq_obs.snapshot.sbom import cyclonedx
-    from rq_obs.snapshot.store import list_snapshots, load_snapshot
+    from rq_obs.snapshot.store import load_snapshot, resolve_release
 
     store = open_store(ctx, store_path)
-    if release is None:
-        snaps = list_snapshots(store, 1)
-        if not snaps:
-            raise UsageError(f"{store.path}: no release snapshots; run rq-obs snapshot --release V first")
-        release = snaps[-1]["release"]
+    release = resolve_release(store, release)
     text = json.dumps(cyclonedx(load_snapshot(store, release)), indent=2, sort_keys=True) + "\n"
     if output:
         Path(output).write_text(text, encoding="utf-8")

@@ -13,7 +13,6 @@ from rq_obs.rules.definitions import COUNTED, PASSED, N
 
 def spec(config: Config) -> Spec:
     slo, alpha = config.slo_pass_rate, config.significance_level
-    att = M.TEST_ATTEMPTS.total
     experiment_link = [P.dashboard_link(uid("experiment"), "Experiments dashboard")]
     changes = [
         P.timeseries("Tracked-file change timeline", "Changes of each tracked file (SKILL.md, prompts) per interval; "

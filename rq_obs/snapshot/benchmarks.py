@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import statistics
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rq_obs.errors import InputError
+from rq_obs.inputs import read_json
 from rq_obs.snapshot.model import Benchmark
 
 __all__ = ["quantile", "from_samples", "load_pytest_benchmark", "run_callable", "run_file", "sample_command"]
@@ -51,12 +51,7 @@ def from_samples(name: str, samples: Sequence[float], source: str, **extra: Any)
 
 def load_pytest_benchmark(path: str | Path) -> list[Benchmark]:
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InputError(f"{p}: not valid JSON ({exc})") from None
+    doc = read_json(p)
     benches = doc.get("benchmarks") if isinstance(doc, dict) else None
     if not isinstance(benches, list):
         raise InputError(f"{p}: expected pytest-benchmark JSON with a 'benchmarks' list (pytest --benchmark-json)")

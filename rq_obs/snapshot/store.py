@@ -13,7 +13,7 @@ from rq_obs.errors import InputError, UsageError
 from rq_obs.snapshot.model import Snapshot, TestSummary, snapshot_from_dict
 from rq_obs.store import Store
 
-__all__ = ["MIGRATIONS", "save_snapshot", "load_snapshot", "list_snapshots", "load_recent", "baseline_for",
+__all__ = ["MIGRATIONS", "save_snapshot", "load_snapshot", "list_snapshots", "load_recent", "baseline_for", "resolve_release",
            "summarise_tests", "delete_snapshot"]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -75,6 +75,16 @@ def load_snapshot(store: Store, release: str) -> Snapshot:
         raise UsageError(f"no snapshot of release {release!r} in {store.path}"
                          + (f"; known: {', '.join(known)}" if known else "; run rq-obs snapshot --release first"))
     return _decode(release, rows[0]["document"])
+
+
+def resolve_release(store: Store, release: str | None) -> str:
+    """``release``, or the newest snapshot's when None; a UsageError when the store has none."""
+    if release is not None:
+        return release
+    snaps = list_snapshots(store, 1)
+    if not snaps:
+        raise UsageError(f"{store.path}: no release snapshots; run rq-obs snapshot --release V first")
+    return snaps[-1]["release"]
 
 
 def load_recent(store: Store, n: int = 50) -> list[Snapshot]:

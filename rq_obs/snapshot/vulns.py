@@ -11,11 +11,11 @@ severity, so its findings are ``unknown``. OSV-Scanner (``osv-scanner --format j
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rq_obs.errors import InputError
+from rq_obs.inputs import read_json
 from rq_obs.snapshot.lockfiles import normalize
 from rq_obs.snapshot.model import Vulnerability
 
@@ -96,12 +96,7 @@ def from_osv(doc: Any, where: str) -> list[Vulnerability]:
 def load_vulnerabilities(path: str | Path) -> tuple[str, list[Vulnerability]]:
     """(format name, vulnerabilities) of a pip-audit or OSV-Scanner JSON report."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise InputError(f"{p}: not valid JSON ({exc})") from None
+    doc = read_json(p)
     if isinstance(doc, dict) and "results" in doc:
         vulns = from_osv(doc, str(p))
         fmt = "osv-scanner"

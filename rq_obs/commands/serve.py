@@ -53,6 +53,7 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
     from rq_obs.store.retention import Pruner
 
     pruner = Pruner(store, config.retention_days).start()
+    server.service.warm_up()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

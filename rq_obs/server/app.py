@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,6 +45,20 @@ class Service:
         found.append(HealthCollector(store, self.guard, self.stats, names))
         self.collectors = found
         self.scraper = Scraper(found, self.guard, self.stats)
+
+    def warm_up(self) -> threading.Thread:
+        """One scrape in the background, so the first real scrape does not pay for building the store
+        collector's layout and the first analytics computation (seconds on a large store)."""
+
+        def scrape() -> None:
+            try:
+                self.scraper.render(None)
+            finally:
+                self.store.close()  # this thread's connection
+
+        thread = threading.Thread(target=scrape, name="rq-obs-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         self._keeper.close()

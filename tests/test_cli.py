@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 from tests.helpers.cli import run_cli
+from tests.helpers.procs import python_env
 
 
 def test_help_lists_commands_with_one_line_help():
@@ -16,10 +17,21 @@ def test_unknown_command_is_a_usage_error():
     assert result.code == 2 and "No such command" in result.err
 
 
-def test_python_dash_m_works_and_help_does_not_import_heavy_modules():
-    code = ("import sys, runpy; sys.argv=['rq-obs','--help']\n"
+import pytest
+
+HEAVY = ("scipy", "opentelemetry.sdk", "grafanalib", "psutil", "libcst")
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--help"], "Commands:"),
+    (["config", "show"], "slo_pass_rate"),
+    (["runs", "--help"], "--limit"),
+])
+def test_python_dash_m_works_and_light_commands_do_not_import_heavy_modules(argv, shown, tmp_path):
+    code = (f"import sys, runpy; sys.argv=['rq-obs', *{argv!r}]\n"
             "try:\n runpy.run_module('rq_obs', run_name='__main__')\nexcept SystemExit: pass\n"
-            "heavy=[m for m in ('scipy','opentelemetry.sdk','grafanalib','psutil') if m in sys.modules]\n"
+            f"heavy=[m for m in {HEAVY!r} if m in sys.modules]\n"
             "print('HEAVY', heavy)")
-    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert "Commands:" in cp.stdout and "HEAVY []" in cp.stdout, cp.stdout + cp.stderr
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                        env=python_env())
+    assert shown in cp.stdout and "HEAVY []" in cp.stdout, cp.stdout + cp.stderr

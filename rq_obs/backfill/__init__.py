@@ -17,6 +17,7 @@ from rq_obs.backfill.history import Guard, Progress, WriteStats, replay, write_o
 from rq_obs.backfill.openmetrics import ValidationReport, validate
 from rq_obs.backfill.tsdb import Block, create_blocks, retention_flag
 from rq_obs.store.db import Store
+from rq_obs.store.runs import mark_series_old
 
 __all__ = ["BackfillResult", "backfill", "validate", "create_blocks"]
 
@@ -46,6 +47,7 @@ def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | No
     end = now if end is None else end
     data_dir = Path(data_dir)
     timings = {}
+    read_at = time.time()  # series the store holds now get their history written below
     with tempfile.TemporaryDirectory(prefix="rq-obs-backfill-") as tmp:
         work = Path(tmp)
         guard = Guard(max_tests, max_label_length)
@@ -64,6 +66,7 @@ def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | No
         t = time.perf_counter()
         blocks = create_blocks(om, data_dir)
         timings["promtool"] = time.perf_counter() - t
+    mark_series_old(store, read_at)
     oldest = stats.first_sample if stats.first_sample is not None else now
     return BackfillResult(history.runs, stats, report, tuple(blocks), history.pruned_series,
                           tuple(sorted(history.skipped_totals)), len(guard.folded),

@@ -18,7 +18,7 @@ from rq_obs.catalog import M, Metric
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile, status_class
 
-__all__ = ["SaveResult", "Totals", "record_file_change", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
+__all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
            "prune", "get_run", "list_runs", "next_sequence", "PriceFn"]
 
 #: (model, input, output, cached tokens) -> USD, or None when the model has no price.
@@ -314,6 +314,16 @@ def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
         totals.flush(conn)
         _set_meta(conn, "last_ingest", repr(now))
+
+
+def mark_series_old(store: Store, created_before: float) -> int:
+    """Series created at or before ``created_before`` are no longer new (``created_at`` NULL).
+
+    For series whose history is already in Prometheus (backfilled): their live value must not
+    restart at 0 for ``new_series_grace``, which Prometheus would read as a counter reset.
+    """
+    with store.transaction() as conn:
+        return conn.execute("UPDATE totals SET created_at = NULL WHERE created_at <= ?", (created_before,)).rowcount
 
 
 def read_totals(store: Store, series: str | None = None) -> list[tuple[str, dict[str, str], float]]:

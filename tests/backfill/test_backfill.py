@@ -275,3 +275,22 @@ def test_zero_start_gives_every_counter_a_zero_one_step_before_the_first_run(tmp
     assert not any(ln.endswith(f" 0 {int(t0)}") for ln in texts[False].splitlines() if ln.startswith(att + "{"))
     assert validate(tmp_path / "hTrue.om").series == len({ln.rsplit(" ", 2)[0] for ln in texts[True].splitlines()
                                                           if not ln.startswith("#")})
+
+
+def test_backfilled_series_are_no_longer_new_so_their_live_value_does_not_restart_at_zero(tmp_path):
+    """Series whose history went into Prometheus must not show 0 for new_series_grace on /metrics."""
+    need(PROMTOOL, "prometheus")
+    store = Store(tmp_path / "s.db")
+    for i in range(3):
+        save_run(store, make_run(i))
+    assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NULL")[0][0] == 0  # all new
+    res = run_cli("backfill", "--store", tmp_path / "s.db", "--data-dir", tmp_path / "data", "--end",
+                  str(BASE + DAY))
+    assert res.code == 0, res.err
+    assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NOT NULL")[0][0] == 0
+    # a series first written after the backfill has no history in Prometheus: it is new
+    from rq_obs.store.records import Attempt, Run
+
+    save_run(store, Run("late", "late-suite", BASE + 2 * DAY, attempts=(Attempt("t", "passed", 1.0),)))
+    new = store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NOT NULL AND labels LIKE '%late-suite%'")
+    assert new[0][0] > 0

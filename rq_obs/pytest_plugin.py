@@ -4,14 +4,20 @@ Off unless asked: ``--rq-obs`` or ``enabled = true`` in the rq-obs config (``RQ_
 ``--no-rq-obs`` turns it off again. When off it registers its markers and an inert ``rq_obs``
 fixture and does nothing else (no store file, no hooks per test).
 
-Hooks only; the work is in :mod:`rq_obs.telemetry`. Two parts:
+Hooks only; the work is in :mod:`rq_obs.telemetry`. One plugin object per process, by role:
 
-* ``_Runner`` runs where tests run (pytest itself, or each xdist worker): it gives each
-  attempt a :class:`~rq_obs.telemetry.api.Holder` for what the test records and attaches it,
-  with the test's markers/category/variant, to the teardown report as ``report.rq_obs``
-  (plain builtins, so xdist carries it to the controller).
-* ``_Controller`` runs where the run is written (pytest itself, or the xdist controller):
-  it turns reports into attempts (:class:`~rq_obs.telemetry.recorder.Recorder`).
+* ``_Controller`` where the run is written (pytest itself, or the xdist controller): it turns
+  reports into attempts (:class:`~rq_obs.telemetry.recorder.Recorder`). Tests that run in this
+  process get a :class:`~rq_obs.telemetry.api.Holder` per attempt at setup; at the attempt's
+  teardown report the holder and the test's markers/category/variant go straight to the
+  recorder (no copies, no wire format).
+* ``_Runner`` in each xdist worker: the same holder per attempt, and at the teardown report it
+  attaches what the test recorded, with its markers/category/variant, as ``report.rq_obs``
+  (plain builtins, so xdist carries it to the controller, whose ``_Controller`` records it).
+
+Per test this is one ``pytest_runtest_setup`` and one ``pytest_runtest_logreport`` hook (no
+hook wrappers): the per-test cost is a few microseconds; everything heavy happens once per
+session or once per batch of attempts.
 
 Nothing here may change a test's or the session's outcome: every failure of rq-obs is caught,
 reported as one ``rq-obs: warning:`` line, and recording stops while the suite goes on.
@@ -64,8 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if not (flag or cfg.enabled):
         return
-    config.pluginmanager.register(_Runner(cfg), "rq_obs_runner")
-    if not hasattr(config, "workerinput") and not config.getoption("collectonly", False):
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(_Runner(cfg), "rq_obs_runner")
+    elif not config.getoption("collectonly", False):
         config.pluginmanager.register(_Controller(config, cfg), "rq_obs_controller")
 
 
@@ -81,8 +88,32 @@ def _stderr_warning(msg: str) -> None:
     sys.stderr.write(f"rq-obs: warning: {msg}\n")
 
 
+def _new_holder(api, max_attributes: int, item: pytest.Item):
+    holder = api.Holder(max_attributes)
+    item.stash[_HOLDER] = holder
+    api.current.holder = holder
+    return holder
+
+
+def _end_holder(api, item: pytest.Item, holder) -> None:
+    if api.current.holder is holder:
+        api.current.holder = None
+    if item.stash.get(_HOLDER, None) is holder:
+        del item.stash[_HOLDER]
+
+
+def _describe(item: pytest.Item, variant_env: str, experiment_env: str) -> dict:
+    """The item's markers/category/variant/experiment, computed once per item (reruns reuse it)."""
+    info = item.stash.get(_INFO, None)
+    if info is None:
+        from rq_obs.telemetry.items import describe_item
+
+        info = item.stash[_INFO] = describe_item(item, os.environ, variant_env, experiment_env)
+    return info
+
+
 class _Runner:
-    """Where tests run: a holder per attempt; markers, variant and recorded data onto the teardown report."""
+    """In an xdist worker: a holder per attempt; what it recorded, and the test's markers, onto the teardown report."""
 
     def __init__(self, cfg) -> None:
         import importlib
@@ -92,45 +123,50 @@ class _Runner:
         self._max_attributes = cfg.max_attributes
         self._variant_env = cfg.variant_env
         self._experiment_env = cfg.experiment_env
+        self._running: dict[str, tuple] = {}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        holder = self._api.Holder(self._max_attributes)
-        item.stash[_HOLDER] = holder
-        self._api.current.holder = holder
+        try:
+            self._running[item.nodeid] = (item, _new_holder(self._api, self._max_attributes, item))
+        except Exception as exc:  # noqa: BLE001 - never affect the test
+            _stderr_warning(f"could not prepare {item.nodeid}: {type(exc).__name__}: {exc}")
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
-        report = yield
-        if call.when == "teardown":
-            try:
-                info = item.stash.get(_INFO, None)
-                if info is None:
-                    from rq_obs.telemetry.items import describe_item
-
-                    info = item.stash[_INFO] = describe_item(item, os.environ, self._variant_env, self._experiment_env)
-                wire = dict(info)
-                holder = item.stash.get(_HOLDER, None)
-                if holder is not None:
-                    wire.update(holder.to_wire())
-                    del item.stash[_HOLDER]
-                self._api.current.holder = None
-                report.rq_obs = wire
-            except Exception as exc:  # noqa: BLE001 - never affect the test
-                _stderr_warning(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
-        return report
+    @pytest.hookimpl(tryfirst=True)  # before xdist's own hook sends the report to the controller
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        entry = self._running.pop(report.nodeid, None)
+        if entry is None:
+            return
+        item, holder = entry
+        try:
+            _end_holder(self._api, item, holder)
+            wire = dict(_describe(item, self._variant_env, self._experiment_env))
+            wire.update(holder.to_wire())
+            report.rq_obs = wire
+        except Exception as exc:  # noqa: BLE001 - never affect the test
+            _stderr_warning(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
 
 
 class _Controller:
     """Where the run is written: reports -> attempts -> store (and spans)."""
 
     def __init__(self, config: pytest.Config, cfg) -> None:
+        import importlib
+
         self.config = config
         self.cfg = cfg
         self.recorder = None
         self.store = None
         self.store_path = None
         self.warnings: list[str] = []
+        self._api = importlib.import_module("rq_obs.telemetry.api")
+        self._max_attributes = cfg.max_attributes
+        self._variant_env = cfg.variant_env
+        self._experiment_env = cfg.experiment_env
+        #: tests running in this process (no xdist): node id -> (item, holder), from setup to teardown report
+        self._running: dict[str, tuple] = {}
 
     def warn(self, msg: str) -> None:
         if msg not in self.warnings:
@@ -169,12 +205,32 @@ class _Controller:
                 except Exception:  # noqa: BLE001
                     pass
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rec = self.recorder
-        if rec is None:
-            return
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        # only for tests running in this process (never called in an xdist controller)
         try:
-            rec.report(report)
+            self._running[item.nodeid] = (item, _new_holder(self._api, self._max_attributes, item))
+        except Exception as exc:  # noqa: BLE001 - never affect the test
+            self.warn(f"could not prepare {item.nodeid}: {type(exc).__name__}: {exc}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        entry = self._running.pop(report.nodeid, None) if report.when == "teardown" else None
+        rec = self.recorder
+        try:
+            if entry is not None:
+                _end_holder(self._api, entry[0], entry[1])
+            if rec is None:
+                return
+            if entry is None:
+                rec.report(report)  # setup/call phases, or a report from an xdist worker (data in report.rq_obs)
+                return
+            item, holder = entry
+            try:
+                info = _describe(item, self._variant_env, self._experiment_env)
+            except Exception as exc:  # noqa: BLE001 - record the attempt without what could not be read
+                self.warn(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
+                info = None
+            rec.local_teardown(report, info, holder)
         except Exception as exc:  # noqa: BLE001
             self.warn(f"stopped recording at {report.nodeid} (the run stays incomplete): {type(exc).__name__}: {exc}")
             self.recorder = None

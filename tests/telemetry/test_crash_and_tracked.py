@@ -18,21 +18,11 @@ def test_killed_mid_run_leaves_a_consistent_store(pytester, plain_env, store_fil
     kill_at = 2 * BATCH_SIZE + 20
     (pytester.path / "test_first.py").unlink()
     pytester.makepyfile(test_crash=f"""
-import os, signal, sqlite3, time, pytest
+import os, signal, pytest
 
 @pytest.mark.parametrize("i", range({kill_at + 30}))
 def test_step(i):
     if i == {kill_at}:
-        # batches are committed by a writer thread: poll until two are on disk, then die hard
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            conn = sqlite3.connect({str(store_file)!r})
-            n = conn.execute("SELECT COUNT(*) FROM attempts a JOIN runs r ON r.run_id = a.run_id "
-                             "WHERE r.sequence = 2").fetchone()[0]
-            conn.close()
-            if n >= {2 * BATCH_SIZE}:
-                break
-            time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)   # no teardown, no sessionfinish, no final flush
 """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
@@ -44,13 +34,13 @@ def test_step(i):
         (first_run[0], "complete", 1)]
     assert rows("SELECT test, outcome FROM attempts WHERE run_id = ? ORDER BY test", (first_run[0],)) == [
         ("test_first.py::test_a", "passed"), ("test_first.py::test_b", "failed")]
-    # the killed run is there, incomplete, with every batch committed before the kill
+    # the killed run is there, incomplete, with every batch committed before the kill: of the kill_at
+    # attempts that completed, only those not yet in a batch (fewer than BATCH_SIZE) are lost
     crash_id, status, seq = rows.one("SELECT run_id, status, sequence FROM runs WHERE run_id != ?", (first_run[0],))
     assert (status, seq) == ("incomplete", 2)
     stored = [t for (t,) in rows("SELECT test FROM attempts WHERE run_id = ? ORDER BY id", (crash_id,))]
-    # batches of BATCH_SIZE (or every BATCH_SECONDS on a very slow machine): at least two full batches,
-    # and what is stored is exactly the tests that ran first, in order, all passed
-    assert 2 * BATCH_SIZE <= len(stored) <= kill_at
+    assert kill_at - BATCH_SIZE < len(stored) <= kill_at
+    # what is stored is exactly the tests that ran first, in order, all passed
     assert stored == [f"test_crash.py::test_step[{i}]" for i in range(len(stored))]
     assert rows.one("SELECT COUNT(*) FROM attempts WHERE run_id = ? AND outcome != 'passed'", (crash_id,)) == 0
     # the running totals were written in the same transactions as the rows

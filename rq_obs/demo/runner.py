@@ -371,7 +371,15 @@ def _wait_out_new_series_grace(store_path: Path, config: Config, timeout: float)
 
     from rq_obs import durations
 
+    from rq_obs.store.db import Store
+    from rq_obs.store.totals import fold
+
     grace = durations.seconds(config.new_series_grace, "new_series_grace")
+    store = Store(store_path, create=False)
+    try:
+        fold(store)  # the pushed attempts' counters, now rather than at serve's next fold
+    finally:
+        store.close()
     conn = sqlite3.connect(store_path)
     try:
         newest = conn.execute("SELECT MAX(created_at) FROM totals").fetchone()[0]

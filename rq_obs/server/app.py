@@ -23,6 +23,7 @@ from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import ingest
 from rq_obs.server.metrics import Scraper
 from rq_obs.store.db import Store
+from rq_obs.store.totals import Folder
 
 __all__ = ["Service", "make_server"]
 
@@ -45,6 +46,8 @@ class Service:
         found.append(HealthCollector(store, self.guard, self.stats, names))
         self.collectors = found
         self.scraper = Scraper(found, self.guard, self.stats)
+        #: folds pushed attempts into the running totals in the background, so scrapes find little to fold
+        self.folder = Folder(store).start()
 
     def warm_up(self) -> threading.Thread:
         """One scrape in the background, so the first real scrape does not pay for building the store
@@ -61,6 +64,7 @@ class Service:
         return thread
 
     def close(self) -> None:
+        self.folder.stop()
         self._keeper.close()
         for c in self.collectors:
             close = getattr(c, "close", None)
@@ -146,6 +150,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         svc = self.server.service
         reply = ingest(svc.config, svc.store, self.headers, self.rfile.read)
+        if reply.status == 201:
+            svc.folder.poke()
         if reply.status in (401, 411, 413, 415, 503) or reply.status >= 500:
             self.close_connection = True  # the body was not read; don't reuse the connection
             reply.headers.setdefault("Connection", "close")

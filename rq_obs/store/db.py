@@ -114,6 +114,13 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE totals ADD COLUMN created_at REAL
     """,
+    # 3: attempts' counters are folded into totals in batches (rq_obs.store.totals): the watermark starts
+    # at the newest attempt, whose counts are already in totals; API calls are found by attempt for the fold.
+    """
+    INSERT INTO meta (key, value) SELECT 'folded_attempt_id', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM attempts
+        WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    CREATE INDEX api_calls_attempt ON api_calls (attempt_id)
+    """,
 )
 
 

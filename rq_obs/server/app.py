@@ -112,10 +112,17 @@ class Handler(BaseHTTPRequestHandler):
             if self._sent[0] == 0:
                 self._json(500, {"error": "internal error (see the server log)"})
         finally:
-            self.server.service.store.close()  # this thread's connection; threads are per request
             status, size = self._sent
             log.info('%s "%s %s" %s %s %.1fms', self.client_address[0], self.command, self.path.split("?", 1)[0],
                      status, size, (time.perf_counter() - t0) * 1000)
+
+    def handle(self) -> None:
+        """Every request on this connection (keep-alive), then this thread's store connection is closed:
+        a thread serves one client connection, so requests on it share one store connection."""
+        try:
+            super().handle()
+        finally:
+            self.server.service.store.close()
 
     # -- routes ---------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's name

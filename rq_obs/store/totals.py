@@ -85,6 +85,17 @@ class Totals:
         h[1] += value
         h[2] += 1
 
+    def add_histogram(self, metric: Metric, items: tuple, counts: list, total: float, n: int) -> None:
+        """Add observations already counted per bucket slot (as :meth:`observe_items` counts them)."""
+        key = (metric, items)
+        h = self._hist.get(key)
+        if h is None:
+            self._hist[key] = [list(counts), total, n]
+        else:
+            h[0] = [a + b for a, b in zip(h[0], counts)]
+            h[1] += total
+            h[2] += n
+
     def _merge(self) -> None:
         values = self.values
         for (metric, items), (counts, total, n) in self._hist.items():
@@ -162,6 +173,57 @@ def pending(conn: sqlite3.Connection) -> bool:
     return top is not None and top > _watermark(conn)
 
 
+_PENDING = "FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.id > ? AND a.id <= ?"
+
+
+def _count_attempts(conn: sqlite3.Connection, low: int, high: int, totals: Totals) -> None:
+    """Add the counters of the attempts with ids in (low, high].
+
+    SQLite does the counting (one GROUP BY per counter family, in C); Python only turns each
+    distinct series' label values into its label items (sorted by label name, as
+    :meth:`Totals.add` sorts them). A batch of runs of the same suite has far fewer distinct
+    series than attempts, so this costs little more than reading the rows once.
+    """
+    values = totals.values
+    span = (low, high)
+    name = M.TEST_ATTEMPTS.total
+    for suite, test, outcome, variant, n in conn.execute(
+            f"SELECT r.suite, a.test, a.outcome, a.variant, COUNT(*) {_PENDING} GROUP BY 1, 2, 3, 4", span):
+        values[(name, (("outcome", outcome), ("suite", suite), ("test", test), ("variant", variant)))] += n
+    duration_total, retries_total = M.TEST_DURATION_SECONDS.total, M.TEST_RETRIES.total
+    for suite, test, seconds, retried in conn.execute(
+            f"SELECT r.suite, a.test, SUM(a.duration), SUM(a.attempt > 1) {_PENDING} GROUP BY 1, 2", span):
+        items = (("suite", suite), ("test", test))
+        values[(duration_total, items)] += seconds
+        if retried:
+            values[(retries_total, items)] += retried
+    name = M.CATEGORY_ATTEMPTS.total
+    for category, outcome, suite, n in conn.execute(
+            f"SELECT a.category, a.outcome, r.suite, COUNT(*) {_PENDING} GROUP BY 1, 2, 3", span):
+        values[(name, (("category", category), ("outcome", outcome), ("suite", suite)))] += n
+    attempts_name, busy_name = M.WORKER_ATTEMPTS.total, M.WORKER_BUSY_SECONDS.total
+    for outcome, suite, worker, n, seconds in conn.execute(
+            f"SELECT a.outcome, r.suite, a.worker, COUNT(*), SUM(a.duration) {_PENDING} GROUP BY 1, 2, 3", span):
+        values[(attempts_name, (("outcome", outcome), ("suite", suite), ("worker", worker)))] += n
+        values[(busy_name, (("suite", suite), ("worker", worker)))] += seconds
+    # the attempt-duration histogram: slot = how many bucket bounds lie below the duration (bisect_left's
+    # index: the first bucket with duration <= le; the last slot is +Inf only); bounds bound as parameters
+    h = M.TEST_ATTEMPT_DURATION
+    slot = " + ".join("(a.duration > ?)" for _ in h.buckets)
+    hist: dict = {}
+    for outcome, suite, k, n, seconds in conn.execute(
+            f"SELECT a.outcome, r.suite, {slot}, COUNT(*), SUM(a.duration) {_PENDING} GROUP BY 1, 2, 3",
+            (*h.buckets, *span)):
+        acc = hist.get((outcome, suite))
+        if acc is None:
+            acc = hist[(outcome, suite)] = [[0] * (len(h.buckets) + 1), 0.0, 0]
+        acc[0][k] += n
+        acc[1] += seconds
+        acc[2] += n
+    for (outcome, suite), (counts, seconds, n) in hist.items():
+        totals.add_histogram(h, (("outcome", outcome), ("suite", suite)), counts, seconds, n)
+
+
 def fold_in(conn: sqlite3.Connection, totals: Totals) -> tuple[int, float | None]:
     """Count the attempts (and their API calls) above the watermark into ``totals`` and move the watermark.
 
@@ -171,34 +233,18 @@ def fold_in(conn: sqlite3.Connection, totals: Totals) -> tuple[int, float | None
     arrived, not from when it was folded. Returns (attempts counted, that time or None).
     """
     mark = _watermark(conn)
-    rows = conn.execute(
-        "SELECT a.id, r.suite, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category, a.variant "
-        "FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.id > ? ORDER BY a.id", (mark,)).fetchall()
-    if not rows:
+    top = conn.execute("SELECT MAX(id), COUNT(*) FROM attempts WHERE id > ?", (mark,)).fetchone()
+    if not top[1]:
         return 0, None
+    high, count = top
     arrived = conn.execute("SELECT MAX(ingested_at) FROM runs WHERE run_id IN "
                            "(SELECT DISTINCT run_id FROM attempts WHERE id > ?)", (mark,)).fetchone()[0]
-    values = totals.values  # a defaultdict(float) keyed by (series, label items sorted by name)
-    observe_items = totals.observe_items
-    attempts_total, retries_total, duration_total = M.TEST_ATTEMPTS.total, M.TEST_RETRIES.total, M.TEST_DURATION_SECONDS.total
-    category_total, worker_total, busy_total = M.CATEGORY_ATTEMPTS.total, M.WORKER_ATTEMPTS.total, M.WORKER_BUSY_SECONDS.total
-    attempt_hist = M.TEST_ATTEMPT_DURATION
-    for _, suite, test, outcome, duration, attempt, worker, category, variant in rows:
-        # label items sorted by name, as Totals.add would sort them
-        s_suite, s_outcome, s_test, s_worker = ("suite", suite), ("outcome", outcome), ("test", test), ("worker", worker)
-        values[(attempts_total, (s_outcome, s_suite, s_test, ("variant", variant)))] += 1.0
-        if attempt > 1:
-            values[(retries_total, (s_suite, s_test))] += 1.0
-        values[(duration_total, (s_suite, s_test))] += duration
-        observe_items(attempt_hist, (s_outcome, s_suite), duration)
-        values[(category_total, (("category", category), s_outcome, s_suite))] += 1.0
-        values[(worker_total, (s_outcome, s_suite, s_worker))] += 1.0
-        values[(busy_total, (s_suite, s_worker))] += duration
+    _count_attempts(conn, mark, high, totals)
     for (suite, provider, model, code, error, latency, retries, reasons, inp, out, cached, cost) in conn.execute(
             "SELECT r.suite, c.provider, c.model, c.status_code, c.error, c.latency, c.retries, c.retry_reasons, "
             "c.input_tokens, c.output_tokens, c.cached_tokens, c.cost_usd "
             "FROM api_calls c JOIN runs r ON r.run_id = c.run_id WHERE c.attempt_id > ? AND c.attempt_id <= ? ORDER BY c.id",
-            (mark, rows[-1][0])):
+            (mark, high)):
         pm = {"provider": provider, "model": model}
         shown = str(code) if code is not None else (error or "error")
         totals.add(M.API_REQUESTS.total, {**pm, "status_class": status_class(code), "code": shown})
@@ -211,8 +257,8 @@ def fold_in(conn: sqlite3.Connection, totals: Totals) -> tuple[int, float | None
                 totals.add(M.TOKENS.total, {**pm, "token_type": kind}, k)
         totals.add(M.COST.total, {"suite": suite, **pm}, cost)
     conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 (WATERMARK, str(rows[-1][0])))
-    return len(rows), arrived
+                 (WATERMARK, str(high)))
+    return count, arrived
 
 
 def fold(store: Store, now: float | None = None) -> int:

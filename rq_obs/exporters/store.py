@@ -202,10 +202,10 @@ class StoreCollector:
         ):
             fams[M.LAST_RUN_TIMESTAMP.name].add({"suite": suite}, finished)
             fams[M.RUN_DURATION.name].add({"suite": suite}, max(0.0, finished - started))
-        for path, sha in conn.execute(
-            "SELECT path, sha256 FROM (SELECT t.path, t.sha256, ROW_NUMBER() OVER "
-            "(PARTITION BY t.path ORDER BY r.started_at DESC, r.sequence DESC) AS rn "
-            "FROM tracked_files t JOIN runs r ON r.run_id = t.run_id) WHERE rn = 1"
+        for path, sha in conn.execute(  # per path, runs newest first (index runs_started) until one has it
+            "SELECT p.path, (SELECT t.sha256 FROM runs r CROSS JOIN tracked_files t "
+            "ON t.run_id = r.run_id AND t.path = p.path ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1) "
+            "FROM (SELECT DISTINCT path FROM tracked_files) p ORDER BY p.path"
         ):
             fams[M.TRACKED_FILE.name].add({"path": path, "sha256": sha[:_SHA_DIGITS]}, 1.0)
         for path, changed in conn.execute("SELECT path, MAX(changed_at) FROM file_changes GROUP BY path"):

@@ -116,10 +116,16 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: attempts' counters are folded into totals in batches (rq_obs.store.totals): the watermark starts
     # at the newest attempt, whose counts are already in totals; API calls are found by attempt for the fold.
+    # Runs newest first, of a suite (a tracked file's previous hash, per push) or of all (each tracked
+    # file's current hash, per scrape), and the tracked paths, without reading every run.
     """
     INSERT INTO meta (key, value) SELECT 'folded_attempt_id', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM attempts
         WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value;
-    CREATE INDEX api_calls_attempt ON api_calls (attempt_id)
+    CREATE INDEX api_calls_attempt ON api_calls (attempt_id);
+    CREATE INDEX runs_suite_started ON runs (suite, started_at, sequence);
+    DROP INDEX runs_started;
+    CREATE INDEX runs_started ON runs (started_at, sequence);
+    CREATE INDEX tracked_files_path ON tracked_files (path)
     """,
 )
 

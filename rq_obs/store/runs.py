@@ -142,9 +142,9 @@ def record_file_change(conn: sqlite3.Connection, totals: Totals, path: str, old:
 def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: Totals,
                           now: float) -> None:
     for f in files:
-        prev = conn.execute(
-            "SELECT t.sha256 FROM tracked_files t JOIN runs r ON r.run_id = t.run_id "
-            "WHERE t.path = ? AND r.suite = ? AND r.run_id != ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
+        prev = conn.execute(  # the suite's runs newest first (index runs_suite_started), first with this file
+            "SELECT t.sha256 FROM runs r JOIN tracked_files t ON t.run_id = r.run_id AND t.path = ? "
+            "WHERE r.suite = ? AND r.run_id != ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
             (f.path, run.suite, run.run_id),
         ).fetchone()
         conn.execute("INSERT OR REPLACE INTO tracked_files (run_id, path, sha256) VALUES (?, ?, ?)",

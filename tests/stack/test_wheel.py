@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -204,6 +205,22 @@ def test_source_tree_whose_versions_disagree_is_refused(tmp_path):
     assert str(err.value) == (f"pip wheel of the source tree {tree} made rq_obs-9.9.9-py3-none-any.whl, not "
                               f"{WHEEL}: pyproject.toml's version and rq_obs.__version__ ({__version__}) must agree")
     assert not (tree / "build").exists()  # built from a copy: the tree itself is left alone
+
+
+def test_a_failing_build_names_the_tree_and_pips_reason(tmp_path):
+    """Build requirements this Python has (pip) -> --no-build-isolation, so pip imports the backend here."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "rq_obs", tree / "rq_obs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(ROOT / "README.md", tree / "README.md")
+    text = (ROOT / "pyproject.toml").read_text()
+    build_system = text[:text.index("[project]")]
+    (tree / "pyproject.toml").write_text(text.replace(
+        build_system, '[build-system]\nrequires = ["pip"]\nbuild-backend = "no_such_backend"\n\n'))
+    with pytest.raises(UsageError) as err:
+        wheel.build_from_source(tree, tmp_path)
+    assert re.fullmatch(rf"pip wheel of the source tree {re.escape(str(tree))} failed \(exit \d+\): "
+                        r"ModuleNotFoundError: No module named 'no_such_backend'", str(err.value)), str(err.value)
+    assert list(tmp_path.glob("*.whl")) == []
 
 
 def test_build_requirements_decide_whether_pip_may_skip_isolation():

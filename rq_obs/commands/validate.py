@@ -1,6 +1,7 @@
-"""Check a generated stack: promtool, amtool, the compose schema and the collector's pipelines.
+"""Check a generated stack: promtool, amtool, the compose schema, the collector's pipelines, image builds.
 
-Prints one line per check (ok / FAIL / n/a naming the missing program's Debian package).
+Prints one line per check (ok / FAIL / n/a naming the missing program's Debian package). A file an
+image build needs but that is missing (the exporter's rq-obs wheel) is named with the command that makes it.
 Exit 0 when every check passes, 1 when one fails, 2 when a required program is missing.
 """
 

@@ -1,8 +1,8 @@
 """``rq-obs demo --docker``: generate the stack with the demo's settings and run it with Docker Compose.
 
-The rq-obs service builds its image from the directory (see README "Running the stack"), so
-run it from a checkout of rq-obs or point ``build.context`` at one. Not exercised here: these
-machines have no Docker engine (only the missing-Docker error is tested)."""
+The rq-obs service's image installs rq-obs' wheel from exporters/dist/ (see README "Running the
+stack"); it is written next to the generated files (:func:`rq_obs.stack.wheel.write_wheel`). Not
+exercised here: these machines have no Docker engine (only the missing-Docker error is tested)."""
 
 from __future__ import annotations
 
@@ -31,14 +31,17 @@ def compose_up(root: Path, *, say: Callable[[str], None] = lambda s: None) -> No
     from rq_obs import build
     from rq_obs.config import load
     from rq_obs.demo import script
+    from rq_obs.stack.wheel import write_wheel
 
     cmd = compose_command()
     root = Path(root)
     # no Slack webhook in a demo: alerts stay in Alertmanager's UI (Compose would refuse to start without one)
     config = load(root, env={}, overrides={**script.SETTINGS, "alerts_to": "none"}).config
     build.write(root, build.collect(config))
-    say(f"stack generated into {root}; running {' '.join(cmd)} up (Ctrl-C stops it)")
-    res = proc.run([*cmd, "up"], cwd=str(root), timeout=7 * 86400)
+    wheel = write_wheel(root)
+    say(f"stack generated into {root} (rq-obs image from {wheel.path.name}); running {' '.join(cmd)} up --build "
+        "(Ctrl-C stops it)")
+    res = proc.run([*cmd, "up", "--build"], cwd=str(root), timeout=7 * 86400)
     if not res.ok:
         raise UsageError(f"{' '.join(cmd)} up failed (exit {res.returncode}): "
                          + (res.stderr.strip().splitlines() or [""])[-1][:500])

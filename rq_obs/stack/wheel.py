@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -143,6 +144,21 @@ def _copy_build_inputs(src: Path, dest: Path, project: dict) -> None:
     shutil.copytree(src / _DIST, dest / _DIST, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+_EXCEPTION = re.compile(r"\b\w+(?:Error|Exception): ")
+
+
+def _pip_reason(output: str) -> str:
+    """The line of pip's output that says why: the first exception line (pip's layout differs between
+    versions: its own hint and note lines come last), else the last line that is not a hint or note."""
+    lines = [line.strip().removeprefix("╰─>").strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if _EXCEPTION.search(line):
+            return line
+    plain = [line for line in lines if not line.startswith(("hint:", "note:"))]
+    return (plain or lines or ["no output"])[-1]
+
+
 def build_from_source(src: Path, out_dir: Path) -> Path:
     """``pip wheel --no-deps`` of the source tree ``src`` into ``out_dir``; returns the wheel (this version's)."""
     from rq_obs import proc
@@ -158,10 +174,9 @@ def build_from_source(src: Path, out_dir: Path) -> Path:
                 *(["--no-build-isolation"] if offline else []), "-w", str(out_dir), str(copy)]
         res = proc.run(args, timeout=600)
     if not res.ok:
-        why = [line.strip() for line in (res.stderr or res.stdout).splitlines() if line.strip()]
         hint = "" if offline else f"; to build offline, install {', '.join(requires)} into {sys.executable}"
         raise UsageError(f"pip wheel of the source tree {src} failed (exit {res.returncode}): "
-                         f"{(why or ['no output'])[-1][:300]}{hint}")
+                         f"{_pip_reason(res.stderr or res.stdout)[:300]}{hint}")
     built = sorted(p.name for p in Path(out_dir).glob(f"{_DIST}-*.whl"))
     if built != [wheel_filename()]:
         raise UsageError(f"pip wheel of the source tree {src} made {', '.join(built) or 'no wheel'}, not "

@@ -179,47 +179,62 @@ _PENDING = "FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.id > ? AN
 def _count_attempts(conn: sqlite3.Connection, low: int, high: int, totals: Totals) -> None:
     """Add the counters of the attempts with ids in (low, high].
 
-    SQLite does the counting (one GROUP BY per counter family, in C); Python only turns each
-    distinct series' label values into its label items (sorted by label name, as
-    :meth:`Totals.add` sorts them). A batch of runs of the same suite has far fewer distinct
-    series than attempts, so this costs little more than reading the rows once.
+    SQLite groups the attempts once, by every label any of their counters has plus the
+    duration bucket (one sort, in C); Python adds each group to the series of every counter
+    family and turns each distinct series' label values into its label items (sorted by
+    label name, as :meth:`Totals.add` sorts them). A batch of runs of the same suite has far
+    fewer groups than attempts.
     """
+    h = M.TEST_ATTEMPT_DURATION
+    # the histogram slot = how many bucket bounds lie below the duration: bisect_left's index, the first
+    # bucket with duration <= le (the last slot is +Inf only); the bounds are bound as parameters
+    slot = " + ".join("(a.duration > ?)" for _ in h.buckets)
+    groups = conn.execute(
+        f"SELECT r.suite, a.test, a.outcome, a.variant, a.worker, a.category, a.attempt > 1, {slot}, "
+        f"COUNT(*), SUM(a.duration) {_PENDING} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", (*h.buckets, low, high))
+    attempts: dict = defaultdict(int)  # (suite, test, outcome, variant)
+    per_test: dict = {}  # (suite, test) -> [duration sum, retries]
+    per_category: dict = defaultdict(int)  # (category, outcome, suite)
+    per_worker: dict = {}  # (outcome, suite, worker) -> [attempts, duration sum]
+    hist: dict = {}  # (outcome, suite) -> [[count per slot], sum, n]
+    slots = len(h.buckets) + 1
+    for suite, test, outcome, variant, worker, category, retried, k, n, seconds in groups:
+        attempts[(suite, test, outcome, variant)] += n
+        t = per_test.get((suite, test))
+        if t is None:
+            t = per_test[(suite, test)] = [0.0, 0]
+        t[0] += seconds
+        if retried:
+            t[1] += n
+        per_category[(category, outcome, suite)] += n
+        w = per_worker.get((outcome, suite, worker))
+        if w is None:
+            w = per_worker[(outcome, suite, worker)] = [0, 0.0]
+        w[0] += n
+        w[1] += seconds
+        acc = hist.get((outcome, suite))
+        if acc is None:
+            acc = hist[(outcome, suite)] = [[0] * slots, 0.0, 0]
+        acc[0][k] += n
+        acc[1] += seconds
+        acc[2] += n
     values = totals.values
-    span = (low, high)
     name = M.TEST_ATTEMPTS.total
-    for suite, test, outcome, variant, n in conn.execute(
-            f"SELECT r.suite, a.test, a.outcome, a.variant, COUNT(*) {_PENDING} GROUP BY 1, 2, 3, 4", span):
+    for (suite, test, outcome, variant), n in attempts.items():
         values[(name, (("outcome", outcome), ("suite", suite), ("test", test), ("variant", variant)))] += n
     duration_total, retries_total = M.TEST_DURATION_SECONDS.total, M.TEST_RETRIES.total
-    for suite, test, seconds, retried in conn.execute(
-            f"SELECT r.suite, a.test, SUM(a.duration), SUM(a.attempt > 1) {_PENDING} GROUP BY 1, 2", span):
+    for (suite, test), (seconds, retried) in per_test.items():
         items = (("suite", suite), ("test", test))
         values[(duration_total, items)] += seconds
         if retried:
             values[(retries_total, items)] += retried
     name = M.CATEGORY_ATTEMPTS.total
-    for category, outcome, suite, n in conn.execute(
-            f"SELECT a.category, a.outcome, r.suite, COUNT(*) {_PENDING} GROUP BY 1, 2, 3", span):
+    for (category, outcome, suite), n in per_category.items():
         values[(name, (("category", category), ("outcome", outcome), ("suite", suite)))] += n
     attempts_name, busy_name = M.WORKER_ATTEMPTS.total, M.WORKER_BUSY_SECONDS.total
-    for outcome, suite, worker, n, seconds in conn.execute(
-            f"SELECT a.outcome, r.suite, a.worker, COUNT(*), SUM(a.duration) {_PENDING} GROUP BY 1, 2, 3", span):
+    for (outcome, suite, worker), (n, seconds) in per_worker.items():
         values[(attempts_name, (("outcome", outcome), ("suite", suite), ("worker", worker)))] += n
         values[(busy_name, (("suite", suite), ("worker", worker)))] += seconds
-    # the attempt-duration histogram: slot = how many bucket bounds lie below the duration (bisect_left's
-    # index: the first bucket with duration <= le; the last slot is +Inf only); bounds bound as parameters
-    h = M.TEST_ATTEMPT_DURATION
-    slot = " + ".join("(a.duration > ?)" for _ in h.buckets)
-    hist: dict = {}
-    for outcome, suite, k, n, seconds in conn.execute(
-            f"SELECT a.outcome, r.suite, {slot}, COUNT(*), SUM(a.duration) {_PENDING} GROUP BY 1, 2, 3",
-            (*h.buckets, *span)):
-        acc = hist.get((outcome, suite))
-        if acc is None:
-            acc = hist[(outcome, suite)] = [[0] * (len(h.buckets) + 1), 0.0, 0]
-        acc[0][k] += n
-        acc[1] += seconds
-        acc[2] += n
     for (outcome, suite), (counts, seconds, n) in hist.items():
         totals.add_histogram(h, (("outcome", outcome), ("suite", suite)), counts, seconds, n)
 

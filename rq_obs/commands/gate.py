@@ -14,8 +14,8 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @click.command(help=__doc__)
 @click.option("--release", default=None, help="Release to gate. Default: the latest snapshot.")
 @click.option("--min-score", type=float, default=None, help="Minimum quality score 0-100.")
-@click.option("--max-regressions", type=int, default=None, help="Maximum performance regressions vs the baseline.")
-@click.option("--max-vulnerabilities", type=int, default=None, help="Maximum known vulnerabilities.")
+@click.option("--max-regressions", type=click.IntRange(min=0), default=None, help="Maximum performance regressions vs the baseline.")
+@click.option("--max-vulnerabilities", type=click.IntRange(min=0), default=None, help="Maximum known vulnerabilities.")
 @click.option("--min-coverage", type=float, default=None, help="Minimum line coverage 0-1 (0 disables).")
 @click.option("--strict", is_flag=True, help="Fail gates whose input was not measured instead of skipping them.")
 @store_option

@@ -141,8 +141,10 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: store not found (run the tests with --rq-obs first, or pass --store)")
-        if create:
+        if create and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.parent.name == ".rq-obs":  # the default store's directory: keep it out of git
+                (self.path.parent / ".gitignore").write_text("# created by rq-obs: the local store\n*\n")
         self._local = threading.local()
         self._ensured: set[str] = set()
         self._lock = threading.Lock()

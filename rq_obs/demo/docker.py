@@ -27,6 +27,11 @@ def compose_command() -> list[str]:
                      "prometheus and prometheus-alertmanager")
 
 
+#: What Compose prints when it cannot reach the Docker daemon (docker-compose 1.x, docker compose v2).
+_NO_DAEMON = ("Error while fetching server API version", "Cannot connect to the Docker daemon",
+              "docker.sock: connect: no such file", "Is the docker daemon running")
+
+
 def compose_up(root: Path, *, say: Callable[[str], None] = lambda s: None) -> None:
     from rq_obs import build
     from rq_obs.config import load
@@ -43,5 +48,8 @@ def compose_up(root: Path, *, say: Callable[[str], None] = lambda s: None) -> No
         "(Ctrl-C stops it)")
     res = proc.run([*cmd, "up", "--build"], cwd=str(root), timeout=7 * 86400)
     if not res.ok:
-        raise UsageError(f"{' '.join(cmd)} up failed (exit {res.returncode}): "
-                         + (res.stderr.strip().splitlines() or [""])[-1][:500])
+        last = (res.stderr.strip().splitlines() or [""])[-1][:500]
+        if any(sign in res.stderr for sign in _NO_DAEMON):
+            raise UsageError(f"rq-obs demo --docker: no Docker daemon answers ({' '.join(cmd)}: {last[:200]}); start "
+                             f"Docker (`docker info` tells), or run rq-obs demo, which needs no Docker")
+        raise UsageError(f"{' '.join(cmd)} up failed (exit {res.returncode}): {last}")

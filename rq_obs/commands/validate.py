@@ -23,6 +23,9 @@ def command(ctx: click.Context, directory: str | None) -> None:
     from rq_obs.stack.validate import validate_dir
 
     root = Path(directory) if directory else project_root(ctx)
+    if root.is_dir() and not (root / "docker-compose.yml").is_file() and not (root / "collector").is_dir():
+        raise UsageError(f"no generated stack in {root} (no docker-compose.yml, no collector/): run "
+                         f"`rq-obs build --out DIR` first, then `rq-obs validate DIR`")
     checks = validate_dir(root)
     for check in checks:
         click.echo(check.line())

@@ -94,6 +94,13 @@ def test_missing_promtool_names_the_debian_package(tmp_path, fresh):
     assert "rq-obs: error: promtool not found on PATH (Debian package 'prometheus'" in result.err
 
 
+def test_a_directory_without_a_stack_says_to_build_one(tmp_path):
+    result = run_cli("validate", tmp_path)
+    assert result.code == 2
+    assert result.err.strip() == (f"rq-obs: error: no generated stack in {tmp_path} (no docker-compose.yml, no "
+                                  f"collector/): run `rq-obs build --out DIR` first, then `rq-obs validate DIR`")
+
+
 def test_not_a_directory_is_a_usage_error(tmp_path):
     result = run_cli("validate", tmp_path / "nope")
     assert result.code == 2 and f"{tmp_path / 'nope'}: not a directory" in result.err

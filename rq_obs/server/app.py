@@ -1,6 +1,6 @@
 """Routing and the HTTP server (the standard library's ``ThreadingHTTPServer``).
 
-Routes: ``GET /metrics``, ``POST /api/v1/runs``, ``GET /healthz``, ``GET /readyz``.
+Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``GET /healthz``, ``GET /readyz``.
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
@@ -14,6 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from rq_obs import __version__
 from rq_obs.config import Config
 from rq_obs.exporters import collectors as build_collectors
 from rq_obs.exporters.base import LabelGuard
@@ -140,6 +141,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             body, ctype = svc.scraper.render(self.headers.get("Accept"))
             self._send(200, body, ctype)
+        elif path == "/":
+            self._json(200, {"service": "rq-obs serve", "version": __version__, "routes": {
+                "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
+                INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
+                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable"}})
         elif path == "/healthz":
             self._json(*health.healthz())
         elif path == "/readyz":

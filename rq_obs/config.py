@@ -145,15 +145,15 @@ class Config:
     max_attributes: int = _f(32, "free-form attributes per attempt are bounded so one test cannot bloat the store", _positive)
     retention_days: int = _f(90, "raw attempts older than this are pruned; running totals keep counters monotonic", _positive)
     # --- thresholds (SLOs, budgets, analytics) ------------------------------------
-    slo_pass_rate: float = _f(0.85, "pass-rate SLO from the plans; alerts and panel thresholds use it", _ratio)
-    daily_budget_usd: float = _f(25.0, "daily API cost budget from the plans", _positive)
+    slo_pass_rate: float = _f(0.85, "pass-rate SLO (share of passing attempts); alerts and panel thresholds use it", _ratio)
+    daily_budget_usd: float = _f(25.0, "daily API cost budget in USD; the cost alerts and the budget-burn panel use it", _positive)
     regression_threshold: float = _f(0.05, "a benchmark this much slower (and significant) is a regression", _ratio)
     flaky_band: list = _f([0.3, 0.7], "a pass rate inside this band over the window marks a test flaky", _band)
     flaky_window: str = _f("7d", "window over which pass rates and flip rates are computed", _duration)
     flaky_min_attempts: int = _f(3, "a test needs this many counted attempts in the window before its pass rate can call it flaky or broken", _positive)
     analytics_all_tests: bool = _f(False, "pass rate, flip rate and stability are published only for tests that failed at least once in the window (always-passing ones are 1, 0, 100), change deltas only when not 0; true publishes them for every test (slower scrapes)")
     experiment_splits: dict = _f({}, "expected traffic split per experiment ({experiment: {variant: weight}}) for the sample-ratio-mismatch check; equal when absent", _splits)
-    min_quality_score: float = _f(80.0, "the release quality gate from the plans", _score)
+    min_quality_score: float = _f(80.0, "lowest quality score (0-100) a release may have; gate and compare block below it", _score)
     significance_level: float = _f(0.05, "p-value below which a difference counts as significant", _ratio)
     api_retry_rate_threshold: float = _f(0.1, "retries per API request above which SREs are alerted", _non_negative)
     rate_429_threshold: float = _f(0.05, "share of API requests answered 429 above which SREs are alerted", _ratio)
@@ -164,7 +164,7 @@ class Config:
     flaky_rise_threshold: int = _f(0, "alert when a suite has more than this many additional flaky tests than a day before", _non_negative)
     # --- release quality ----------------------------------------------------------
     baseline: str = _f("previous", "one baseline snapshot per release; compare against the previous release unless a release name is given")
-    quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weights from the plans; missing dimensions are re-weighted", _weights)
+    quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weight of each dimension; a dimension without input is left out and the rest re-weighted", _weights)
     max_regressions: int = _f(0, "gate: blocking regressions allowed in a release", _non_negative)
     max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
     min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
@@ -180,7 +180,7 @@ class Config:
     max_label_length: int = _f(200, "cardinality cap: longer label values are truncated (and counted)", _positive)
     new_series_grace: str = _f("2m", "a counter series first written less than this long ago is exported as 0, so Prometheus scrapes a 0 before its first value and increase() counts it; longer than 2 scrape intervals so at least one scrape sees the 0", _duration)
     # --- the generated stack ------------------------------------------------------
-    prometheus_retention: str = _f("15d", "Prometheus retention from the plans", _duration)
+    prometheus_retention: str = _f("15d", "how long the generated Prometheus keeps samples (--storage.tsdb.retention.time)", _duration)
     scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)
     evaluation_interval: str = _f("1m", "how often recording and alert rules are evaluated", _duration)
     alerts_to: str = _f("slack", "alerts go to Slack by default", _choice("slack", "none"))
@@ -221,6 +221,7 @@ class Loaded:
     config: Config
     sources: Mapping[str, str]  # field name -> "default" | file path | "env RQ_OBS_X" | "flag --x"
     files: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()  # settings files found but not read (the first one found wins)
 
 
 def _type_ok(default: Any, value: Any) -> tuple[bool, Any]:
@@ -254,6 +255,11 @@ def _apply(values: dict, sources: dict, raw: Mapping[str, Any], origin: str, whe
     for key, value in raw.items():
         name = str(key).replace("-", "_")
         if name not in fields:
+            import difflib
+
+            close = difflib.get_close_matches(name, fields, n=1, cutoff=0.75)
+            if close:
+                raise ConfigError(f"{where}: unknown key {key!r}; did you mean {close[0]!r}?")
             raise ConfigError(f"{where}: unknown key {key!r}; expected one of: {', '.join(sorted(fields))}")
         default = values[name]
         ok, coerced = _type_ok(default, value)
@@ -276,9 +282,14 @@ def _read_pyproject(path: Path) -> dict | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read TOML: {exc}") from None
-    table = data.get("tool", {}).get("rq-obs")
+    tools = data.get("tool", {})
+    table = tools.get("rq-obs") if isinstance(tools, dict) else None
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.rq-obs] must be a table")
+    if table is None and isinstance(tools, dict):
+        near = [k for k in tools if k != "rq-obs" and k.lower().replace("_", "").replace("-", "") == "rqobs"]
+        if near:  # a settings table rq-obs would silently not read
+            raise ConfigError(f"{path}: [tool.{near[0]}] is not read; rq-obs' table is [tool.rq-obs]")
     return table
 
 
@@ -324,13 +335,17 @@ def load(
             raise ConfigError(f"{config_file}: config file not found")
     else:
         candidates = [p for p in (root / "rq-obs.yaml", root / "rq-obs.yml", root / "pyproject.toml") if p.is_file()]
+    ignored: list[str] = []
     for path in candidates:
+        if files:  # the first file found wins; rq-obs.yaml is meant to replace [tool.rq-obs]
+            if path.suffix != ".toml" or _read_pyproject(path) is not None:
+                ignored.append(str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))
+            continue
         raw = _read_pyproject(path) if path.suffix == ".toml" else read_yaml_mapping(path, "a mapping of settings at the top level")
         if raw is None:
             continue
         _apply(values, sources, raw, str(path), str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))
         files.append(str(path))
-        break  # the first file found wins; rq-obs.yaml is meant to replace [tool.rq-obs]
 
     for name in FIELDS:
         var = "RQ_OBS_" + name.upper()
@@ -346,4 +361,4 @@ def load(
                 continue
             _apply(values, sources, {name: value}, f"flag --{name.replace('_', '-')}", f"option --{name.replace('_', '-')}")
 
-    return Loaded(config=Config(**values), sources=sources, files=tuple(files))
+    return Loaded(config=Config(**values), sources=sources, files=tuple(files), ignored=tuple(ignored))

@@ -15,11 +15,12 @@ import json
 import logging
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable
 
-from rq_obs.errors import RqObsError
+from rq_obs.errors import RqObsError, UsageError
 from rq_obs.server.ingest import PATH
 from rq_obs.store import loading
 from rq_obs.store.db import Store
@@ -42,8 +43,12 @@ class PushReport:
 
 
 def ingest_url(url: str) -> str:
-    """Accept the server's base URL or the full ingest URL."""
-    url = url.rstrip("/")
+    """Accept the server's base URL or the full ingest URL (http or https, with a host)."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"push URL {url!r}: expected http://HOST:PORT or https://HOST (the rq-obs serve address), "
+                         f"e.g. http://127.0.0.1:9464")
+    url = url.strip().rstrip("/")
     return url if url.endswith(PATH) else url + PATH
 
 
@@ -93,9 +98,9 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
     Raises :class:`RqObsError` when the server stays unreachable after ``retries`` retries
     (naming how many runs are still pending) or refuses a run (naming it and the reason).
     """
+    target = ingest_url(url)
     if not token:
         raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
-    target = ingest_url(url)
     report = PushReport()
     ids = pending_run_ids(store, since)
     for i, run_id in enumerate(ids):

@@ -32,10 +32,34 @@ def test_precedence_file_env_flag(tmp_path):
     assert loaded.sources["suite"] == "default"
 
 
-def test_yaml_file_wins_over_pyproject(tmp_path):
+def test_yaml_file_wins_over_pyproject_and_config_check_says_so(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.rq-obs]\nslo_pass_rate = 0.9\n')
     (tmp_path / "rq-obs.yaml").write_text("slo_pass_rate: 0.95\n")
-    assert load(tmp_path, env={}).config.slo_pass_rate == 0.95
+    loaded = load(tmp_path, env={})
+    assert loaded.config.slo_pass_rate == 0.95
+    assert loaded.ignored == (f"{tmp_path / 'pyproject.toml'} [tool.rq-obs]",)
+    res = run_cli("--project", str(tmp_path), "config", "check")
+    assert res.code == 0 and res.out.splitlines()[1] == (
+        f"note: {tmp_path / 'pyproject.toml'} [tool.rq-obs] is not read: {tmp_path / 'rq-obs.yaml'} takes its place "
+        f"(only the first of rq-obs.yaml, rq-obs.yml, pyproject.toml [tool.rq-obs] is read)")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')  # no rq-obs table: nothing to say
+    assert load(tmp_path, env={}).ignored == ()
+
+
+@pytest.mark.parametrize("table", ["rq_obs", "rqobs", "RQ-OBS"])
+def test_a_misspelled_table_is_an_error_not_silently_skipped(tmp_path, table):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.{table}]\nslo_pass_rate = 3\n")
+    res = run_cli("--project", str(tmp_path), "config", "check")
+    assert res.code == 2
+    assert res.err.strip() == (f"rq-obs: error: {tmp_path / 'pyproject.toml'}: [tool.{table}] is not read; "
+                               f"rq-obs' table is [tool.rq-obs]")
+
+
+def test_a_near_miss_key_gets_a_suggestion(tmp_path):
+    (tmp_path / "rq-obs.yaml").write_text("slo_pas_rate: 0.9\n")
+    with pytest.raises(ConfigError) as err:
+        load(tmp_path, env={})
+    assert str(err.value) == f"{tmp_path / 'rq-obs.yaml'}: unknown key 'slo_pas_rate'; did you mean 'slo_pass_rate'?"
 
 
 @pytest.mark.parametrize("body, fragment", [

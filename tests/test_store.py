@@ -100,7 +100,7 @@ def test_not_a_store(tmp_path):
     p.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="not a readable rq-obs store"):
         Store(p)
-    assert len(CORE_MIGRATIONS) == 2 and sqlite3.sqlite_version  # 2: totals.created_at
+    assert len(CORE_MIGRATIONS) == 3 and sqlite3.sqlite_version  # 2: totals.created_at, 3: the fold watermark
 
 
 def test_retention_prunes_old_runs_and_keeps_counters(tmp_path):
@@ -137,3 +137,12 @@ def test_integers_beyond_64_bits_are_a_clear_field_error(path, value):
     field = ".".join(str(k) for k in path).replace(".0.", "[0].").replace(".0", "[0]")
     with pytest.raises(InputError, match=re.escape(f"field {field!r}")):
         run_from_dict(doc, "request body")
+
+
+def test_the_default_store_directory_it_creates_keeps_itself_out_of_git(tmp_path):
+    Store(tmp_path / ".rq-obs" / "store.db")
+    assert (tmp_path / ".rq-obs" / ".gitignore").read_text() == "# created by rq-obs: the local store\n*\n"
+    (tmp_path / "mine").mkdir()
+    Store(tmp_path / "mine" / "store.db")  # a directory the user made is left as it is
+    Store(tmp_path / "new" / "store.db")  # and only .rq-obs/ gets the file
+    assert sorted(p.name for p in tmp_path.rglob(".gitignore")) == [".gitignore"]

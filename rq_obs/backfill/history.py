@@ -39,6 +39,7 @@ from rq_obs.errors import InputError
 from rq_obs.store.db import Store
 from rq_obs.store.loading import load_run
 from rq_obs.store.runs import labels_key, read_totals, save_run
+from rq_obs.store.totals import fold
 
 __all__ = ["Guard", "History", "replay", "write_openmetrics", "WriteStats", "Progress"]
 
@@ -188,6 +189,7 @@ def replay(src: Store, workdir: Path, guard: Guard, progress: Progress | None = 
             for row in rows:
                 run = load_run(src, row["run_id"])
                 save_run(scratch, run)
+                fold(scratch)  # this run's attempts into the scratch totals, so the trigger sees them
                 changed = conn.execute(
                     "SELECT t.metric, t.labels, t.value FROM totals t JOIN backfill_changed c "
                     "ON c.metric = t.metric AND c.labels = t.labels").fetchall()

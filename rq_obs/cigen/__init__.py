@@ -1,5 +1,7 @@
 """Generate a project's CI pipeline (GitHub Actions, GitLab CI, Jenkins) and its quality-gates file.
 
+:func:`resolve` decides what the project does not say itself (the base branch, where CI installs
+rq-obs from, where the generated stack lives), each with the reason;
 :func:`generate` returns ``{relative path: text}`` (deterministic); :func:`write` writes it.
 """
 
@@ -12,8 +14,8 @@ from rq_obs.cigen.detect import ProjectInfo, detect
 from rq_obs.cigen.pipeline import GATES_FILE, Options
 from rq_obs.errors import UsageError
 
-__all__ = ["PROVIDERS", "Options", "ProjectInfo", "detect", "generate", "gates_yaml", "write", "Written",
-           "pipeline_path"]
+__all__ = ["PROVIDERS", "Options", "ProjectInfo", "detect", "resolve", "Resolved", "generate", "gates_yaml",
+           "write", "Written", "pipeline_path"]
 
 PROVIDERS = ("github", "gitlab", "jenkins")
 
@@ -46,9 +48,44 @@ def gates_yaml(config) -> str:
     )
 
 
-def generate(root: Path, provider: str, config, opts: Options = Options()) -> tuple[ProjectInfo, dict[str, str]]:
+@dataclass(frozen=True)
+class Resolved:
+    options: Options
+    base_branch_reason: str
+    rq_obs_reason: str
+    stack_reason: str
+
+
+def resolve(root: Path, *, base_branch: str | None = None, rq_obs_spec: str | None = None,
+            stack_dir: str | None = None, push_url: str | None = None) -> Resolved:
+    """The pipeline options for the project at ``root``: what was given, else what is detected.
+
+    Raises :class:`~rq_obs.errors.UsageError` when rq-obs has no source CI can install it from (see
+    :mod:`rq_obs.cigen.source`), when ``stack_dir`` holds no generated stack, or when several stacks
+    are found and none was given.
+    """
+    from rq_obs.cigen.gitinfo import BaseBranch, default_branch, is_repository, is_tracked
+    from rq_obs.cigen.source import resolve_source
+    from rq_obs.cigen.stackdir import MARKER, find_stack, given_stack
+
+    root = Path(root)
+    stack = given_stack(root, stack_dir) if stack_dir is not None else find_stack(root)
+    stack_reason = stack.reason
+    if stack.rel is not None:
+        marker = MARKER if stack.rel == "." else f"{stack.rel}/{MARKER}"
+        if is_repository(root) and not is_tracked(root, marker):
+            stack_reason += f"; {marker} is not committed yet: commit the stack, or CI's check fails"
+    source = resolve_source(root, rq_obs_spec, stack)
+    branch = BaseBranch(base_branch, "--base-branch") if base_branch else default_branch(root)
+    opts = Options(rq_obs_spec=source.spec, base_branch=branch.name, stack_dir=stack.rel, push_url=push_url)
+    return Resolved(opts, branch.reason, source.reason, stack_reason)
+
+
+def generate(root: Path, provider: str, config, opts: Options,
+             info: ProjectInfo | None = None) -> tuple[ProjectInfo, dict[str, str]]:
+    """The pipeline file and the quality-gates file (``info``: the project's :func:`detect`, done here if None)."""
     mod = _renderer(provider)
-    info = detect(Path(root))
+    info = info if info is not None else detect(Path(root))
     return info, {mod.PATH: mod.render(info, opts), GATES_FILE: gates_yaml(config)}
 
 

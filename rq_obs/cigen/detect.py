@@ -3,8 +3,10 @@
 Everything is read from files (no subprocess, no network):
 
 - Python version: the first line of ``.python-version`` (``3.11.4`` -> ``3.11``); otherwise the
-  *lowest* of :data:`KNOWN_PYTHONS` that ``requires-python`` in ``pyproject.toml`` allows (CI then
-  proves the oldest version the project claims to support); otherwise :data:`DEFAULT_PYTHON`.
+  *lowest* of :data:`KNOWN_PYTHONS` that both ``requires-python`` in ``pyproject.toml`` and rq-obs'
+  own ``Requires-Python`` allow (CI then proves the oldest version the project claims to support
+  that the rq-obs plugin can run on: it runs inside the project's environment); otherwise
+  :data:`DEFAULT_PYTHON`. A ``.python-version`` older than rq-obs allows is an error.
 - Package manager, from lock files in this order: ``uv.lock`` (uv), ``poetry.lock`` (poetry),
   ``Pipfile.lock`` / ``Pipfile`` (pipenv), ``requirements*.txt`` (pip), ``pyproject.toml`` (pip,
   editable install with the first of the extras ``test``, ``tests``, ``dev`` that exists).
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from rq_obs.errors import InputError, UsageError
 
-__all__ = ["ProjectInfo", "detect", "KNOWN_PYTHONS", "DEFAULT_PYTHON", "COVERAGE_FILE", "BENCHMARK_FILE"]
+__all__ = ["ProjectInfo", "detect", "rq_obs_requires_python", "KNOWN_PYTHONS", "DEFAULT_PYTHON", "COVERAGE_FILE", "BENCHMARK_FILE"]
 
 KNOWN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 DEFAULT_PYTHON = "3.12"
@@ -42,11 +44,13 @@ class ProjectInfo:
     benchmarks: bool
     dependencies: tuple[str, ...]  # normalised names found in the dependency files
 
-    @property
-    def install_rq_obs(self) -> str:
-        """Installs rq-obs into the environment the tests run in."""
-        return {"uv": "uv pip install --python .venv/bin/python rq-obs", "poetry": "poetry run pip install rq-obs",
-                "pipenv": "pipenv run pip install rq-obs"}.get(self.package_manager, "pip install rq-obs")
+    def install_rq_obs(self, spec: str) -> str:
+        """Installs rq-obs from ``spec`` (a wheel path or a requirement) into the environment the tests run in."""
+        import shlex
+
+        command = {"uv": "uv pip install --python .venv/bin/python", "poetry": "poetry run pip install",
+                   "pipenv": "pipenv run pip install"}.get(self.package_manager, "pip install")
+        return f"{command} {shlex.quote(spec)}"
 
     def run(self, command: str) -> str:
         """``command`` run inside the project's environment."""
@@ -76,30 +80,60 @@ def _load_pyproject(root: Path) -> dict:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
 
 
+def rq_obs_requires_python() -> str:
+    """rq-obs' own ``Requires-Python`` (from its installed metadata, else its source tree's pyproject.toml)."""
+    from importlib import metadata
+
+    try:
+        spec = metadata.metadata("rq-obs")["Requires-Python"]
+    except metadata.PackageNotFoundError:
+        spec = None
+    if not spec:
+        from rq_obs.stack.wheel import source_tree
+
+        src = source_tree()
+        spec = ((_load_pyproject(src).get("project") or {}).get("requires-python") if src else None)
+    if not spec:  # pragma: no cover - rq-obs runs neither installed nor from its source tree
+        raise UsageError("cannot tell which Python versions rq-obs supports (no installed metadata and no "
+                         "source tree); reinstall rq-obs")
+    return spec
+
+
+def _allows(spec, version: str) -> bool:
+    return spec.contains(version + ".0") or spec.contains(version + ".99")
+
+
 def _python_version(root: Path, pyproject: dict) -> tuple[str, str]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    ours_text = rq_obs_requires_python()
+    ours = SpecifierSet(ours_text)
     pv = root / ".python-version"
     if pv.is_file():
         first = (pv.read_text(encoding="utf-8").strip().splitlines() or [""])[0].strip()
         m = re.match(r"^(?:python-?|cpython-)?(\d+)\.(\d+)", first)
         if not m:
             raise InputError(f"{pv}: expected a version like 3.11 on the first line, got {first!r}")
-        return f"{m.group(1)}.{m.group(2)}", ".python-version"
+        version = f"{m.group(1)}.{m.group(2)}"
+        if not _allows(ours, version):
+            raise InputError(f"{pv}: pins Python {version}, but rq-obs requires Python {ours_text} and its pytest "
+                             f"plugin runs in the project's environment in CI; pin a version rq-obs supports")
+        return version, ".python-version"
     spec = (pyproject.get("project") or {}).get("requires-python")
     if spec is None:
         dep = ((pyproject.get("tool") or {}).get("poetry") or {}).get("dependencies") or {}
         spec = dep.get("python") if isinstance(dep.get("python"), str) else None
         spec = _poetry_spec(spec) if spec else None
     if spec:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
         try:
             s = SpecifierSet(spec)
         except InvalidSpecifier:
             raise InputError(f"{root / 'pyproject.toml'}: requires-python {spec!r} is not a version specifier") from None
         for v in KNOWN_PYTHONS:
-            if s.contains(v + ".0") or s.contains(v + ".99"):
-                return v, f"pyproject.toml requires-python {spec!r} (lowest allowed)"
-        raise InputError(f"{root / 'pyproject.toml'}: requires-python {spec!r} allows none of {', '.join(KNOWN_PYTHONS)}")
+            if _allows(s, v) and _allows(ours, v):
+                return v, f"the lowest that both pyproject.toml requires-python {spec!r} and rq-obs ({ours_text}) allow"
+        raise InputError(f"{root / 'pyproject.toml'}: requires-python {spec!r} and rq-obs' {ours_text!r} "
+                         f"together allow none of {', '.join(KNOWN_PYTHONS)}")
     return DEFAULT_PYTHON, "default (no .python-version or requires-python)"
 
 

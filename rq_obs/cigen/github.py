@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, HEADER, RELEASE_FILE, STORE_DIR, Options,
-                                   gate_steps, install_step, report_lines)
+from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps,
+                                   header, install_step, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
 __all__ = ["PATH", "render"]
@@ -36,7 +36,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
         steps.append({"name": f"Cache {info.package_manager}", "uses": "actions/cache@v4",
                       "with": {"path": path,
                                "key": f"{info.package_manager}-${{{{ runner.os }}}}-${{{{ hashFiles('{lock}') }}}}"}})
-    install = install_step(info)
+    install = install_step(info, opts)
     steps.append({"name": install.name, "run": _script(install.lines)})
     steps.append({
         "name": "Fetch the base branch's store (baseline)",
@@ -52,7 +52,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
             "fi",
         )),
     })
-    gates = gate_steps(info)
+    gates = gate_steps(info, opts)
     for s in gates:
         step = {"name": s.name, "id": s.key, "run": _script(s.lines)}
         if s.gate:
@@ -96,4 +96,4 @@ def render(info: ProjectInfo, opts: Options) -> str:
             }
         },
     }
-    return comment_block(HEADER.splitlines()) + dump(doc, sort_keys=False)
+    return comment_block(header(opts).splitlines()) + dump(doc, sort_keys=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, HEADER, RELEASE_FILE, STORE_DIR, Options, gate_steps,
+from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps, header,
                                    install_step, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
@@ -22,7 +22,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
     script = [
         'export RQ_OBS_RELEASE="${CI_COMMIT_TAG:-$CI_COMMIT_SHA}"',
         'export BASE_BRANCH="${CI_MERGE_REQUEST_TARGET_BRANCH_NAME:-${CI_COMMIT_BRANCH:-$CI_DEFAULT_BRANCH}}"',
-        *install_step(info).lines,
+        *install_step(info, opts).lines,
         "\n".join((
             f"mkdir -p {STORE_DIR}",
             'if curl --fail --silent --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output rq-obs-baseline.zip '
@@ -33,7 +33,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
             "fi",
         )),
     ]
-    gates = gate_steps(info)
+    gates = gate_steps(info, opts)
     for s in gates:
         body = "\n".join(s.lines)
         # a gate step may fail without stopping the job: record it, enforce at the end
@@ -79,4 +79,4 @@ def render(info: ProjectInfo, opts: Options) -> str:
     note = ("\nMerge request note: set a masked CI/CD variable RQ_OBS_GITLAB_TOKEN (a project access token with\n"
             "api scope); without it the report is the job artifact 'rq-obs report'."
             + ("\nPush: set a masked CI/CD variable RQ_OBS_TOKEN." if opts.push_url else ""))
-    return comment_block((HEADER + note).splitlines()) + dump(doc, sort_keys=False)
+    return comment_block((header(opts) + note).splitlines()) + dump(doc, sort_keys=False)

@@ -7,8 +7,8 @@ Everything runs in a virtual environment inside the workspace, so the container 
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, GATE_OUTPUT, HEADER, RELEASE_FILE, REPORT, STORE_DIR,
-                                   Options, gate_steps, install_step, report_lines)
+from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, GATE_OUTPUT, RELEASE_FILE, REPORT, STORE_DIR, Options,
+                                   gate_steps, header, install_step, report_lines)
 from rq_obs.errors import UsageError
 
 __all__ = ["PATH", "render"]
@@ -33,7 +33,7 @@ def _stage(name: str, inner: str) -> str:
 
 
 def render(info: ProjectInfo, opts: Options) -> str:
-    install = install_step(info)
+    install = install_step(info, opts)
     stages = [_stage("Install", "\n".join((
         "                script { env.RQ_OBS_RELEASE = env.TAG_NAME ?: env.GIT_COMMIT }",
         f"                sh 'rm -rf {STORE_DIR} {REPORT} {GATE_OUTPUT} {_SUMMARY} && python -m venv {_VENV}'",
@@ -47,7 +47,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
         "                }",
         f"                sh 'if [ -f {RELEASE_FILE} ]; then cp {RELEASE_FILE} {BASE_RELEASE_FILE}; else echo \"No baseline store yet\"; fi'",
     ))))
-    for s in gate_steps(info):
+    for s in gate_steps(info, opts):
         if s.gate:
             inner = ("                catchError(buildResult: 'FAILURE', stageResult: 'FAILURE') {\n"
                      + _sh(s.lines, 20) + "\n                }")
@@ -60,8 +60,8 @@ def render(info: ProjectInfo, opts: Options) -> str:
         post.append("            withCredentials([string(credentialsId: 'rq-obs-token', variable: 'RQ_OBS_TOKEN')]) {\n"
                     + _sh((info.run(f"rq-obs push --url {opts.push_url}") + " || echo 'rq-obs push failed'",), 16)
                     + "\n            }")
-    header = "".join(f"// {line}".rstrip() + "\n" for line in (
-        HEADER + "\nNeeds the Docker Pipeline and Copy Artifact plugins. The report is archived as "
+    top = "".join(f"// {line}".rstrip() + "\n" for line in (
+        header(opts) + "\nNeeds the Docker Pipeline and Copy Artifact plugins. The report is archived as "
         f"{_SUMMARY}." + ("\nPush: a Secret text credential with id rq-obs-token." if opts.push_url else "")
     ).splitlines())
     env = [f"        BASE_BRANCH = \"${{env.CHANGE_TARGET ?: '{opts.base_branch}'}}\"",
@@ -70,7 +70,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
         env.append("        POETRY_VIRTUALENVS_IN_PROJECT = 'true'")
     if info.package_manager == "pipenv":
         env.append("        PIPENV_VENV_IN_PROJECT = '1'")
-    return (header
+    return (top
             + "pipeline {\n"
             + f"    agent {{ docker {{ image 'python:{info.python_version}' }} }}\n"
             + "    environment {\n" + "\n".join(env) + "\n    }\n"

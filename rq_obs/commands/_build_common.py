@@ -32,3 +32,8 @@ def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_on
         return
     changed = build.write(target, files)
     click.echo(f"wrote {len(files)} files to {target} ({len(changed)} changed)")
+    if not dashboards_only:
+        from rq_obs.stack.wheel import wheel_path
+
+        if not (target / wheel_path()).is_file():
+            click.echo(f"next: rq-obs stack wheel --out {target}   (the rq-obs image installs {wheel_path()})")

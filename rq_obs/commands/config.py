@@ -25,6 +25,8 @@ def show(ctx: click.Context, fmt: str) -> None:
         return
     import json
 
+    for path in loaded.ignored:
+        click.echo(f"# not read: {path} ({loaded.files[0]} takes its place)")
     width = max(len(n) for n in values)
     for name, value in values.items():
         shown = json.dumps(value) if not isinstance(value, str) else value
@@ -39,3 +41,6 @@ def check(ctx: click.Context) -> None:
     loaded = loaded_config(ctx)
     where = ", ".join(loaded.files) or "defaults only (no rq-obs.yaml or [tool.rq-obs] found)"
     click.echo(f"config ok: {where}")
+    for path in loaded.ignored:
+        click.echo(f"note: {path} is not read: {loaded.files[0]} takes its place (only the first of "
+                   f"rq-obs.yaml, rq-obs.yml, pyproject.toml [tool.rq-obs] is read)")

@@ -40,8 +40,8 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
         emit_json({"window": win, "flaky_band": list(config.flaky_band), "min_attempts": config.flaky_min_attempts,
                    "tests_seen": len(tests), "summary": summary, "tests": [t.to_dict() for t in shown]})
         return
-    click.echo(f"{len(tests)} tests in the last {win}: {summary['flaky']} flaky, {summary['broken']} broken, "
-               f"{summary['healthy']} healthy")
+    click.echo(f"{len(tests)} tests passed or failed in the last {win} (tests only skipped or xfailed are not "
+               f"judged): {summary['flaky']} flaky, {summary['broken']} broken, {summary['healthy']} healthy")
     if not shown:
         return
     header = ("state", "pass", "flips", "stability", "attempts", "last flake", "first seen", "suite", "test")

@@ -14,8 +14,8 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @click.command(help=__doc__)
 @click.option("--release", default=None, help="Release to gate. Default: the latest snapshot.")
 @click.option("--min-score", type=float, default=None, help="Minimum quality score 0-100.")
-@click.option("--max-regressions", type=int, default=None, help="Maximum performance regressions vs the baseline.")
-@click.option("--max-vulnerabilities", type=int, default=None, help="Maximum known vulnerabilities.")
+@click.option("--max-regressions", type=click.IntRange(min=0), default=None, help="Maximum performance regressions vs the baseline.")
+@click.option("--max-vulnerabilities", type=click.IntRange(min=0), default=None, help="Maximum known vulnerabilities.")
 @click.option("--min-coverage", type=float, default=None, help="Minimum line coverage 0-1 (0 disables).")
 @click.option("--strict", is_flag=True, help="Fail gates whose input was not measured instead of skipping them.")
 @store_option
@@ -54,8 +54,13 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
     else:
         click.echo(f"Quality gates for {snap.release}" + (f" (baseline {base.release})" if base else " (no baseline)"))
         rows = [("gate", "threshold", "actual", "result", "source / detail")]
+        def shown(name: str, v: float | None) -> str:  # coverage as snapshot shows it: a percentage
+            if v is None:
+                return "—"
+            return f"{v * 100:.1f}%" if name == "min_coverage" else f"{v:g}"
+
         for g in gates:
-            rows.append((g.name, f"{g.threshold:g}", "—" if g.actual is None else f"{g.actual:g}", g.result.upper(),
+            rows.append((g.name, shown(g.name, g.threshold), shown(g.name, g.actual), g.result.upper(),
                          sources[g.name] + (f"; {g.detail}" if g.detail else "")))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:

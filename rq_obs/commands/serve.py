@@ -18,7 +18,8 @@ from rq_obs.commands._common import config_from, open_store, store_option
 @click.command("serve")
 @store_option
 @click.option("--host", default=None, help="Address to listen on. Default: exporter_host (127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (0 picks a free one). Default: exporter_port (9464).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port to listen on, 0-65535 (0 picks a free one). Default: exporter_port (9464).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Server log level (one line per request at info).")
 @click.pass_context

@@ -48,6 +48,13 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
         vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
         documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
         sample=shlex.split(sample_command) if sample_command else None, commit=commit)
+    load = (snap.environment.get("load") or {}).get("per_cpu_1m")
+    if run_file and isinstance(load, (int, float)):
+        from rq_obs.snapshot.environment import BUSY_LOAD
+
+        if load >= BUSY_LOAD:
+            click.echo(f"rq-obs: warning: benchmarks timed on a busy machine (load {load:g} per CPU): their timings "
+                       f"are noisy, and compare will say so", err=True)
     previous = {s["release"]: s for s in list_snapshots(store)}.get(release)
     replaced = save_snapshot(store, snap)
     if replaced and previous:

@@ -1,6 +1,7 @@
-"""Check a generated stack: promtool, amtool, the compose schema and the collector's pipelines.
+"""Check a generated stack: promtool, amtool, the compose schema, the collector's pipelines, image builds.
 
-Prints one line per check (ok / FAIL / n/a naming the missing program's Debian package).
+Prints one line per check (ok / FAIL / n/a naming the missing program's Debian package). A file an
+image build needs but that is missing (the exporter's rq-obs wheel) is named with the command that makes it.
 Exit 0 when every check passes, 1 when one fails, 2 when a required program is missing.
 """
 
@@ -22,6 +23,9 @@ def command(ctx: click.Context, directory: str | None) -> None:
     from rq_obs.stack.validate import validate_dir
 
     root = Path(directory) if directory else project_root(ctx)
+    if root.is_dir() and not (root / "docker-compose.yml").is_file() and not (root / "collector").is_dir():
+        raise UsageError(f"no generated stack in {root} (no docker-compose.yml, no collector/): run "
+                         f"`rq-obs build --out DIR` first, then `rq-obs validate DIR`")
     checks = validate_dir(root)
     for check in checks:
         click.echo(check.line())

@@ -23,7 +23,7 @@ from typing import Any
 from rq_obs.analysis import quality as q
 from rq_obs.compare.deps import DepDiff, diff_dependencies
 from rq_obs.compare.env import EnvDiff, diff_environment
-from rq_obs.compare.perf import PerfDiff, compare_performance
+from rq_obs.compare.perf import PerfDiff, busy_note, compare_performance
 from rq_obs.compare.tests import TestDiff, diff_tests
 from rq_obs.config import Config
 from rq_obs.snapshot.model import Snapshot
@@ -107,8 +107,10 @@ class Comparison:
 
 
 def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, delta: float | None,
-               head_total: float | None, config: Config) -> tuple[str, str, tuple[str, ...]]:
+               head_total: float | None, config: Config, busy: str | None = None) -> tuple[str, str, tuple[str, ...]]:
     block, review, critical = [], [], False
+    if busy:
+        review.append(busy)
     regs = perf.regressions
     if len(regs) > config.max_regressions:
         sev = perf.by_severity()
@@ -168,5 +170,6 @@ def compare(base: Snapshot, head: Snapshot, config: Config) -> Comparison:
     head_score = q.score(dims, config.quality_weights, notes)
     base_score = q.QualityScore.from_dict(base.score) if base.score else quality_of(base, None, config)
     delta = None if base_score.total is None or head_score.total is None else head_score.total - base_score.total
-    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, head_score.total, config)
+    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, head_score.total, config,
+                                    busy_note(base, head, perf))
     return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons)

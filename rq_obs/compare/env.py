@@ -4,7 +4,8 @@ Risk per changed field: *high* for the OS, CPU architecture, Python implementati
 Python minor version; *medium* for the kernel, CPU model, core counts, total memory, GPU,
 container runtime, Python patch version and feature flags; *low* for everything else
 (selected environment variables, config values). Volatile readings (available memory, free
-disk, CPU frequency, hostname) are ignored. The overall risk is the highest field risk.
+disk, CPU frequency, hostname, load average) are ignored: the load is judged with the
+performance changes it can fake (:func:`rq_obs.compare.perf.busy_note`). The overall risk is the highest field risk.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from rq_obs.snapshot.environment import flatten
 
 __all__ = ["EnvChange", "EnvDiff", "diff_environment", "IGNORED"]
 
-IGNORED = ("memory.available_bytes", "disk.free_bytes", "cpu.frequency_mhz", "hostname", "python.prefix_is_venv")
+IGNORED = ("memory.available_bytes", "disk.free_bytes", "cpu.frequency_mhz", "hostname", "python.prefix_is_venv",
+           "load.per_cpu_1m")
 _HIGH = ("os.system", "os.release", "cpu.architecture", "python.implementation")
 _MEDIUM_PREFIX = ("os.kernel", "cpu.model", "cpu.cores_physical", "cpu.cores_logical", "memory.total_bytes", "gpu",
                   "container", "feature_flags.", "disk.total_bytes", "python.compiler")

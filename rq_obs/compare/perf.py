@@ -8,7 +8,7 @@ from typing import Any
 from rq_obs.analysis.regression import OpChange, compare_benchmarks
 from rq_obs.snapshot.model import Snapshot
 
-__all__ = ["PerfDiff", "compare_performance"]
+__all__ = ["PerfDiff", "compare_performance", "busy_note"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,22 @@ def compare_performance(base: Snapshot, head: Snapshot, threshold: float, alpha:
     h = {x.name: x for x in head.benchmarks}
     ops = tuple(compare_benchmarks(b[n], h[n], threshold, alpha) for n in sorted(set(b) & set(h)))
     return PerfDiff(ops, tuple(sorted(set(h) - set(b))), tuple(sorted(set(b) - set(h))), threshold, alpha)
+
+
+def busy_note(base: Snapshot, head: Snapshot, perf: PerfDiff) -> str | None:
+    """A review note when a performance change may be the machine: benchmarks the built-in runner timed
+    while the machine was busy (load per CPU at snapshot time >= BUSY_LOAD)."""
+    from rq_obs.snapshot.environment import BUSY_LOAD
+
+    changed = [o for o in perf.ops if o.status in ("regression", "improvement", "unverified")]
+    if not changed:
+        return None
+    busy = []
+    for label, snap in (("base", base), ("head", head)):
+        load = (snap.environment.get("load") or {}).get("per_cpu_1m")
+        if any(b.source == "runner" for b in snap.benchmarks) and isinstance(load, (int, float)) and load >= BUSY_LOAD:
+            busy.append(f"{label} {snap.release} at load {load:g} per CPU")
+    if not busy:
+        return None
+    return (f"{len(changed)} performance changes, but benchmarks were timed on a busy machine ({', '.join(busy)}): "
+            f"rerun the snapshot on an idle machine before trusting them")

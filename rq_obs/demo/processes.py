@@ -73,6 +73,12 @@ class Service:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def lost_its_port(self) -> bool:
+        """It exited because its port was taken (between :func:`free_port` and its bind): worth a new port."""
+        if self.alive() or not self.log_path.exists():
+            return False
+        return "address already in use" in self.log_path.read_text(errors="replace").lower()
+
     def wait_ready(self, timeout: float) -> None:
         def ready() -> bool:
             if not self.alive():
@@ -107,6 +113,19 @@ class Services:
         self.started.append(service)
         service.wait_ready(timeout)
         return service
+
+    def start_on_free_port(self, make: Callable[[int], Service], timeout: float = 60.0, tries: int = 3) -> Service:
+        """Start ``make(port)`` on a free port; if another program takes that port before the service
+        binds it (a free port is only free when asked), try again on a new one, up to ``tries`` times."""
+        for attempt in range(1, tries + 1):
+            service = make(free_port())
+            try:
+                return self.start(service, timeout)
+            except UsageError:
+                if attempt == tries or not service.lost_its_port():
+                    raise
+                self.started.remove(service)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def on_stop(self, fn: Callable[[], None]) -> None:
         self.extra_stops.append(fn)

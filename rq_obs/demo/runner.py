@@ -34,7 +34,7 @@ from typing import Callable
 from rq_obs import proc
 from rq_obs.config import Config, load
 from rq_obs.demo import history, script
-from rq_obs.demo.processes import Service, Services, free_port, poll
+from rq_obs.demo.processes import Service, Services, poll
 from rq_obs.demo.sink import SlackSink
 from rq_obs.errors import UsageError
 
@@ -308,8 +308,7 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
     services.on_stop(sink.stop)
 
     token = secrets.token_hex(16)  # the ingest token lives in serve's environment only
-    port = free_port()
-    serve = services.start(Service(
+    serve = services.start_on_free_port(lambda port: Service(
         "serve", f"http://127.0.0.1:{port}",
         [sys.executable, "-m", "rq_obs", "serve", "--store", str(layout.store), "--host", "127.0.0.1",
          "--port", str(port)], layout.logs / "serve.log", ready_path="/readyz", cwd=str(layout.project),
@@ -320,8 +319,7 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
     webhook = layout.alertmanager / "slack_webhook_url"
     webhook.write_text(sink.url + "/services/demo", encoding="utf-8")
     (layout.alertmanager / "alertmanager.yml").write_text(_yaml(alertmanager_config(config, webhook)), encoding="utf-8")
-    port = free_port()
-    am = services.start(Service(
+    am = services.start_on_free_port(lambda port: Service(
         "alertmanager", f"http://127.0.0.1:{port}",
         [tools["prometheus-alertmanager"], f"--config.file={layout.alertmanager / 'alertmanager.yml'}",
          f"--storage.path={layout.alertmanager / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
@@ -339,17 +337,18 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
     for name, text in demo_rules(config).items():
         (rules_dir / name).write_text(text, encoding="utf-8")
         rule_files.append(str(rules_dir / name))
-    port = free_port()
-    prom_url = f"http://127.0.0.1:{port}"
-    doc = prometheus_config(config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
-                            alertmanager=am.url.split("//")[1], rule_files=rule_files)
-    (layout.prometheus / "prometheus.yml").write_text(_yaml(doc), encoding="utf-8")
-    services.start(Service(
-        "prometheus", prom_url,
-        [tools["prometheus"], f"--config.file={layout.prometheus / 'prometheus.yml'}",
-         f"--storage.tsdb.path={layout.prometheus_data}", f"--web.listen-address=127.0.0.1:{port}",
-         f"--storage.tsdb.retention.time={config.prometheus_retention}", "--rules.alert.resend-delay=1s",
-         "--web.enable-lifecycle"], layout.logs / "prometheus.log", ready_path="/-/ready"), timeout)
+    def prometheus(port: int) -> Service:  # its config names its own address (self-scrape), so it is per port
+        doc = prometheus_config(config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
+                                alertmanager=am.url.split("//")[1], rule_files=rule_files)
+        (layout.prometheus / "prometheus.yml").write_text(_yaml(doc), encoding="utf-8")
+        return Service(
+            "prometheus", f"http://127.0.0.1:{port}",
+            [tools["prometheus"], f"--config.file={layout.prometheus / 'prometheus.yml'}",
+             f"--storage.tsdb.path={layout.prometheus_data}", f"--web.listen-address=127.0.0.1:{port}",
+             f"--storage.tsdb.retention.time={config.prometheus_retention}", "--rules.alert.resend-delay=1s",
+             "--web.enable-lifecycle"], layout.logs / "prometheus.log", ready_path="/-/ready")
+
+    prom_url = services.start_on_free_port(prometheus, timeout).url
     return Endpoints(serve.url, prom_url, am.url, sink, token)
 
 
@@ -371,7 +370,15 @@ def _wait_out_new_series_grace(store_path: Path, config: Config, timeout: float)
 
     from rq_obs import durations
 
+    from rq_obs.store.db import Store
+    from rq_obs.store.totals import fold
+
     grace = durations.seconds(config.new_series_grace, "new_series_grace")
+    store = Store(store_path, create=False)
+    try:
+        fold(store)  # the pushed attempts' counters, now rather than at serve's next fold
+    finally:
+        store.close()
     conn = sqlite3.connect(store_path)
     try:
         newest = conn.execute("SELECT MAX(created_at) FROM totals").fetchone()[0]

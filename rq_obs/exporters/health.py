@@ -1,6 +1,7 @@
 """The service's own health (``exporter="self"``): build, ingest, store and scrape figures.
 
-Ingest counters live in the store's ``totals`` (written by the ingest handler with
+Ingest counters live in the store's ``totals`` (a stored or duplicate push counts in the
+transaction that saves it, through :func:`ingest_count`; a rejected one with
 :func:`record_ingest`), so a restart never resets them. Scrape durations, scrape
 errors and cardinality caps are per process: :class:`ScrapeStats` holds them.
 """
@@ -16,9 +17,9 @@ from rq_obs import __version__
 from rq_obs.catalog import M
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
-from rq_obs.store.runs import _Totals, read_totals
+from rq_obs.store.totals import Totals, read_totals
 
-__all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "INGEST_RESULTS"]
+__all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "ingest_count", "INGEST_RESULTS"]
 
 INGEST_RESULTS = ("stored", "duplicate", "rejected")
 
@@ -44,6 +45,15 @@ class ScrapeStats:
             return dict(self.durations), dict(self.errors)
 
 
+def ingest_count(attempts: int):
+    """A ``count`` for :func:`rq_obs.store.runs.save_run`: one pushed run, stored (with its attempts) or duplicate."""
+    def count(totals: Totals, stored: bool) -> None:
+        totals.add(M.INGEST_RUNS.total, {"result": "stored" if stored else "duplicate"})
+        if stored and attempts:
+            totals.add(M.INGEST_ATTEMPTS.total, {}, attempts)
+    return count
+
+
 def record_ingest(store: Store, result: str, attempts: int = 0) -> None:
     """Count one pushed run (stored, duplicate or rejected) in the store's running totals.
 
@@ -51,7 +61,7 @@ def record_ingest(store: Store, result: str, attempts: int = 0) -> None:
     process crash, and the next run saved fsyncs the log): a health counter does not
     need to cost a second disk flush per push. The run itself is saved with FULL.
     """
-    totals = _Totals(store.label_keys)
+    totals = Totals(store.label_keys)
     totals.add(M.INGEST_RUNS.total, {"result": result})
     if attempts:
         totals.add(M.INGEST_ATTEMPTS.total, {}, attempts)

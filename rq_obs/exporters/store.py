@@ -1,7 +1,8 @@
 """The store collector: every ``exporter="store"`` catalogue metric, read from the store.
 
 Counters and histograms come from the running ``totals`` (never from raw rows), so they
-survive restarts and pruning. Gauges come from the runs, tracked files and change events.
+survive restarts and pruning; each scrape first folds attempts not yet counted into them
+(:func:`rq_obs.store.totals.fold`). Gauges come from the runs, tracked files and change events.
 Label values pass through the shared :class:`~rq_obs.exporters.base.LabelGuard`: a suite
 with more tests than ``max_tests_per_suite`` publishes its first tests (sorted by id) and
 folds the rest into ``__other__``; long values are truncated; both are counted.
@@ -15,7 +16,7 @@ Two ways to read it, with identical output:
   only the values (``SELECT value FROM totals ORDER BY metric, labels``) and re-formats the
   lines whose value changed. The layout is rebuilt when the number of ``totals`` rows
   changes: rows are only ever added (running totals are never deleted, see
-  :mod:`rq_obs.store.runs`), so an unchanged count means an unchanged set of series.
+  :mod:`rq_obs.store.totals`), so an unchanged count means an unchanged set of series.
 
 New series start at 0. A counter or histogram series first written (``totals.created_at``)
 less than ``grace`` seconds ago (the ``new_series_grace`` setting) is shown with value 0
@@ -33,6 +34,7 @@ cardinality cap) is as old as its oldest.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -48,6 +50,9 @@ from rq_obs import durations
 from rq_obs.catalog import M, Metric, iter_exporter
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
+from rq_obs.store.totals import fold
+
+log = logging.getLogger("rq_obs.exporters")
 
 __all__ = ["StoreCollector", "collector"]
 
@@ -141,6 +146,13 @@ class StoreCollector:
             self._conn.execute("PRAGMA busy_timeout=30000")
         return self._conn
 
+    def _fold(self) -> None:
+        """Count attempts stored since the last fold; on failure the scrape shows the totals as they are."""
+        try:
+            fold(self.store)
+        except sqlite3.Error as exc:
+            log.warning("scrape: could not fold new attempts into the running totals (%s); counters lag", exc)
+
     def _labels(self, text: str) -> dict[str, str]:
         d = self._parsed.get(text)
         if d is None:
@@ -190,10 +202,10 @@ class StoreCollector:
         ):
             fams[M.LAST_RUN_TIMESTAMP.name].add({"suite": suite}, finished)
             fams[M.RUN_DURATION.name].add({"suite": suite}, max(0.0, finished - started))
-        for path, sha in conn.execute(
-            "SELECT path, sha256 FROM (SELECT t.path, t.sha256, ROW_NUMBER() OVER "
-            "(PARTITION BY t.path ORDER BY r.started_at DESC, r.sequence DESC) AS rn "
-            "FROM tracked_files t JOIN runs r ON r.run_id = t.run_id) WHERE rn = 1"
+        for path, sha in conn.execute(  # per path, runs newest first (index runs_started) until one has it
+            "SELECT p.path, (SELECT t.sha256 FROM runs r CROSS JOIN tracked_files t "
+            "ON t.run_id = r.run_id AND t.path = p.path ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1) "
+            "FROM (SELECT DISTINCT path FROM tracked_files) p ORDER BY p.path"
         ):
             fams[M.TRACKED_FILE.name].add({"path": path, "sha256": sha[:_SHA_DIGITS]}, 1.0)
         for path, changed in conn.execute("SELECT path, MAX(changed_at) FROM file_changes GROUP BY path"):
@@ -208,6 +220,7 @@ class StoreCollector:
     # -- the collector protocol -----------------------------------------------------
     def collect(self) -> Iterable[PromMetric]:
         with self._lock:
+            self._fold()
             conn = self._connection()
             conn.execute("BEGIN")
             try:
@@ -278,6 +291,7 @@ class StoreCollector:
     def render(self, openmetrics: bool = False) -> str:
         """The exposition text of every store metric (no ``# EOF``), equal to encoding :meth:`collect`."""
         with self._lock:
+            self._fold()
             conn = self._connection()
             conn.execute("BEGIN")  # one snapshot for the whole scrape
             try:

@@ -1,6 +1,6 @@
 """Routing and the HTTP server (the standard library's ``ThreadingHTTPServer``).
 
-Routes: ``GET /metrics``, ``POST /api/v1/runs``, ``GET /healthz``, ``GET /readyz``.
+Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``GET /healthz``, ``GET /readyz``.
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
@@ -14,6 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from rq_obs import __version__
 from rq_obs.config import Config
 from rq_obs.exporters import collectors as build_collectors
 from rq_obs.exporters.base import LabelGuard
@@ -23,6 +24,7 @@ from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import ingest
 from rq_obs.server.metrics import Scraper
 from rq_obs.store.db import Store
+from rq_obs.store.totals import Folder
 
 __all__ = ["Service", "make_server"]
 
@@ -45,6 +47,8 @@ class Service:
         found.append(HealthCollector(store, self.guard, self.stats, names))
         self.collectors = found
         self.scraper = Scraper(found, self.guard, self.stats)
+        #: folds pushed attempts into the running totals in the background, so scrapes find little to fold
+        self.folder = Folder(store).start()
 
     def warm_up(self) -> threading.Thread:
         """One scrape in the background, so the first real scrape does not pay for building the store
@@ -61,6 +65,7 @@ class Service:
         return thread
 
     def close(self) -> None:
+        self.folder.stop()
         self._keeper.close()
         for c in self.collectors:
             close = getattr(c, "close", None)
@@ -108,10 +113,17 @@ class Handler(BaseHTTPRequestHandler):
             if self._sent[0] == 0:
                 self._json(500, {"error": "internal error (see the server log)"})
         finally:
-            self.server.service.store.close()  # this thread's connection; threads are per request
             status, size = self._sent
             log.info('%s "%s %s" %s %s %.1fms', self.client_address[0], self.command, self.path.split("?", 1)[0],
                      status, size, (time.perf_counter() - t0) * 1000)
+
+    def handle(self) -> None:
+        """Every request on this connection (keep-alive), then this thread's store connection is closed:
+        a thread serves one client connection, so requests on it share one store connection."""
+        try:
+            super().handle()
+        finally:
+            self.server.service.store.close()
 
     # -- routes ---------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -129,6 +141,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             body, ctype = svc.scraper.render(self.headers.get("Accept"))
             self._send(200, body, ctype)
+        elif path == "/":
+            self._json(200, {"service": "rq-obs serve", "version": __version__, "routes": {
+                "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
+                INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
+                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable"}})
         elif path == "/healthz":
             self._json(*health.healthz())
         elif path == "/readyz":
@@ -146,6 +163,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         svc = self.server.service
         reply = ingest(svc.config, svc.store, self.headers, self.rfile.read)
+        if reply.status == 201:
+            svc.folder.poke()
         if reply.status in (401, 411, 413, 415, 503) or reply.status >= 500:
             self.close_connection = True  # the body was not read; don't reuse the connection
             reply.headers.setdefault("Connection", "close")

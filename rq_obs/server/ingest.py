@@ -19,10 +19,11 @@ from typing import Callable, Mapping
 from rq_obs.pricing import price_function
 from rq_obs.config import Config
 from rq_obs.errors import InputError, RqObsError
-from rq_obs.exporters.health import record_ingest
+from rq_obs.exporters.health import ingest_count, record_ingest
 from rq_obs.store.db import Store
 from rq_obs.store.records import run_from_dict
 from rq_obs.store.runs import save_run
+from rq_obs.store.wire import fast_run
 
 __all__ = ["Reply", "ingest", "PATH"]
 
@@ -74,28 +75,29 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
         return _error(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
                            f"(max_payload_bytes)")
     body = read(length)
+    run = fast_run(body)  # the common, valid document; anything else is decided (and named) below
+    if run is None:
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            return _rejected(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
+        except json.JSONDecodeError as exc:
+            return _rejected(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+        try:
+            run = run_from_dict(doc, "request body")
+        except InputError as exc:
+            return _rejected(store, str(exc))
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return _rejected(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
-    except json.JSONDecodeError as exc:
-        return _rejected(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
-    try:
-        run = run_from_dict(doc, "request body")
-    except InputError as exc:
-        return _rejected(store, str(exc))
-    try:
-        result = save_run(store, run, price_function(config.price_table))
+        result = save_run(store, run, price_function(config.price_table), ingest_count(len(run.attempts)))
     except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
         return _rejected(store, f"request body: run {run.run_id!r} has an integer too large to store "
                                 f"(more than 64 bits)")
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate (a \\udXXX escape); the transaction was rolled back
+        return _rejected(store, f"request body: run {run.run_id!r} has a string with a lone UTF-16 surrogate "
+                                f"(an unpaired \\ud800-\\udfff escape), which is not text")
     except (sqlite3.Error, RqObsError) as exc:
         log.error("ingest of run %r failed: %s", run.run_id, exc)
         return _error(503, f"the store could not save run {run.run_id!r} ({exc}); retry later", **{"Retry-After": "1"})
-    try:
-        record_ingest(store, "stored" if result.stored else "duplicate", len(run.attempts) if result.stored else 0)
-    except sqlite3.Error as exc:  # the run is committed; only the health counter is lost
-        log.error("could not count ingest of run %r: %s", run.run_id, exc)
     reply = {"run_id": run.run_id, "stored": result.stored, "duplicate": not result.stored,
              "sequence": result.sequence}
     return Reply(201 if result.stored else 200, reply)

@@ -99,6 +99,18 @@ def _gpus() -> list[dict[str, Any]]:
     return out
 
 
+#: Load average per logical CPU from which a machine counts as busy: timings taken on it are noisy.
+BUSY_LOAD = 0.5
+
+
+def load_per_cpu() -> float | None:
+    """The 1-minute load average per logical CPU now (None where the OS has none)."""
+    try:
+        return round(os.getloadavg()[0] / (os.cpu_count() or 1), 2)
+    except (OSError, AttributeError):
+        return None
+
+
 def capture_environment(config: Config, project: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     import psutil
 
@@ -121,6 +133,7 @@ def capture_environment(config: Config, project: Path, env: Mapping[str, str] | 
         "cpu": {"model": _cpu_model(), "architecture": platform.machine(), "cores_physical": psutil.cpu_count(logical=False),
                 "cores_logical": psutil.cpu_count(logical=True), "frequency_mhz": freq},
         "memory": {"total_bytes": vm.total, "available_bytes": vm.available},
+        "load": {"per_cpu_1m": load_per_cpu()},
         "disk": disk,
         "gpu": _gpus(),
         "os": {"system": platform.system(), "release": _os_release(), "kernel": platform.release()},

@@ -41,10 +41,12 @@ def from_pip_audit(doc: Any, where: str) -> list[Vulnerability]:
     if not isinstance(deps, list):
         raise InputError(f"{where}: expected pip-audit JSON with a 'dependencies' list")
     out = []
+    skipped = []
     for i, d in enumerate(deps):
         if not isinstance(d, dict) or not isinstance(d.get("name"), str):
             raise InputError(f"{where}: dependencies[{i}] has no 'name'")
         if "skip_reason" in d:
+            skipped.append(d)
             continue
         for j, v in enumerate(d.get("vulns", []) or []):
             if not isinstance(v, dict) or not isinstance(v.get("id"), str):
@@ -52,6 +54,10 @@ def from_pip_audit(doc: Any, where: str) -> list[Vulnerability]:
             out.append(Vulnerability(v["id"], normalize(d["name"]), str(d.get("version", "")), "unknown",
                                      tuple(v.get("aliases", []) or ()), tuple(v.get("fix_versions", []) or ()),
                                      "pypi", "pip-audit"))
+    if deps and len(skipped) == len(deps):  # audited nothing: "0 vulnerabilities" would be a false all-clear
+        raise InputError(f"{where}: pip-audit audited none of its {len(deps)} dependencies (each has a skip_reason, "
+                         f"e.g. {str(skipped[0]['skip_reason'])[:100]!r}); this report says nothing about "
+                         f"vulnerabilities: run pip-audit where it reaches its vulnerability service")
     return out
 
 

@@ -3,7 +3,9 @@
 :func:`artifacts` returns every generated file of this area; one module per component
 (:mod:`.collector`, :mod:`.tempo`, :mod:`.prometheus`, :mod:`.alertmanager`, :mod:`.grafana`,
 :mod:`.exporter`, :mod:`.compose`), pinned images in :mod:`.images`, the YAML renderer in
-:mod:`.render`, and the checks behind ``rq-obs validate`` in :mod:`.validate`.
+:mod:`.render`, the checks behind ``rq-obs validate`` in :mod:`.validate` (Dockerfile COPY/ADD
+sources in :mod:`.dockerfile`), and the exporter image's rq-obs wheel (``rq-obs stack wheel``,
+not a generated file) in :mod:`.wheel`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def artifacts(config: Config) -> dict[str, str]:
         grafana.DASHBOARDS_PATH: grafana.render_dashboard_provider(config),
         exporter.DOCKERFILE: exporter.render_dockerfile(config),
         exporter.DOCKERIGNORE: exporter.render_dockerignore(config),
+        exporter.GITIGNORE: exporter.render_gitignore(config),
         exporter.CONFIG_PATH: exporter.render_config(config),
         compose.PATH: compose.render(config),
     }

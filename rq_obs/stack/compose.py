@@ -93,7 +93,8 @@ def document(config: Config) -> dict[str, Any]:
             "depends_on": {"tempo": {"condition": "service_started"}},
         },
         "rq-obs": {
-            "build": {"context": ".", "dockerfile": exporter.DOCKERFILE},
+            # exporters/ only: the image needs the wheel and the config file, not the project around it.
+            "build": {"context": f"./{exporter.CONTEXT}", "dockerfile": "Dockerfile"},
             "image": f"rq-obs-exporter:{__version__}",
             "restart": "unless-stopped",
             "ports": [f"{config.exporter_port}:{exporter.PORT}"],
@@ -127,8 +128,9 @@ def render(config: Config) -> str:
     return render_yaml(document(config), comments=(
         "The rq-obs stack: Grafana :" + str(config.grafana_port) + ", Prometheus :" + str(config.prometheus_port)
         + ", rq-obs serve :" + str(config.exporter_port) + ", OTLP :4317/:4318.",
-        "Start: " + (f"{config.slack_webhook_env}=<your Slack webhook URL> " if config.alerts_to == "slack" else "")
-        + "docker compose up -d   (from this directory; it must hold rq-obs' pyproject.toml).",
+        "Start, from this directory: rq-obs stack wheel --out .   (the rq-obs image installs that wheel), then",
+        "  " + (f"{config.slack_webhook_env}=<your Slack webhook URL> " if config.alerts_to == "slack" else "")
+        + "docker compose up -d --build",
         "Tempo and the Collector images have no shell or HTTP client: their health checks verify",
         "their configuration; their liveness is up{job=\"tempo\"} / up{job=\"otelcol\"} in Prometheus.",
     ))

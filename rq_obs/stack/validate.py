@@ -6,7 +6,11 @@
   bind-mounted file present;
 * collector/otelcol.yaml: every component a pipeline names is defined, every defined
   component is used, connectors join an exporter pipeline to a receiver pipeline of the
-  right types.
+  right types;
+* every image docker-compose.yml builds: its build context and Dockerfile exist and each file a
+  COPY/ADD takes from the context is there (the exporter's rq-obs wheel, which ``rq-obs stack
+  wheel`` writes, is not a generated file), and a wheel is a wheel of the version its name says.
+  A missing file is named with the command that makes it.
 
 Each check yields one :class:`Check`. A program that is missing gives a check with
 ``missing_tool`` set and a message naming its Debian package.
@@ -15,6 +19,8 @@ Each check yields one :class:`Check`. A program that is missing gives a check wi
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +28,7 @@ from typing import Any, Callable, Iterable
 
 from rq_obs.errors import UsageError
 
-__all__ = ["Check", "validate_dir", "collector_problems", "compose_problems", "SCHEMA_RESOURCE"]
+__all__ = ["Check", "validate_dir", "collector_problems", "compose_problems", "build_problems", "SCHEMA_RESOURCE"]
 
 SCHEMA_RESOURCE = "schemas/compose-spec.schema.json"
 
@@ -223,7 +229,80 @@ def _collector(root: Path) -> Iterable[Check]:
     yield Check(name, _COLLECTOR, not problems, "; ".join(problems))
 
 
-_CHECKS: tuple[Callable[[Path], Iterable[Check]], ...] = (_prometheus, _alertmanager, _compose, _collector)
+# --- images docker-compose.yml builds ------------------------------------------------------
+
+def _rel(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def _how_to_make(rel: str, root: Path) -> str:
+    """The command that writes the stack file ``rel``, or "" for a file rq-obs does not make."""
+    from rq_obs.stack import exporter, wheel
+
+    out = shlex.quote(str(root))
+    if wheel.is_rq_obs_wheel(rel):
+        return f"; run `rq-obs stack wheel --out {out}`"
+    if rel in (exporter.DOCKERFILE, exporter.DOCKERIGNORE, exporter.CONFIG_PATH, exporter.GITIGNORE):
+        return f"; run `rq-obs build --out {out}`"
+    return ""
+
+
+def build_problems(service: str, build: Any, root: Path) -> tuple[str, list[str]]:
+    """(Dockerfile path relative to ``root``, problems) for one service's ``build:`` section."""
+    from rq_obs.stack.dockerfile import context_sources
+    from rq_obs.stack.wheel import wheel_problem
+
+    spec = {"context": build} if isinstance(build, str) else dict(build or {})
+    context = str(spec.get("context") or ".")
+    if "://" in context or context.startswith("git@"):
+        return context, []  # a remote context: nothing local to check
+    ctx = (root / context).resolve() if not Path(context).is_absolute() else Path(context)
+    dockerfile = ctx / str(spec.get("dockerfile") or "Dockerfile")
+    where = _rel(dockerfile, root)
+    if not ctx.is_dir():
+        return where, [f"services.{service}.build.context {context} is not a directory"]
+    if spec.get("dockerfile_inline") is not None:
+        where, text = f"services.{service}.build.dockerfile_inline", str(spec["dockerfile_inline"])
+    elif not dockerfile.is_file():
+        return where, [f"{where} is missing{_how_to_make(where, root)}"]
+    else:
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            return where, [f"cannot read {where}: {exc}"]
+    problems: list[str] = []
+    for source in context_sources(text):
+        target = (ctx / source.path.lstrip("/")).resolve()
+        if target != ctx and ctx not in target.parents:
+            problems.append(f"{source.instruction} {source.path} (line {source.line}) is outside the build "
+                            f"context {_rel(ctx, root)}/")
+            continue
+        if any(c in source.path for c in "*?["):
+            if not list(ctx.glob(source.path.lstrip("/"))):
+                problems.append(f"{source.instruction} {source.path} (line {source.line}) matches no file in "
+                                f"{_rel(ctx, root)}/")
+            continue
+        rel = _rel(target, root)
+        if not target.exists():
+            problems.append(f"{rel} is missing{_how_to_make(rel, root)}")
+        elif target.suffix == ".whl" and target.is_file():
+            bad = wheel_problem(target)
+            if bad:
+                problems.append(f"{rel} {bad}{_how_to_make(rel, root)}")
+    return where, problems
+
+
+def _images(root: Path) -> Iterable[Check]:
+    doc, error = _load_yaml(root / _COMPOSE) if (root / _COMPOSE).is_file() else (None, "missing")
+    if error or not isinstance(doc, dict) or not isinstance(doc.get("services"), dict):
+        return  # the compose schema check reports it
+    for name, service in sorted(doc["services"].items()):
+        if isinstance(service, dict) and service.get("build") is not None:
+            where, problems = build_problems(name, service["build"], root)
+            yield Check("image build context", where, not problems, "; ".join(problems))
+
+
+_CHECKS: tuple[Callable[[Path], Iterable[Check]], ...] = (_prometheus, _alertmanager, _compose, _collector, _images)
 
 
 def validate_dir(root: Path) -> list[Check]:

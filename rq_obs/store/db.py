@@ -114,6 +114,19 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE totals ADD COLUMN created_at REAL
     """,
+    # 3: attempts' counters are folded into totals in batches (rq_obs.store.totals): the watermark starts
+    # at the newest attempt, whose counts are already in totals; API calls are found by attempt for the fold.
+    # Runs newest first, of a suite (a tracked file's previous hash, per push) or of all (each tracked
+    # file's current hash, per scrape), and the tracked paths, without reading every run.
+    """
+    INSERT INTO meta (key, value) SELECT 'folded_attempt_id', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM attempts
+        WHERE true ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    CREATE INDEX api_calls_attempt ON api_calls (attempt_id);
+    CREATE INDEX runs_suite_started ON runs (suite, started_at, sequence);
+    DROP INDEX runs_started;
+    CREATE INDEX runs_started ON runs (started_at, sequence);
+    CREATE INDEX tracked_files_path ON tracked_files (path)
+    """,
 )
 
 
@@ -128,8 +141,10 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"{self.path}: store not found (run the tests with --rq-obs first, or pass --store)")
-        if create:
+        if create and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.path.parent.name == ".rq-obs":  # the default store's directory: keep it out of git
+                (self.path.parent / ".gitignore").write_text("# created by rq-obs: the local store\n*\n")
         self._local = threading.local()
         self._ensured: set[str] = set()
         self._lock = threading.Lock()

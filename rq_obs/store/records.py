@@ -23,8 +23,8 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 PASSING = ("passed",)
 FAILING = ("failed", "error")
 RETRY_REASONS = ("429", "5xx", "timeout", "connection", "other")
-_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-_HEX = re.compile(r"^[0-9a-f]*$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")  # \Z, not $: "$" also matches before a final newline
+_HEX = re.compile(r"^[0-9a-f]*\Z")
 
 
 def status_class(code: int | None) -> str:

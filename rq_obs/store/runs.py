@@ -1,8 +1,11 @@
-"""Writing and reading runs, with the running totals counters are derived from.
+"""Writing and reading runs: raw rows, plus the running totals counters are derived from.
 
-Every write that adds attempts also adds to ``totals`` in the same transaction,
-keyed by catalogue metric and labels. Counters on /metrics read ``totals`` only,
-so they never go backwards: pruning raw rows (:func:`prune`) leaves totals alone.
+A save writes the run's raw rows (run, attempts, API calls, tracked-file states) in one
+transaction; the counters its attempts and API calls add to are folded into ``totals``
+later, in batches (:mod:`rq_obs.store.totals`), and counters on /metrics read ``totals``
+only, so they never go backwards: :func:`prune` folds before it deletes raw rows and
+leaves totals alone. Per-run counts (runs by status, tracked-file changes) are written
+with the run.
 """
 
 from __future__ import annotations
@@ -10,110 +13,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from bisect import bisect_left
-from collections import defaultdict
 from typing import Callable, Iterable, Sequence
 
-from rq_obs.catalog import M, Metric
+from rq_obs.catalog import M
 from rq_obs.store.db import Store
-from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile, status_class
+from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.totals import Totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
 
-__all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts", "finish_run", "read_totals", "labels_key",
-           "prune", "get_run", "list_runs", "next_sequence", "PriceFn"]
+__all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts",
+           "finish_run", "read_totals", "labels_key", "prune", "get_run", "list_runs", "next_sequence", "PriceFn",
+           "Count"]
 
 #: (model, input, output, cached tokens) -> USD, or None when the model has no price.
 PriceFn = Callable[[str, int, int, int], "float | None"]
 
-
-def labels_key(labels: dict[str, str]) -> str:
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-class _Totals:
-    """Accumulates counter increments for one transaction.
-
-    Increments are keyed by (series, sorted label items) while accumulating and turned into
-    the stored JSON label keys once per distinct series at :meth:`flush` (through ``keys``, a
-    cache of those JSON texts that a :class:`Store` keeps across transactions: a label set's
-    key never changes); histogram observations are counted per bucket and written as
-    cumulative bucket rows at flush. :meth:`add` takes a dict; the hot path in
-    :func:`_insert_attempts` adds to :attr:`values` directly with label items it builds
-    already sorted by name.
-    """
-
-    def __init__(self, keys: dict | None = None) -> None:
-        self.values: dict[tuple[str, tuple], float] = defaultdict(float)
-        self._hist: dict[tuple[Metric, tuple], list] = {}
-        self._keys = {} if keys is None else keys
-
-    def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
-        self.values[(series, tuple(sorted(labels.items())))] += value
-
-    def observe(self, metric: Metric, labels: dict[str, str], value: float) -> None:
-        self.observe_items(metric, tuple(sorted(labels.items())), value)
-
-    def observe_items(self, metric: Metric, items: tuple, value: float) -> None:
-        key = (metric, items)
-        h = self._hist.get(key)
-        if h is None:
-            h = self._hist[key] = [[0] * (len(metric.buckets) + 1), 0.0, 0]
-        h[0][bisect_left(metric.buckets, value)] += 1  # first bucket with value <= le (last slot: +Inf only)
-        h[1] += value
-        h[2] += 1
-
-    def _merge(self) -> None:
-        values = self.values
-        for (metric, items), (counts, total, n) in self._hist.items():
-            cumulative = 0
-            for le, c in zip(metric.buckets, counts):
-                cumulative += c
-                if cumulative:
-                    values[(metric.bucket, tuple(sorted(items + (("le", _le(le)),))))] += cumulative
-            values[(metric.bucket, tuple(sorted(items + (("le", "+Inf"),))))] += n
-            values[(metric.sum, items)] += total
-            values[(metric.count, items)] += n
-        self._hist.clear()
-
-    def rows(self) -> list[tuple[str, str, float]]:
-        """(series, labels JSON, increment) for every series touched."""
-        self._merge()
-        keys = self._keys
-        out = []
-        for k, v in self.values.items():
-            text = keys.get(k)
-            if text is None:
-                text = keys[k] = labels_key(dict(k[1]))
-            out.append((k[0], text, v))
-        return out
-
-    def flush(self, conn: sqlite3.Connection, now: float | None = None) -> None:
-        """Add the increments to ``totals``; a series written for the first time gets ``created_at = now``
-        (an existing one keeps its original ``created_at``)."""
-        created = time.time() if now is None else now
-        conn.executemany(
-            "INSERT INTO totals (metric, labels, value, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (metric, labels) DO UPDATE SET value = value + excluded.value",
-            [(m, labels, v, created) for m, labels, v in self.rows()],
-        )
-
-
-#: The public name of the running-totals accumulator (one per transaction): ``Totals(store.label_keys)``,
-#: ``add``/``observe``, then ``flush(conn)`` inside the same transaction.
-Totals = _Totals
-
-_KEY_CACHE_MAX = 500_000
-
-
-def _key_cache(store: Store) -> dict:
-    """The store's cache of label-set -> JSON key (cleared when it grows past ``_KEY_CACHE_MAX``)."""
-    keys = store.label_keys
-    if len(keys) > _KEY_CACHE_MAX:
-        keys.clear()
-    return keys
-
-
-def _le(x: float) -> str:
-    return repr(float(x))
+#: count(totals, stored): add increments that must commit with the save (e.g. ingest counters).
+Count = Callable[[Totals, bool], None]
 
 
 class SaveResult(tuple):
@@ -157,53 +72,28 @@ def _json_list(values: Sequence) -> str:
     return json.dumps(list(values)) if values else "[]"
 
 
-def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Attempt], totals: _Totals,
-                     price: PriceFn | None) -> None:
-    """Insert a batch of attempts (one executemany; ids assigned here, under the write lock) and count them."""
-    suite = run.suite
-    base = conn.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
+def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Attempt], price: PriceFn | None) -> None:
+    """Insert a batch of attempts and their API calls (ids assigned here, under the write lock).
+
+    Their counters are not touched here: :func:`rq_obs.store.totals.fold` counts them later.
+    An API call's cost is settled now (given, or from the price table) and stored with it.
+    """
+    base = next_attempt_id(conn) - 1
+    run_id, run_started = run.run_id, run.started_at
+    dumps = json.dumps
     rows = []
     call_rows = []
-    add = totals.add
-    values = totals.values  # a defaultdict(float) keyed by (series, label items sorted by name)
-    observe_items = totals.observe_items
-    attempts_total, retries_total, duration_total = M.TEST_ATTEMPTS.total, M.TEST_RETRIES.total, M.TEST_DURATION_SECONDS.total
-    category_total, worker_total, busy_total = M.CATEGORY_ATTEMPTS.total, M.WORKER_ATTEMPTS.total, M.WORKER_BUSY_SECONDS.total
-    attempt_hist = M.TEST_ATTEMPT_DURATION
-    s_suite = ("suite", suite)
-    run_id, run_started = run.run_id, run.started_at
     for n, a in enumerate(attempts, start=1):
         attempt_id = base + n
-        test, outcome, duration, worker = a.test, a.outcome, a.duration, a.worker
-        attrs = json.dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}"
-        rows.append((attempt_id, run_id, test, outcome, duration, a.attempt, worker, a.category,
-                     _json_list(a.markers), a.variant, a.started_at or run_started, a.trace_id, a.span_id, attrs))
-        # label items sorted by name, as _Totals.add would sort them
-        s_outcome, s_test, s_worker = ("outcome", outcome), ("test", test), ("worker", worker)
-        values[(attempts_total, (s_outcome, s_suite, s_test, ("variant", a.variant)))] += 1.0
-        if a.attempt > 1:
-            values[(retries_total, (s_suite, s_test))] += 1.0
-        values[(duration_total, (s_suite, s_test))] += duration
-        observe_items(attempt_hist, (s_outcome, s_suite), duration)
-        values[(category_total, (("category", a.category), s_outcome, s_suite))] += 1.0
-        values[(worker_total, (s_outcome, s_suite, s_worker))] += 1.0
-        values[(busy_total, (s_suite, s_worker))] += duration
+        markers = a.markers
+        rows.append((attempt_id, run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
+                     dumps(list(markers)) if markers else "[]", a.variant, a.started_at or run_started,
+                     a.trace_id, a.span_id,
+                     dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}"))
         for c in a.api_calls:
-            cost = _cost(c, price)
-            call_rows.append((attempt_id, run.run_id, c.provider, c.model, c.status_code, c.error, c.latency,
+            call_rows.append((attempt_id, run_id, c.provider, c.model, c.status_code, c.error, c.latency,
                               c.retries, _json_list(c.retry_reasons), c.input_tokens, c.output_tokens,
-                              c.cached_tokens, cost, c.started_at or a.started_at or run.started_at))
-            pm = {"provider": c.provider, "model": c.model}
-            code = str(c.status_code) if c.status_code is not None else (c.error or "error")
-            add(M.API_REQUESTS.total, {**pm, "status_class": status_class(c.status_code), "code": code})
-            totals.observe(M.API_REQUEST_DURATION, pm, c.latency)
-            reasons = list(c.retry_reasons)
-            for i in range(c.retries):
-                add(M.API_RETRIES.total, {**pm, "reason": reasons[i] if i < len(reasons) else "other"})
-            for kind, k in (("input", c.input_tokens), ("output", c.output_tokens), ("cached", c.cached_tokens)):
-                if k:
-                    add(M.TOKENS.total, {**pm, "token_type": kind}, k)
-            add(M.COST.total, {"suite": suite, **pm}, cost)
+                              c.cached_tokens, _cost(c, price), c.started_at or a.started_at or run_started))
     if rows:
         conn.executemany(
             "INSERT INTO attempts (id, run_id, test, outcome, duration, attempt, worker, category, markers, variant, "
@@ -219,7 +109,7 @@ def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Atte
         )
 
 
-def record_file_change(conn: sqlite3.Connection, totals: _Totals, path: str, old: str, new: str, commit: str,
+def record_file_change(conn: sqlite3.Connection, totals: Totals, path: str, old: str, new: str, commit: str,
                        author: str, added: int | None, removed: int | None, changed_at: float, run_id: str) -> bool:
     """Record one tracked-file change event and count it; False when it is already recorded.
 
@@ -249,12 +139,12 @@ def record_file_change(conn: sqlite3.Connection, totals: _Totals, path: str, old
     return True
 
 
-def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: _Totals,
+def _record_tracked_files(conn: sqlite3.Connection, run: Run, files: Iterable[TrackedFile], totals: Totals,
                           now: float) -> None:
     for f in files:
-        prev = conn.execute(
-            "SELECT t.sha256 FROM tracked_files t JOIN runs r ON r.run_id = t.run_id "
-            "WHERE t.path = ? AND r.suite = ? AND r.run_id != ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
+        prev = conn.execute(  # the suite's runs newest first (index runs_suite_started), first with this file
+            "SELECT t.sha256 FROM runs r JOIN tracked_files t ON t.run_id = r.run_id AND t.path = ? "
+            "WHERE r.suite = ? AND r.run_id != ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
             (f.path, run.suite, run.run_id),
         ).fetchone()
         conn.execute("INSERT OR REPLACE INTO tracked_files (run_id, path, sha256) VALUES (?, ?, ?)",
@@ -269,19 +159,28 @@ def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
                  (key, value))
 
 
-def save_run(store: Store, run: Run, price: PriceFn | None = None) -> SaveResult:
-    """Store a whole run in one transaction. Idempotent on ``run_id``."""
+def save_run(store: Store, run: Run, price: PriceFn | None = None, count: Count | None = None) -> SaveResult:
+    """Store a whole run in one transaction. Idempotent on ``run_id``.
+
+    ``count``, when given, adds counter increments that commit in the same transaction, for
+    a new run and for a duplicate alike (its second argument says which).
+    """
     now = time.time()
     with store.transaction() as conn:
+        totals = Totals(key_cache(store))
         row = conn.execute("SELECT sequence FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
         if row is not None:
+            if count is not None:
+                count(totals, False)
+                totals.flush(conn, now)
             return SaveResult((False, int(row[0])))
-        totals = _Totals(_key_cache(store))
         seq = _insert_run_row(conn, run, run.status, now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
-        _insert_attempts(conn, run, run.attempts, totals, price)
+        _insert_attempts(conn, run, run.attempts, price)
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": run.status})
-        totals.flush(conn)
+        if count is not None:
+            count(totals, True)
+        totals.flush(conn, now)
         _set_meta(conn, "last_ingest", repr(now))
     return SaveResult((True, seq))
 
@@ -290,19 +189,17 @@ def begin_run(store: Store, run: Run) -> int:
     """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
     now = time.time()
     with store.transaction() as conn:
-        totals = _Totals(_key_cache(store))
+        totals = Totals(key_cache(store))
         seq = _insert_run_row(conn, run, "incomplete", now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
-        totals.flush(conn)
+        totals.flush(conn, now)
     return seq
 
 
 def add_attempts(store: Store, run: Run, attempts: Sequence[Attempt], price: PriceFn | None = None) -> None:
     """Add one batch of attempts to a run started with :func:`begin_run` (one transaction)."""
     with store.transaction() as conn:
-        totals = _Totals(_key_cache(store))
-        _insert_attempts(conn, run, attempts, totals, price)
-        totals.flush(conn)
+        _insert_attempts(conn, run, attempts, price)
 
 
 def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None:
@@ -310,9 +207,9 @@ def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None
     with store.transaction() as conn:
         conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?",
                      (finished_at or now, run.run_id))
-        totals = _Totals(_key_cache(store))
+        totals = Totals(key_cache(store))
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
-        totals.flush(conn)
+        totals.flush(conn, now)
         _set_meta(conn, "last_ingest", repr(now))
 
 
@@ -326,21 +223,16 @@ def mark_series_old(store: Store, created_before: float) -> int:
         return conn.execute("UPDATE totals SET created_at = NULL WHERE created_at <= ?", (created_before,)).rowcount
 
 
-def read_totals(store: Store, series: str | None = None) -> list[tuple[str, dict[str, str], float]]:
-    """(series name, labels, value) rows of the running totals, optionally for one series."""
-    if series is None:
-        rows = store.query("SELECT metric, labels, value FROM totals ORDER BY metric, labels")
-    else:
-        rows = store.query("SELECT metric, labels, value FROM totals WHERE metric = ? ORDER BY labels", (series,))
-    return [(r[0], json.loads(r[1]), r[2]) for r in rows]
-
-
 def prune(store: Store, older_than: float) -> int:
     """Delete raw runs (and their attempts, calls, file states) started before ``older_than``.
 
-    Totals are untouched, so counters derived from them never go backwards.
+    Attempts not yet counted are folded into the totals first, in the same transaction; the
+    totals are untouched by the delete, so counters derived from them never go backwards.
     """
     with store.transaction() as conn:
+        totals = Totals(key_cache(store))
+        _, arrived = fold_in(conn, totals)
+        totals.flush(conn, arrived)
         cur = conn.execute("DELETE FROM runs WHERE started_at < ?", (older_than,))
         return cur.rowcount
 

@@ -123,8 +123,8 @@ def line_delta(old: bytes, new: bytes) -> tuple[int, int]:
 
 def _previous(store: Store, suite: str, path: str) -> tuple[str, str] | None:
     rows = store.query(
-        "SELECT t.sha256, r.commit_sha FROM tracked_files t JOIN runs r ON r.run_id = t.run_id "
-        "WHERE t.path = ? AND r.suite = ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",
+        "SELECT t.sha256, r.commit_sha FROM runs r JOIN tracked_files t ON t.run_id = r.run_id AND t.path = ? "
+        "WHERE r.suite = ? ORDER BY r.started_at DESC, r.sequence DESC LIMIT 1",  # index runs_suite_started
         (path, suite),
     )
     return (rows[0][0], rows[0][1]) if rows else None

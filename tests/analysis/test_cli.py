@@ -36,7 +36,7 @@ def test_flaky_text_lists_flaky_and_broken_tests(history):
     assert r.code == 0, r.err
     first = when(now - 10 * HOUR)
     assert r.out.splitlines() == [
-        "13 tests in the last 7d: 1 flaky, 1 broken, 11 healthy",
+        "13 tests passed or failed in the last 7d (tests only skipped or xfailed are not judged): 1 flaky, 1 broken, 11 healthy",
         "state   pass   flips  stability  attempts  last flake         first seen         suite  test",
         f"broken  0.0%   0.0%   100.0      6         -                  {when(now - 10 * HOUR + 1)}  suite  t_broken",
         f"flaky   83.3%  16.7%  69.4       6         {when(now - 5 * HOUR)}  {first}  suite  t_same",

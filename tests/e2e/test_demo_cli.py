@@ -70,3 +70,17 @@ def test_demo_prints_services_serves_them_and_stops_everything_on_ctrl_c(tmp_pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_docker_flag_with_compose_but_no_daemon_says_so(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    compose = fake / "docker-compose"  # Compose installed, no daemon: what docker-compose 1.29 prints then
+    compose.write_text("#!/bin/sh\necho \"docker.errors.DockerException: Error while fetching server API version: "
+                       "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))\" >&2\nexit 1\n")
+    compose.chmod(0o755)
+    res = _run(["demo", "--docker", "--dir", str(tmp_path / "d")], python_env({"PATH": str(fake)}), timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("rq-obs: error: rq-obs demo --docker: no Docker daemon answers "
+                                         "(docker-compose: docker.errors.DockerException: Error while fetching")
+    assert res.stderr.strip().endswith("start Docker (`docker info` tells), or run rq-obs demo, which needs no Docker")

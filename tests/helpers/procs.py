@@ -75,14 +75,37 @@ class Prometheus:
     def __enter__(self) -> "Prometheus":
         exe = need(PROMETHEUS, "prometheus")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.workdir / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(
-            [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.data_dir}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle", *self.extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        wait_until(lambda: self._alive() and http_get(self.url + "/-/ready")[0] == 200, 60, what="prometheus ready")
-        return self
+        for attempt in range(1, 4):  # a free port is only free when asked: another process may bind it first
+            self.log = open(self.workdir / "prometheus.log", "wb")
+            self.proc = subprocess.Popen(
+                [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.data_dir}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle", *self.extra_args],
+                stdout=self.log, stderr=subprocess.STDOUT,
+            )
+            if not self._ready_or_exited(60):
+                self.log.close()
+                lost_port = "address already in use" in (self.workdir / "prometheus.log").read_text().lower()
+                if attempt < 3 and lost_port:
+                    self.port = free_port()
+                    self.url = f"http://127.0.0.1:{self.port}"
+                    continue
+                self._alive()  # raises with the end of its log
+            # ready, and it is ours (not another Prometheus that got the port while ours failed to bind)
+            flags = self.api("status/flags")
+            assert flags["storage.tsdb.path"] == str(self.data_dir), flags["storage.tsdb.path"]
+            return self
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ready_or_exited(self, timeout: float) -> bool:
+        """Poll until it answers /-/ready (True) or exits (False); AssertionError after ``timeout``."""
+        def state():
+            if self.proc.poll() is not None:
+                return "exited"
+            try:
+                return "ready" if http_get(self.url + "/-/ready")[0] == 200 else None
+            except OSError:
+                return None
+        return wait_until(state, timeout, what="prometheus ready") == "ready"
 
     def _alive(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -61,6 +61,22 @@ def test_comparison_blocks_on_regression_and_new_high_vulnerability():
     assert c.reasons[1] == "1 new critical/high vulnerabilities: GHSA-h75v-3vvj-5mfj (jinja2)"
 
 
+def test_benchmarks_timed_on_a_busy_machine_are_flagged_for_review():
+    base, head = _pair()
+    busy = {**head.environment, "load": {"per_cpu_1m": 1.7}}
+    c = compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=busy), Config())
+    note = ("1 performance changes, but benchmarks were timed on a busy machine (head v1.1 at load 1.7 per CPU): "
+            "rerun the snapshot on an idle machine before trusting them")
+    assert note in c.reasons
+    assert all(e.field != "load.per_cpu_1m" for e in c.env.changes)  # a reading, not an environment change
+    quiet = {**head.environment, "load": {"per_cpu_1m": 0.2}}
+    assert note not in compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=quiet), Config()).reasons
+    # nothing changed: nothing to doubt, however busy
+    assert compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).perf.regressions == []
+    assert not any("busy machine" in r for r in
+                   compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).reasons)
+
+
 def test_same_snapshot_is_approved():
     base, _ = _pair()
     c = compare(base, base, Config())

@@ -34,7 +34,7 @@ def test_gate_fails_on_regression_and_prints_a_table(db):
     assert lines[2].split() == ["min_score", "80", "85", "PASS", "config"]
     assert lines[3].split() == ["max_regressions", "0", "1", "FAIL", "config"]
     assert lines[4].split() == ["max_vulnerabilities", "0", "0", "PASS", "config"]
-    assert lines[5].split()[:4] == ["min_coverage", "0", "0.9", "SKIP"]
+    assert lines[5].split()[:4] == ["min_coverage", "0.0%", "90.0%", "SKIP"]  # as snapshot shows coverage
     assert lines[-1] == "FAIL (1 of 4 gates)" and "gates failed: max_regressions" in r.err
 
 

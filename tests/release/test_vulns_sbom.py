@@ -42,6 +42,22 @@ def test_unknown_report_is_refused(tmp_path):
         load_vulnerabilities(p)
 
 
+def test_a_report_that_audited_nothing_is_refused_not_read_as_zero_vulnerabilities(tmp_path):
+    skip = "Dependency not found on PyPI and could not be audited: attrs (26.1.0)"
+    p = tmp_path / "offline.json"
+    p.write_text(json.dumps({"dependencies": [{"name": "attrs", "version": "26.1.0", "skip_reason": skip},
+                                              {"name": "six", "version": "1.16.0", "skip_reason": skip}]}))
+    with pytest.raises(InputError) as err:
+        load_vulnerabilities(p)
+    assert str(err.value) == (f"{p}: pip-audit audited none of its 2 dependencies (each has a skip_reason, e.g. "
+                              f"{skip!r}); this report says nothing about vulnerabilities: run pip-audit where it "
+                              f"reaches its vulnerability service")
+    # one audited dependency is enough for the report to count (the project itself is often skipped)
+    p.write_text(json.dumps({"dependencies": [{"name": "attrs", "version": "26.1.0", "skip_reason": skip},
+                                              {"name": "six", "version": "1.16.0", "vulns": []}]}))
+    assert load_vulnerabilities(p) == ("pip-audit", [])
+
+
 def test_cyclonedx_structure():
     snap = make("v1.0.0", 1_700_000_000.0, dependencies=(
         Dependency("requests", "2.31.0", "direct", "pypi", "Apache-2.0", ("sha256:ABCDEF",), "requirements.txt"),

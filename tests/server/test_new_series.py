@@ -16,6 +16,7 @@ from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.store import StoreCollector, _encode
 from rq_obs.store import Store, save_run
 from rq_obs.store.db import CORE_MIGRATIONS
+from rq_obs.store.totals import fold
 from tests.helpers.procs import Prometheus, wait_until
 from tests.server.runs import doc, make_run
 from tests.server.test_metrics import samples, value
@@ -49,8 +50,10 @@ def _clocked(store: Store, box: list, max_values: int = 5000) -> StoreCollector:
 def test_a_new_series_shows_0_until_the_grace_passes_then_its_total(tmp_path):
     store = Store(tmp_path / "s.db")
     save_run(store, make_run("old", outcomes=("passed",)))
+    fold(store)
     store.connect().execute("UPDATE totals SET created_at = NULL")  # written before the grace: old
     save_run(store, make_run("new", outcomes=("passed", "failed")))  # t0 passed again (old), t1 failed (new)
+    fold(store)
     created = _created(store, ATT, suite="shop", test=T1, outcome="failed", variant="control")
     assert created is not None
     # an existing series keeps its original created_at (NULL here) when it is added to
@@ -83,8 +86,10 @@ def test_a_folded_series_is_as_old_as_its_oldest_row_and_never_goes_backwards(tm
     store = Store(tmp_path / "s.db")
     tests = [f"t{i}" for i in range(3)]
     save_run(store, make_run("a", outcomes=("passed",) * 3, tests=tests))
+    fold(store)
     store.connect().execute("UPDATE totals SET created_at = NULL")
     save_run(store, make_run("b", outcomes=("passed",), tests=["t9"]))  # a new test folded into __other__
+    fold(store)
     created = _created(store, ATT, suite="shop", test="t9", outcome="passed", variant="control")
     other = dict(suite="shop", test=OTHER, outcome="passed", variant="control")
     # cap 1 test per suite: t0 is published, t1, t2 (old) and t9 (new) fold into __other__, which is old
@@ -100,14 +105,21 @@ def test_a_store_from_before_the_migration_keeps_its_counters_and_counts_them_as
     conn.execute("INSERT INTO schema_versions VALUES ('core', 1)")
     key = '{"outcome":"failed","suite":"shop","test":"' + T1 + '","variant":"control"}'
     conn.execute("INSERT INTO totals (metric, labels, value) VALUES (?, ?, 7)", (ATT, key))
+    # the last of those 7 attempts is still stored raw; its count is in the total already
+    conn.execute("INSERT INTO runs (run_id, suite, sequence, started_at, status, ingested_at) "
+                 "VALUES ('v1', 'shop', 1, 1, 'complete', 1)")
+    conn.execute("INSERT INTO attempts (id, run_id, test, outcome, duration, attempt, worker, category, markers, "
+                 "variant, started_at) VALUES (7, 'v1', ?, 'failed', 0.5, 1, 'main', 'none', '[]', 'control', 1)", (T1,))
     conn.commit()
     conn.close()
 
     store = Store(path)
-    assert store.schema_version("core") == len(CORE_MIGRATIONS) == 2
+    assert store.schema_version("core") == len(CORE_MIGRATIONS) == 3
+    assert store.query("SELECT value FROM meta WHERE key = 'folded_attempt_id'")[0][0] == "7"  # not counted twice
     assert [tuple(r) for r in store.query("SELECT metric, labels, value, created_at FROM totals")] == [
         (ATT, key, 7.0, None)]
     save_run(store, make_run("r", outcomes=("passed", "failed")))  # adds to the old series, creates new ones
+    assert fold(store) == 2
     assert _created(store, ATT, suite="shop", test=T1, outcome="failed", variant="control") is None
     created = _created(store, ATT, suite="shop", test=T0, outcome="passed", variant="control")
     assert created is not None

@@ -135,3 +135,14 @@ def test_parse_since():
     with pytest.raises(UsageError, match="--since 'yesterday': expected an ISO date"):
         parse_since("yesterday")
     assert time.time() - parse_since("1h") == pytest.approx(3600, abs=5)
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:9464", "localhost", "ftp://host/x", "http://", "http:///api/v1/runs"])
+def test_a_url_that_is_not_http_is_a_usage_error_at_once(tmp_path, local, url):
+    local.close()
+    pending = "SELECT COUNT(*) FROM runs WHERE pushed_at IS NULL AND status = 'complete'"
+    res = run_cli("push", "--store", local.path, "--url", url, "--retries", "5", env={"RQ_OBS_TOKEN": TOKEN})
+    assert res.code == 2
+    assert res.err.strip() == (f"rq-obs: error: push URL {url!r}: expected http://HOST:PORT or https://HOST "
+                               f"(the rq-obs serve address), e.g. http://127.0.0.1:9464")
+    assert Store(local.path).query(pending)[0][0] == 3  # all kept, none tried

@@ -61,7 +61,7 @@ def test_services_images_pinned_healthchecks_and_volumes(write_stack):
         if "image" in svc and name != "rq-obs":
             assert svc["image"] == IMAGES[name]
             assert re.fullmatch(r"[a-z/-]+:v?\d+\.\d+\.\d+", svc["image"]), svc["image"]
-    assert services["rq-obs"]["build"] == {"context": ".", "dockerfile": "exporters/Dockerfile"}
+    assert services["rq-obs"]["build"] == {"context": "./exporters", "dockerfile": "Dockerfile"}
     assert sorted(doc["volumes"]) == ["alertmanager-data", "grafana-data", "prometheus-data", "rq-obs-data",
                                       "tempo-data"]
     assert "./dashboards:/var/lib/grafana/dashboards:ro" in services["grafana"]["volumes"]

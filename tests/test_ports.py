@@ -1,0 +1,20 @@
+"""Test infrastructure: a real Prometheus whose chosen port is taken before it binds retries on a new port
+(tests run in parallel, and a free port is only free when asked)."""
+
+from __future__ import annotations
+
+import socket
+
+from tests.helpers.procs import Prometheus
+
+
+def test_prometheus_moves_to_a_new_port_when_its_port_is_taken(tmp_path):
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        prom = Prometheus(tmp_path, "global:\n  scrape_interval: 1m\n")
+        taken = prom.port = held.getsockname()[1]
+        prom.url = f"http://127.0.0.1:{taken}"
+        with prom:
+            assert prom.port != taken
+            assert prom.value("vector(42)") == 42.0  # our Prometheus answers on the new port

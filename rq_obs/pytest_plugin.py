@@ -30,8 +30,6 @@ import sys
 
 import pytest
 
-_HOLDER = pytest.StashKey()
-_INFO = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,56 +77,62 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def rq_obs(request: pytest.FixtureRequest):
     """Record API calls, tokens, cost, variant and attributes for this test (inert when rq-obs is off)."""
-    from rq_obs.telemetry.api import RqObs
+    from rq_obs.telemetry import api
 
-    return RqObs(request.node.stash.get(_HOLDER, None))
+    # the holder the plugin made for this attempt when its setup began (None when rq-obs is off)
+    return api.RqObs(api.current.holder)
 
 
 def _stderr_warning(msg: str) -> None:
     sys.stderr.write(f"rq-obs: warning: {msg}\n")
 
 
-def _new_holder(api, max_attributes: int, item: pytest.Item):
-    holder = api.Holder(max_attributes)
-    item.stash[_HOLDER] = holder
-    api.current.holder = holder
-    return holder
+class _Tests:
+    """What the plugin keeps about the tests running in this process, from setup to teardown report."""
 
+    def __init__(self, cfg) -> None:
+        import importlib
 
-def _end_holder(api, item: pytest.Item, holder) -> None:
-    if api.current.holder is holder:
-        api.current.holder = None
-    if item.stash.get(_HOLDER, None) is holder:
-        del item.stash[_HOLDER]
+        from rq_obs.telemetry.items import LiveEnviron, describe_item
 
+        # the module as sys.modules has it: tests import it by name, and must share its `current` slot
+        self.api = importlib.import_module("rq_obs.telemetry.api")
+        self._describe_item = describe_item
+        self._env = LiveEnviron(os.environ)
+        self._max_attributes = cfg.max_attributes
+        self._variant_env = cfg.variant_env
+        self._experiment_env = cfg.experiment_env
+        #: node id -> (item, holder) of the attempt being run
+        self._running: dict[str, tuple] = {}
 
-def _describe(item: pytest.Item, variant_env: str, experiment_env: str) -> dict:
-    """The item's markers/category/variant/experiment, computed once per item (reruns reuse it)."""
-    info = item.stash.get(_INFO, None)
-    if info is None:
-        from rq_obs.telemetry.items import describe_item
+    def setup(self, item: pytest.Item) -> None:
+        """A new attempt begins: a fresh holder, current for the module-level API and the fixture."""
+        holder = self.api.Holder(self._max_attributes)
+        self.api.current.holder = holder
+        self._running[item.nodeid] = (item, holder)
 
-        info = item.stash[_INFO] = describe_item(item, os.environ, variant_env, experiment_env)
-    return info
+    def teardown(self, nodeid: str) -> tuple | None:
+        """The attempt's teardown report: (item, holder), or None for a test not set up here."""
+        entry = self._running.pop(nodeid, None)
+        if entry is not None and self.api.current.holder is entry[1]:
+            self.api.current.holder = None
+        return entry
+
+    def describe(self, item: pytest.Item) -> dict:
+        """The item's markers/category/variant/experiment (at the end of each attempt: markers may be added)."""
+        return self._describe_item(item, self._env, self._variant_env, self._experiment_env)
 
 
 class _Runner:
     """In an xdist worker: a holder per attempt; what it recorded, and the test's markers, onto the teardown report."""
 
     def __init__(self, cfg) -> None:
-        import importlib
-
-        # the module as sys.modules has it: tests import it by name, and must share its `current` slot
-        self._api = importlib.import_module("rq_obs.telemetry.api")
-        self._max_attributes = cfg.max_attributes
-        self._variant_env = cfg.variant_env
-        self._experiment_env = cfg.experiment_env
-        self._running: dict[str, tuple] = {}
+        self.tests = _Tests(cfg)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         try:
-            self._running[item.nodeid] = (item, _new_holder(self._api, self._max_attributes, item))
+            self.tests.setup(item)
         except Exception as exc:  # noqa: BLE001 - never affect the test
             _stderr_warning(f"could not prepare {item.nodeid}: {type(exc).__name__}: {exc}")
 
@@ -136,37 +140,29 @@ class _Runner:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":
             return
-        entry = self._running.pop(report.nodeid, None)
-        if entry is None:
-            return
-        item, holder = entry
         try:
-            _end_holder(self._api, item, holder)
-            wire = dict(_describe(item, self._variant_env, self._experiment_env))
+            entry = self.tests.teardown(report.nodeid)
+            if entry is None:
+                return
+            item, holder = entry
+            wire = self.tests.describe(item)
             wire.update(holder.to_wire())
             report.rq_obs = wire
         except Exception as exc:  # noqa: BLE001 - never affect the test
-            _stderr_warning(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
+            _stderr_warning(f"could not describe {report.nodeid}: {type(exc).__name__}: {exc}")
 
 
 class _Controller:
     """Where the run is written: reports -> attempts -> store (and spans)."""
 
     def __init__(self, config: pytest.Config, cfg) -> None:
-        import importlib
-
         self.config = config
         self.cfg = cfg
         self.recorder = None
         self.store = None
         self.store_path = None
         self.warnings: list[str] = []
-        self._api = importlib.import_module("rq_obs.telemetry.api")
-        self._max_attributes = cfg.max_attributes
-        self._variant_env = cfg.variant_env
-        self._experiment_env = cfg.experiment_env
-        #: tests running in this process (no xdist): node id -> (item, holder), from setup to teardown report
-        self._running: dict[str, tuple] = {}
+        self.tests = _Tests(cfg)  # tests running in this process (none in an xdist controller)
 
     def warn(self, msg: str) -> None:
         if msg not in self.warnings:
@@ -209,28 +205,27 @@ class _Controller:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         # only for tests running in this process (never called in an xdist controller)
         try:
-            self._running[item.nodeid] = (item, _new_holder(self._api, self._max_attributes, item))
+            self.tests.setup(item)
         except Exception as exc:  # noqa: BLE001 - never affect the test
             self.warn(f"could not prepare {item.nodeid}: {type(exc).__name__}: {exc}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        entry = self._running.pop(report.nodeid, None) if report.when == "teardown" else None
         rec = self.recorder
         try:
-            if entry is not None:
-                _end_holder(self._api, entry[0], entry[1])
+            nodeid = report.nodeid
+            entry = self.tests.teardown(nodeid) if report.when == "teardown" else None
             if rec is None:
                 return
             if entry is None:
-                rec.report(report)  # setup/call phases, or a report from an xdist worker (data in report.rq_obs)
+                rec.report(report, nodeid)  # setup/call phases, or a report from an xdist worker (data in report.rq_obs)
                 return
             item, holder = entry
             try:
-                info = _describe(item, self._variant_env, self._experiment_env)
+                info = self.tests.describe(item)
             except Exception as exc:  # noqa: BLE001 - record the attempt without what could not be read
                 self.warn(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
                 info = None
-            rec.local_teardown(report, info, holder)
+            rec.local_teardown(report, nodeid, info, holder)
         except Exception as exc:  # noqa: BLE001
             self.warn(f"stopped recording at {report.nodeid} (the run stays incomplete): {type(exc).__name__}: {exc}")
             self.recorder = None

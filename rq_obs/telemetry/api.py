@@ -40,6 +40,10 @@ MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 1024
 
 
+#: one lock for every holder's appends: they are rare (API calls, attributes), one holder is made per test
+_LOCK = threading.Lock()
+
+
 class Holder:
     """Everything recorded for one test attempt (thread-safe appends)."""
 
@@ -51,7 +55,7 @@ class Holder:
         self.calls: list[ApiCall] = []
         self.dropped = 0
         self.max_attributes = max_attributes
-        self._lock = threading.Lock()
+        self._lock = _LOCK
 
     def add_call(self, call: ApiCall) -> None:
         with self._lock:

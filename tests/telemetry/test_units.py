@@ -1,8 +1,13 @@
 """Pure functions of the telemetry package."""
 
+import dataclasses
+import os
+
 import pytest
 
-from rq_obs.telemetry.recorder import attempt_outcome, price_function
+from rq_obs.store.records import Attempt
+from rq_obs.telemetry.items import LiveEnviron
+from rq_obs.telemetry.recorder import AttemptRow, attempt_outcome, price_function
 from rq_obs.telemetry.tracked import find_tracked, glob_regex, line_delta
 
 
@@ -63,3 +68,19 @@ def test_price_function_charges_cached_input_at_the_cached_price():
     assert price("n", 1000, 100, 400) == pytest.approx(1000 * 1.0 / 1e6)  # cached defaults to the input price
     assert price("unknown", 1, 1, 0) is None
     assert price_function({}) is None
+
+
+def test_attempt_rows_have_the_fields_of_attempt_in_its_order():
+    # the recorder hands AttemptRow tuples to add_attempts in place of Attempt dataclasses
+    assert list(AttemptRow._fields) == [f.name for f in dataclasses.fields(Attempt)]
+
+
+def test_live_environ_sees_changes_and_reads_plain_mappings(monkeypatch):
+    env = LiveEnviron(os.environ)
+    monkeypatch.delenv("RQ_OBS_TEST_LIVE", raising=False)
+    assert env.get("RQ_OBS_TEST_LIVE") is None
+    monkeypatch.setenv("RQ_OBS_TEST_LIVE", "arm-B é")
+    assert env.get("RQ_OBS_TEST_LIVE") == "arm-B é"
+    monkeypatch.delenv("RQ_OBS_TEST_LIVE")
+    assert env.get("RQ_OBS_TEST_LIVE") is None
+    assert LiveEnviron({"A": "1"}).get("A") == "1" and LiveEnviron({"A": "1"}).get("B") is None

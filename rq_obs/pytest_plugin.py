@@ -162,6 +162,7 @@ class _Controller:
         self.store = None
         self.store_path = None
         self.warnings: list[str] = []
+        self.pruned = 0
         self.tests = _Tests(cfg)  # tests running in this process (none in an xdist controller)
 
     def warn(self, msg: str) -> None:
@@ -246,6 +247,14 @@ class _Controller:
             problem = push(self.store, url, os.environ.get("RQ_OBS_TOKEN") or self.cfg.token)
             if problem:
                 self.warn(problem)
+        if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED:  # after the push, as serve would
+            try:
+                from rq_obs.store.retention import apply_retention_if_due
+
+                self.pruned = apply_retention_if_due(self.store, self.cfg.retention_days)
+            except Exception as exc:  # noqa: BLE001 - never affect the session
+                self.warn(f"could not prune runs older than {self.cfg.retention_days} days: "
+                          f"{type(exc).__name__}: {exc}")
         if self.config.pluginmanager.get_plugin("terminalreporter") is None:
             for msg in self.warnings:
                 _stderr_warning(msg)
@@ -256,6 +265,10 @@ class _Controller:
             terminalreporter.write_line(
                 f"rq-obs: run {rec.sequence} of suite {rec.run.suite!r} ({rec.stored} attempts) stored in "
                 f"{self.store_path} [run id {rec.run.run_id}]")
+        if self.pruned:
+            terminalreporter.write_line(
+                f"rq-obs: pruned {self.pruned} run(s) older than retention_days = {self.cfg.retention_days} "
+                f"from {self.store_path} (counters keep their totals)")
         for msg in self.warnings:
             terminalreporter.write_line(f"rq-obs: warning: {msg}", yellow=True)
 

@@ -9,7 +9,7 @@ import time
 from rq_obs.store.db import Store
 from rq_obs.store.runs import prune
 
-__all__ = ["apply_retention", "Pruner"]
+__all__ = ["apply_retention", "apply_retention_if_due", "Pruner"]
 
 log = logging.getLogger("rq_obs.store")
 DAY = 86400.0
@@ -22,6 +22,20 @@ def apply_retention(store: Store, retention_days: float, now: float | None = Non
     if pruned:
         log.info("retention: pruned %d runs older than %g days (counters keep their totals)", pruned, retention_days)
     return pruned
+
+
+def apply_retention_if_due(store: Store, retention_days: float, now: float | None = None) -> int:
+    """:func:`apply_retention` only when the oldest run is older than the cutoff; count the runs pruned.
+
+    The check is one lookup of ``MIN(started_at)`` on the ``runs_started`` index, so callers that end
+    often (every pytest session) pay nothing when there is nothing to prune; the prune itself (which
+    first folds the attempts not yet counted into the totals) runs only when a run has aged out.
+    """
+    now = time.time() if now is None else now
+    oldest = store.query("SELECT MIN(started_at) FROM runs")[0][0]
+    if oldest is None or oldest >= now - retention_days * DAY:
+        return 0
+    return apply_retention(store, retention_days, now)
 
 
 class Pruner:

@@ -87,8 +87,20 @@ def _stderr_warning(msg: str) -> None:
     sys.stderr.write(f"rq-obs: warning: {msg}\n")
 
 
+class _Attempt:
+    """The attempt running in this process, from the plugin's setup hook to its teardown report."""
+
+    __slots__ = ("item", "holder", "location", "part")
+
+    def __init__(self, item: pytest.Item, holder) -> None:
+        self.item = item
+        self.holder = holder
+        self.location = item.location  # every report of this attempt carries it (cheaper than its node id)
+        self.part: list = [None, None, 0.0]  # setup phase, call phase, start (see Recorder.phase)
+
+
 class _Tests:
-    """What the plugin keeps about the tests running in this process, from setup to teardown report."""
+    """What the plugin keeps about the test running in this process (pytest runs one at a time)."""
 
     def __init__(self, cfg) -> None:
         import importlib
@@ -102,21 +114,26 @@ class _Tests:
         self._max_attributes = cfg.max_attributes
         self._variant_env = cfg.variant_env
         self._experiment_env = cfg.experiment_env
-        #: node id -> (item, holder) of the attempt being run
-        self._running: dict[str, tuple] = {}
+        self.attempt: _Attempt | None = None
 
     def setup(self, item: pytest.Item) -> None:
         """A new attempt begins: a fresh holder, current for the module-level API and the fixture."""
         holder = self.api.Holder(self._max_attributes)
         self.api.current.holder = holder
-        self._running[item.nodeid] = (item, holder)
+        self.attempt = _Attempt(item, holder)
 
-    def teardown(self, nodeid: str) -> tuple | None:
-        """The attempt's teardown report: (item, holder), or None for a test not set up here."""
-        entry = self._running.pop(nodeid, None)
-        if entry is not None and self.api.current.holder is entry[1]:
+    def owns(self, report: pytest.TestReport) -> _Attempt | None:
+        """The running attempt when ``report`` is one of its phases, else None (e.g. a report from an xdist worker)."""
+        attempt = self.attempt
+        if attempt is not None and report.location == attempt.location:
+            return attempt
+        return None
+
+    def end(self, attempt: _Attempt) -> None:
+        """The attempt's teardown report is in: nothing more is recorded into its holder."""
+        self.attempt = None
+        if self.api.current.holder is attempt.holder:
             self.api.current.holder = None
-        return entry
 
     def describe(self, item: pytest.Item) -> dict:
         """The item's markers/category/variant/experiment (at the end of each attempt: markers may be added)."""
@@ -141,12 +158,12 @@ class _Runner:
         if report.when != "teardown":
             return
         try:
-            entry = self.tests.teardown(report.nodeid)
-            if entry is None:
+            attempt = self.tests.owns(report)
+            if attempt is None:
                 return
-            item, holder = entry
-            wire = self.tests.describe(item)
-            wire.update(holder.to_wire())
+            self.tests.end(attempt)
+            wire = self.tests.describe(attempt.item)
+            wire.update(attempt.holder.to_wire())
             report.rq_obs = wire
         except Exception as exc:  # noqa: BLE001 - never affect the test
             _stderr_warning(f"could not describe {report.nodeid}: {type(exc).__name__}: {exc}")
@@ -213,20 +230,23 @@ class _Controller:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = self.recorder
         try:
-            nodeid = report.nodeid
-            entry = self.tests.teardown(nodeid) if report.when == "teardown" else None
-            if rec is None:
+            attempt = self.tests.owns(report)
+            if attempt is None:  # a report from an xdist worker (its data in report.rq_obs), or a test not set up here
+                if rec is not None:
+                    rec.report(report)
                 return
-            if entry is None:
-                rec.report(report, nodeid)  # setup/call phases, or a report from an xdist worker (data in report.rq_obs)
-                return
-            item, holder = entry
-            try:
-                info = self.tests.describe(item)
-            except Exception as exc:  # noqa: BLE001 - record the attempt without what could not be read
-                self.warn(f"could not describe {item.nodeid}: {type(exc).__name__}: {exc}")
-                info = None
-            rec.local_teardown(report, nodeid, info, holder)
+            when = report.when
+            if when == "teardown":
+                self.tests.end(attempt)
+                if rec is not None:
+                    try:
+                        info = self.tests.describe(attempt.item)
+                    except Exception as exc:  # noqa: BLE001 - record the attempt without what could not be read
+                        self.warn(f"could not describe {report.nodeid}: {type(exc).__name__}: {exc}")
+                        info = None
+                    rec.local_attempt(report, attempt.part, info, attempt.holder)
+            elif rec is not None:
+                rec.phase(attempt.part, report)
         except Exception as exc:  # noqa: BLE001
             self.warn(f"stopped recording at {report.nodeid} (the run stays incomplete): {type(exc).__name__}: {exc}")
             self.recorder = None

@@ -216,23 +216,32 @@ class Recorder:
         rec._span_base = base
         return rec
 
-    def report(self, report: Any, nodeid: str | None = None) -> None:
-        """Feed one pytest TestReport (setup, call or teardown phase); ``nodeid`` if the caller has it.
+    @staticmethod
+    def phase(part: list, report: Any) -> None:
+        """Note a setup or call report in ``part`` ([setup, call, start]): (outcome, xfail?, duration)."""
+        phase = (report.outcome, hasattr(report, "wasxfail"), report.duration)
+        if report.when == "setup":
+            part[0] = phase
+            part[2] = getattr(report, "start", 0.0)
+        else:  # "call"
+            part[1] = phase
+            if not part[2]:
+                part[2] = getattr(report, "start", 0.0)
 
-        A teardown report completes the attempt with what the test recorded as ``report.rq_obs``
-        (the wire dict an xdist worker attaches); tests run in this process use :meth:`local_teardown`.
+    def report(self, report: Any) -> None:
+        """Feed one pytest TestReport (setup, call or teardown phase) of a test identified by its node id.
+
+        For reports from xdist workers: the teardown report completes the attempt with what the
+        test recorded, attached as ``report.rq_obs`` (a wire dict). Tests run in this process
+        go through :meth:`phase` and :meth:`local_attempt` instead.
         """
-        if nodeid is None:
-            nodeid = report.nodeid
+        nodeid = report.nodeid
         when = report.when
-        if when == "setup":
-            self._partial[nodeid] = [(report.outcome, hasattr(report, "wasxfail"), report.duration), None,
-                                     getattr(report, "start", 0.0)]
-        elif when == "call":
+        if when == "setup" or when == "call":
             part = self._partial.get(nodeid)
-            if part is None:
-                part = self._partial[nodeid] = [None, None, getattr(report, "start", 0.0)]
-            part[1] = (report.outcome, hasattr(report, "wasxfail"), report.duration)
+            if part is None or when == "setup":
+                part = self._partial[nodeid] = [None, None, 0.0]
+            self.phase(part, report)
         elif when == "teardown":
             self._wire_attempt(report, nodeid, self._partial.pop(nodeid, None))
         elif report.outcome == "failed":
@@ -249,11 +258,11 @@ class Recorder:
                              dict(attributes) if attributes else {}, wire.get("dropped") or 0,
                              tuple(call_from_wire(c) for c in calls) if calls else ())
 
-    def local_teardown(self, teardown: Any, nodeid: str, info: Mapping[str, Any] | None, holder: Any) -> None:
-        """Complete an attempt that ran in this process: its teardown report, item description and holder."""
+    def local_attempt(self, teardown: Any, part: list, info: Mapping[str, Any] | None, holder: Any) -> None:
+        """Complete an attempt that ran in this process: teardown report, phases, item description, holder."""
         attributes = holder.attributes
         calls = holder.calls
-        self._finish_attempt(teardown, nodeid, self._partial.pop(nodeid, None), info or {}, holder.variant,
+        self._finish_attempt(teardown, teardown.nodeid, part, info or {}, holder.variant,
                              dict(attributes) if attributes else {}, holder.dropped, tuple(calls) if calls else ())
 
     def _finish_attempt(self, teardown: Any, nodeid: str, part: list | None, info: Mapping[str, Any],

@@ -7,17 +7,19 @@ fixture and does nothing else (no store file, no hooks per test).
 Hooks only; the work is in :mod:`rq_obs.telemetry`. One plugin object per process, by role:
 
 * ``_Controller`` where the run is written (pytest itself, or the xdist controller): it turns
-  reports into attempts (:class:`~rq_obs.telemetry.recorder.Recorder`). Tests that run in this
-  process get a :class:`~rq_obs.telemetry.api.Holder` per attempt at setup; at the attempt's
-  teardown report the holder and the test's markers/category/variant go straight to the
-  recorder (no copies, no wire format).
+  reports into attempts (:class:`~rq_obs.telemetry.recorder.Recorder`). A test that runs in this
+  process gets a :class:`~rq_obs.telemetry.api.Holder` for its attempt at setup; the attempt's
+  setup and call reports are noted, and at its teardown report the holder and the test's
+  markers/category/variant go straight to the recorder (no copies, no wire format).
 * ``_Runner`` in each xdist worker: the same holder per attempt, and at the teardown report it
   attaches what the test recorded, with its markers/category/variant, as ``report.rq_obs``
   (plain builtins, so xdist carries it to the controller, whose ``_Controller`` records it).
 
-Per test this is one ``pytest_runtest_setup`` and one ``pytest_runtest_logreport`` hook (no
-hook wrappers): the per-test cost is a few microseconds; everything heavy happens once per
-session or once per batch of attempts.
+Per test that is one ``pytest_runtest_setup`` and three ``pytest_runtest_logreport`` calls, no
+hook wrappers, no per-test dicts; reports are matched to the running attempt by their location
+(cheaper than a node id). Everything heavier happens once per session or once per batch of
+attempts (see :mod:`rq_obs.telemetry.recorder` for the write policy). At the end of the session
+the store's ``retention_days`` is applied (a single index lookup unless a run has aged out).
 
 Nothing here may change a test's or the session's outcome: every failure of rq-obs is caught,
 reported as one ``rq-obs: warning:`` line, and recording stops while the suite goes on.
@@ -77,10 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def rq_obs(request: pytest.FixtureRequest):
     """Record API calls, tokens, cost, variant and attributes for this test (inert when rq-obs is off)."""
-    from rq_obs.telemetry import api
+    from rq_obs.telemetry.api import RqObs
 
-    # the holder the plugin made for this attempt when its setup began (None when rq-obs is off)
-    return api.RqObs(api.current.holder)
+    # the holder the plugin made for this item's attempt when its setup began (none when rq-obs is off)
+    pm = request.config.pluginmanager
+    plugin = pm.get_plugin("rq_obs_controller") or pm.get_plugin("rq_obs_runner")
+    attempt = plugin.tests.attempt if plugin is not None else None
+    return RqObs(attempt.holder if attempt is not None and attempt.item is request.node else None)
 
 
 def _stderr_warning(msg: str) -> None:

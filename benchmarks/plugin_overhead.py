@@ -1,29 +1,38 @@
 """Overhead of the rq-obs pytest plugin (and of pytest-otel, for comparison).
 
-Generates two suites in a temp dir and runs pytest on them as subprocesses, median of N:
+Generates three suites in a temp dir and runs pytest on them as subprocesses, median of N:
 
 * ``trivial``: 2,000 tests that do nothing -> per-test overhead in microseconds,
   ``(t_with - t_without) / 2000``;
-* ``sleepy``: 500 tests that each sleep 5 ms -> ratio ``t_with / t_without``.
+* ``sleepy``: 500 tests that each sleep 5 ms -> ratio ``t_with / t_without``;
+* ``single``: one test -> the fixed cost of a session (start-up and end), in milliseconds.
 
 The store persists across repetitions, as it does in a project (runs accumulate; the
-schema is created by the warm-up run). Times are of the whole pytest process, so plugin start-up (imports, git, store creation) and
-the final flush are included. Two clocks: wall time, and CPU time (user + system of the
+schema is created by the warm-up run). Times are of the whole pytest process, so plugin
+start-up (imports, git, store open) and the end of the session (last batch, final commit,
+retention check) are included. Two clocks: wall time, and CPU time (user + system of the
 pytest process and its threads, from ``getrusage(RUSAGE_CHILDREN)``), which a busy shared
-machine disturbs much less than wall time.
+machine disturbs much less than wall time. With ``--instructions`` the script also counts the
+instructions of one run per configuration of the ``trivial`` and ``single`` suites under
+``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``): a figure that machine load does not move
+(the pytest process and its threads; not the ``git`` processes it starts).
 
 Configurations (runs are interleaved so machine load hits all alike):
 
 * ``baseline``: plain pytest (pytest-otel disabled with ``-p no:pytest_otel`` when installed);
-* ``rq-obs``: ``--rq-obs`` into a fresh store (no span export);
+* ``rq-obs``: ``--rq-obs`` into a store (no span export);
 * ``rq-obs+otlp``: the same plus spans over OTLP/HTTP to a receiver on loopback;
+* ``rq-obs (before)``, with ``--before DIR``: ``--rq-obs`` with the ``rq_obs`` package found in
+  ``DIR`` first (``PYTHONPATH``; e.g. ``git archive main rq_obs | tar -x -C DIR``), into its own
+  store: a before/after comparison in the same interleaved runs;
 * ``pytest-otel``: pytest-otel (from PyPI) exporting over OTLP/HTTP to the same receiver;
 * ``pytest-otel (memory)``: pytest-otel without an endpoint (it keeps spans in memory).
 
 The pytest-otel rows appear when ``--python``'s environment has pytest-otel installed (it is
 not a dependency of rq-obs: install it into a separate venv together with rq-obs).
 
-    python benchmarks/plugin_overhead.py [--python PATH] [--reps 5] [--json]
+    python benchmarks/plugin_overhead.py [--python PATH] [--reps 5] [--before DIR] [--configs A,B]
+                                         [--instructions] [--json]
 """
 
 from __future__ import annotations
@@ -45,7 +54,8 @@ from pathlib import Path
 
 def make_suites(root: Path, trivial: int, sleepy: int, sleep: float) -> dict[str, tuple[Path, int]]:
     suites = {}
-    for name, n, body in (("trivial", trivial, "pass"), ("sleepy", sleepy, f"time.sleep({sleep})")):
+    for name, n, body in (("trivial", trivial, "pass"), ("sleepy", sleepy, f"time.sleep({sleep})"),
+                          ("single", 1, "pass")):
         d = root / name
         d.mkdir()
         (d / "pytest.ini").write_text("[pytest]\n")
@@ -87,7 +97,8 @@ def has_module(python: str, module: str) -> bool:
     return subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
-def configs(python: str, receiver: Receiver, work: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+def configs(python: str, receiver: Receiver, work: Path, before: str | None = None
+            ) -> dict[str, tuple[list[str], dict[str, str]]]:
     otel = has_module(python, "pytest_otel")
     no_otel = ["-p", "no:pytest_otel"] if otel else []
     store = str(work / "store.db")
@@ -96,6 +107,9 @@ def configs(python: str, receiver: Receiver, work: Path) -> dict[str, tuple[list
         "rq-obs": (no_otel + ["--rq-obs", f"--rq-obs-store={store}"], {}),
         "rq-obs+otlp": (no_otel + ["--rq-obs", f"--rq-obs-store={store}"], {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}),
     }
+    if before:
+        out["rq-obs (before)"] = (no_otel + ["--rq-obs", f"--rq-obs-store={work / 'before.db'}"],
+                                  {"PYTHONPATH": str(Path(before).resolve())})
     if otel:
         out["pytest-otel"] = (["--otel-exporter-protocol=http/protobuf"], {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url})
         out["pytest-otel (memory)"] = ([], {})
@@ -111,12 +125,31 @@ def _child_cpu() -> float:
 KEEP_NO_BYTECODE = False
 
 
-def run_once(python: str, suite: Path, args: list[str], env_extra: dict[str, str], work: Path) -> tuple[float, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RQ_OBS_", "OTEL_"))}
+def _env(env_extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RQ_OBS_", "OTEL_")) and k != "PYTHONPATH"}
     if not KEEP_NO_BYTECODE:  # as in a user's project: imports (and pytest's assertion rewrites) are cached as .pyc
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(env_extra)
-    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+    return env
+
+
+def _pytest(python: str, args: list[str]) -> list[str]:
+    return [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+
+
+def instructions(python: str, suite: Path, args: list[str], env_extra: dict[str, str]) -> int:
+    """Instructions of one pytest run (all its threads) under callgrind, hash seed fixed."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *_pytest(python, args)]
+    cp = subprocess.run(cmd, cwd=suite, env={**_env(env_extra), "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    if cp.returncode != 0:
+        raise SystemExit(f"pytest under valgrind failed ({' '.join(args)}):\n{cp.stdout[-2000:]}\n{cp.stderr[-2000:]}")
+    counts = [line.split(":", 1)[1] for line in cp.stderr.splitlines() if "Collected :" in line]
+    return int(counts[-1].strip().replace(",", ""))
+
+
+def run_once(python: str, suite: Path, args: list[str], env_extra: dict[str, str], work: Path) -> tuple[float, float]:
+    env = _env(env_extra)
+    cmd = _pytest(python, args)
     c0, t0 = _child_cpu(), time.perf_counter()
     cp = subprocess.run(cmd, cwd=suite, env=env, capture_output=True, text=True)
     elapsed, cpu = time.perf_counter() - t0, _child_cpu() - c0
@@ -135,6 +168,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--no-bytecode-cache", action="store_true",
                     help="keep PYTHONDONTWRITEBYTECODE if set (default: removed, so the warm-up byte-compiles)")
+    ap.add_argument("--before", metavar="DIR", help="also run --rq-obs with the rq_obs package from DIR (PYTHONPATH)")
+    ap.add_argument("--configs", metavar="A,B", help="only these configurations (baseline is always run)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count instructions under valgrind (trivial and single suites; baseline and rq-obs)")
     args = ap.parse_args(argv)
     global KEEP_NO_BYTECODE
     KEEP_NO_BYTECODE = args.no_bytecode_cache
@@ -144,16 +181,27 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         suites = make_suites(work, args.trivial, args.sleepy, args.sleep)
         receiver = Receiver()
-        cfgs = configs(args.python, receiver, work)
+        cfgs = configs(args.python, receiver, work, args.before)
+        if args.configs:
+            wanted = {"baseline", *args.configs.split(",")}
+            unknown = wanted - set(cfgs)
+            if unknown:
+                raise SystemExit(f"unknown configurations {sorted(unknown)}; known: {sorted(cfgs)}")
+            cfgs = {c: v for c, v in cfgs.items() if c in wanted}
+        load_start = os.getloadavg()
         times: dict[str, dict[str, list[tuple[float, float]]]] = {s: {c: [] for c in cfgs} for s in suites}
-        for s, (path, _) in suites.items():  # warm-up: byte-compile, fill OS caches, create the store
-            run_once(args.python, path, cfgs["baseline"][0], {}, work)
-            run_once(args.python, path, cfgs["rq-obs"][0], {}, work)
+        for s, (path, _) in suites.items():  # warm-up: byte-compile, fill OS caches, create the stores
+            for c in cfgs:
+                if c == "baseline" or c.startswith("rq-obs"):
+                    run_once(args.python, path, *cfgs[c], work)
         for rep in range(args.reps):
             for s, (path, _) in suites.items():
                 for c, (cargs, cenv) in cfgs.items():
                     times[s][c].append(run_once(args.python, path, cargs, cenv, work))
-        result: dict = {"python": args.python, "reps": args.reps, "bytecode_cache": bytecode, "suites": {}}
+        load_end = os.getloadavg()
+        result: dict = {"python": args.python, "reps": args.reps, "bytecode_cache": bytecode,
+                        "load_average_start": [round(x, 2) for x in load_start],
+                        "load_average_end": [round(x, 2) for x in load_end], "suites": {}}
         for s, (_, n) in suites.items():
             base_w = statistics.median(t[0] for t in times[s]["baseline"])
             base_c = statistics.median(t[1] for t in times[s]["baseline"])
@@ -173,6 +221,17 @@ def main(argv: list[str] | None = None) -> dict:
                            "all_cpu_s": [round(t[1], 3) for t in times[s][c]]}
             result["suites"][s] = {"tests": n, "configs": rows}
         result["otlp_requests_received"] = receiver.requests
+        if args.instructions:
+            counted = [c for c in cfgs if c in ("baseline", "rq-obs", "rq-obs (before)")]
+            result["instructions"] = {}
+            for s in ("trivial", "single"):
+                path, n = suites[s]
+                ir = {c: instructions(args.python, path, *cfgs[c]) for c in counted}
+                result["instructions"][s] = {
+                    "tests": n,
+                    "configs": {c: {"instructions": v, "overhead": v - ir["baseline"],
+                                    "overhead_per_test": round((v - ir["baseline"]) / n),
+                                    "ratio": round(v / ir["baseline"], 4)} for c, v in ir.items()}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -180,8 +239,11 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(result, indent=2))
     else:
         print(f"pytest plugin overhead (median of {args.reps}; python {args.python}; bytecode cache {bytecode})")
+        print("load average (1, 5, 15 min) at start {} and end {}".format(
+            " ".join(f"{x:.2f}" for x in result["load_average_start"]),
+            " ".join(f"{x:.2f}" for x in result["load_average_end"])))
         for s, data in result["suites"].items():
-            print(f"\n{s}: {data['tests']} tests")
+            print(f"\n{s}: {data['tests']} test{'s' if data['tests'] != 1 else ''}")
             print(f"  {'config':22} {'wall s':>8} {'µs/test':>8} {'ratio':>6}   {'cpu s':>7} {'µs/test':>8} {'ratio':>6}"
                   f"   {'min wall':>8} {'µs/test':>8} {'ratio':>6}")
             for c, r in data["configs"].items():
@@ -189,6 +251,11 @@ def main(argv: list[str] | None = None) -> dict:
                       f"{r['cpu_s']:7.3f} {r['cpu_overhead_us']:8.1f} {r['cpu_ratio']:6.3f}   "
                       f"{r['wall_min_s']:8.3f} {r['wall_min_overhead_us']:8.1f} {r['wall_min_ratio']:6.3f}")
         print(f"\nOTLP export requests received by the loopback receiver: {result['otlp_requests_received']}")
+        for s, data in result.get("instructions", {}).items():
+            print(f"\ninstructions (callgrind, one run each), {s}: {data['tests']} test{'s' if data['tests'] != 1 else ''}")
+            for c, r in data["configs"].items():
+                print(f"  {c:22} {r['instructions'] / 1e6:10.1f} M   overhead {r['overhead'] / 1e6:8.1f} M"
+                      f"   per test {r['overhead_per_test']:10,d}   ratio {r['ratio']:.4f}")
     return result
 
 

@@ -89,10 +89,13 @@ def _ensure_import(body: list, module: str, names: list[str]) -> list:
         node = stmt.body[0]
         if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative \
                 and cst.Module([]).code_for_node(node.module) == module and not isinstance(node.names, cst.ImportStar):
-            have = [a.name.value for a in node.names]
-            if set(names) <= set(have):
+            bound = {a.name.value for a in node.names if a.asname is None}  # `x as y` does not bind x
+            if set(names) <= bound:
                 return body
-            merged = sorted(set(have) | set(names))
+            have = {cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)): a.name.value
+                    for a in node.names}
+            have.update({n: n for n in names if n not in bound})
+            merged = sorted(have, key=lambda code: (have[code], code))
             body[i] = stmt.with_changes(body=[cst.parse_statement(
                 f"from {module} import {', '.join(merged)}\n").body[0]])
             return body

@@ -1,9 +1,9 @@
 """`rq-obs instrument apply` on a real Django project made by `django-admin startproject` plus an app.
 
-Requests go through Django's test client and the project's own wsgi.py and asgi.py (in a fresh interpreter with an
-in-memory span exporter installed before django.setup()), and through `manage.py runserver` exporting
-spans over OTLP/HTTP to a receiver on loopback (no tracer provider set up by anyone but the generated
-module).
+Requests go through Django's test client and the project's own wsgi.py and asgi.py (in a fresh
+interpreter with an in-memory span exporter installed before django.setup()), and through
+`manage.py runserver` exporting spans over OTLP/HTTP to a receiver on loopback (no tracer provider
+set up by anyone but the generated module).
 """
 
 from __future__ import annotations
@@ -345,6 +345,40 @@ def test_runserver_exports_spans_over_otlp_and_serves_metrics(django_project, tm
     assert found["compute_total"][2].parent_span_id == server.span_id
 
 
+SHOP_TESTS = '''\
+from django.conf import settings
+from django.test import TestCase
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+
+class InstrumentedTest(TestCase):
+    def test_requests_are_traced_and_probes_answer(self):
+        exporter = InMemorySpanExporter()
+        trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))  # the generated module's
+        self.assertEqual(self.client.get("/items/5/").json(), {"item": 5, "total": 3.6})
+        self.assertEqual(self.client.get("/ready").json(), {"status": "ready", "checks": {"database": "ok"}})
+        self.assertEqual([(s.name, s.resource.attributes["service.name"]) for s in exporter.get_finished_spans()],
+                         [("GET items/<int:pk>/", "shop-site")])
+        self.assertEqual(settings.MIDDLEWARE[0], "opentelemetry.instrumentation.django.middleware.otel_middleware."
+                                                 "_DjangoMiddleware")
+'''
+
+
+def test_manage_py_test_runs_the_suite_with_tracing_on(django_project):
+    root = django_project
+    assert run_cli("instrument", "apply", str(root)).code == 0
+    (root / "shop" / "tests.py").write_text(SHOP_TESTS)
+    cp = subprocess.run([sys.executable, "manage.py", "test", "shop", "-v", "2"], cwd=root, capture_output=True,
+                        text=True, timeout=120, env=python_env({"OTEL_SERVICE_NAME": "", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}))
+    assert cp.returncode == 0, cp.stderr
+    lines = cp.stderr.splitlines()
+    assert ("test_requests_are_traced_and_probes_answer (shop.tests.InstrumentedTest."
+            "test_requests_are_traced_and_probes_answer) ... ok") in lines
+    assert [l for l in lines if l.startswith("Ran ")][0].startswith("Ran 1 test in ") and "OK" in lines
+
+
 def test_settings_and_urlconf_edits_keep_layout_and_fall_back_to_statements():
     entry = "site.rq_obs_instrumentation.RqObsConfig"
     # a tuple on one line, a comment on the last element, no trailing comma
@@ -365,6 +399,10 @@ def test_settings_and_urlconf_edits_keep_layout_and_fall_back_to_statements():
     assert new == src.replace("\nif", "\nurlpatterns = [path('metrics', rq_obs_metrics, name='rq_obs_metrics'), "
                                       "path('ready', rq_obs_ready, name='rq_obs_ready'), *urlpatterns]\nif")
     assert add_url_routes(new, routes) == new
+    # the `path` import joins an existing django.urls import, keeping its aliases and comment
+    from rq_obs.instrument.apply import _edit_file
+    assert _edit_file("from django.urls import re_path as url, include  # old style\n", import_module="django.urls",
+                      names=["path"]) == "from django.urls import include, path, re_path as url  # old style\n"
     with pytest.raises(Exception, match="no module-level urlpatterns"):
         add_url_routes("routes = []\n", routes)
 

@@ -264,7 +264,7 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
     elif analysis.framework == "django":
         app = None
         framework = "django"
-        layout = django_project.find_layout(root, analysis)
+        layout = django_project.find_layout(root)
         gen_rel = layout.rel(f"{template.MODULE_STEM}.py")
         gen_module = layout.module(gen_rel)
         ours = frozenset(django_project.VIEWS.values())

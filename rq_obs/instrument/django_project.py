@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rq_obs.errors import UsageError
-from rq_obs.instrument.analyze import Analysis, module_name
+from rq_obs.instrument.analyze import module_name
 
 __all__ = ["DjangoLayout", "find_layout", "add_installed_app", "add_url_routes", "APP_CONFIG", "VIEWS"]
 
@@ -35,7 +35,7 @@ VIEWS = {"metrics_path": "rq_obs_metrics", "health_path": "rq_obs_health", "read
 class DjangoLayout:
     settings: str  # the settings file apply edits, relative to the project root
     urls: str  # the root URLconf file
-    base: str  # the directory on sys.path when the project runs ('' = the project root): manage.py's
+    base: str  # the directory on sys.path when the project runs (manage.py's; '' = the project root)
     package: str  # dotted package holding the root URLconf ('' when it is a top-level module)
 
     def rel(self, name: str) -> str:
@@ -74,7 +74,7 @@ def _module_file(root: Path, base: str, dotted: str) -> str | None:
     return None
 
 
-def find_layout(root: Path, analysis: Analysis) -> DjangoLayout:
+def find_layout(root: Path) -> DjangoLayout:
     """The settings module (the one ``manage.py`` names, else the only one assigning ``INSTALLED_APPS``)
     and the root URLconf (its ``ROOT_URLCONF``)."""
     from rq_obs.instrument.analyze import python_files

@@ -199,7 +199,10 @@ class _FileScan(ast.NodeVisitor):
         # Django URLconf: path("items/", views.items) / re_path(...)
         if self.rel.endswith("urls.py") and _dotted(node.func).rsplit(".", 1)[-1] in ("path", "re_path") and node.args:
             route = _str(node.args[0])
-            view = _dotted(node.args[1]) if len(node.args) > 1 else ""
+            arg = node.args[1] if len(node.args) > 1 else None
+            view = _dotted(arg) if arg is not None else ""
+            if isinstance(arg, ast.Call) and _dotted(arg.func).endswith(".as_view"):  # a class-based view
+                view = _dotted(arg.func)
             if route is not None and view:
                 self.endpoints.append(Endpoint(self.rel, view, ("ANY",), "/" + route.lstrip("^"), node.lineno, False))
         self.generic_visit(node)

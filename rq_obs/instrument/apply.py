@@ -1,4 +1,4 @@
-"""Instrument a FastAPI or Flask code base: plan the file changes, show them as a diff, write them.
+"""Instrument a FastAPI, Flask or Django code base: plan the file changes, show them as a diff, write them.
 
 Code is edited with libcst (a concrete syntax tree), so every comment, blank line and formatting
 choice outside the inserted lines survives. Changes, all idempotent (a second apply plans nothing):
@@ -8,6 +8,9 @@ choice outside the inserted lines survives. Changes, all idempotent (a second ap
 - in the file creating the app: ``from <pkg>.rq_obs_instrumentation import instrument_app`` after
   the last top-level import and ``instrument_app(<app>)`` right after ``<app> = FastAPI(...)`` /
   ``Flask(...)`` (also inside an app factory function);
+- for Django instead (:mod:`.django_project`): the module goes beside the root URLconf, the settings
+  module's ``INSTALLED_APPS`` gains its ``RqObsConfig`` (whose ``ready()`` starts tracing) and the
+  root URLconf routes ``metrics``, ``health`` and ``ready`` to its views, first in ``urlpatterns``;
 - ``@traced`` as the innermost decorator of every function named with ``--functions`` (and the import
   of ``traced`` in its file);
 - the dependencies: appended to ``requirements.txt``, else added to ``[project].dependencies`` in
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from rq_obs.errors import UsageError
-from rq_obs.instrument import template
+from rq_obs.instrument import django_project, template
 from rq_obs.instrument.analyze import Analysis, Function, module_name
 
 __all__ = ["Change", "plan", "unified_diff", "write", "requirements_for", "resolve_functions"]
@@ -42,8 +45,7 @@ class Change:
 
 def requirements_for(analysis: Analysis) -> list[str]:
     """Requirement lines for the packages the analysis found, with minimum versions."""
-    pkgs = [p for p in analysis.packages if "django" not in p]
-    return [p + _VERSIONS.get(p, ">=0.46b0") for p in pkgs]
+    return [p + _VERSIONS.get(p, ">=0.46b0") for p in analysis.packages]
 
 
 def resolve_functions(analysis: Analysis, specs: Iterable[str]) -> list[Function]:
@@ -87,10 +89,13 @@ def _ensure_import(body: list, module: str, names: list[str]) -> list:
         node = stmt.body[0]
         if isinstance(node, cst.ImportFrom) and node.module is not None and not node.relative \
                 and cst.Module([]).code_for_node(node.module) == module and not isinstance(node.names, cst.ImportStar):
-            have = [a.name.value for a in node.names]
-            if set(names) <= set(have):
+            bound = {a.name.value for a in node.names if a.asname is None}  # `x as y` does not bind x
+            if set(names) <= bound:
                 return body
-            merged = sorted(set(have) | set(names))
+            have = {cst.Module([]).code_for_node(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)): a.name.value
+                    for a in node.names}
+            have.update({n: n for n in names if n not in bound})
+            merged = sorted(have, key=lambda code: (have[code], code))
             body[i] = stmt.with_changes(body=[cst.parse_statement(
                 f"from {module} import {', '.join(merged)}\n").body[0]])
             return body
@@ -170,7 +175,8 @@ def _edit_file(source: str, *, import_module: str, names: list[str], app_var: st
                 body[i] = stmt.with_changes(body=stmt.body.with_changes(body=members))
     if app_var and app_function is None:
         body = _ensure_call(body, app_var)
-    body = _ensure_import(body, import_module, names)
+    if names:
+        body = _ensure_import(body, import_module, names)
     return module.with_changes(body=body).code
 
 
@@ -247,27 +253,40 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
     """Every file change instrumentation needs (only files whose text would change)."""
     root = Path(root)
     apps = [a for a in analysis.apps if a.framework in ("fastapi", "flask")]
-    if not apps:
-        if analysis.framework == "django":
-            raise UsageError(f"{root}: Django projects are analysed but not instrumented by apply (FastAPI and Flask are)")
-        raise UsageError(f"{root}: no FastAPI or Flask app found (looked for `app = FastAPI(...)` or `app = Flask(...)`)")
-    app = apps[0]
-    pkg_dir = app.file.rpartition("/")[0]
-    prefix = (pkg_dir + "/") if pkg_dir else ""
-    gen_rel = f"{prefix}{template.MODULE_STEM}.py"
-    cfg_rel = f"{prefix}{template.CONFIG_NAME}"
-    gen_module = module_name(gen_rel)
+    layout = None
+    if apps:
+        app = apps[0]
+        framework = app.framework
+        pkg_dir = app.file.rpartition("/")[0]
+        gen_rel = f"{pkg_dir + '/' if pkg_dir else ''}{template.MODULE_STEM}.py"
+        gen_module = module_name(gen_rel)
+        ours: frozenset[str] = frozenset()
+    elif analysis.framework == "django":
+        app = None
+        framework = "django"
+        layout = django_project.find_layout(root)
+        gen_rel = layout.rel(f"{template.MODULE_STEM}.py")
+        gen_module = layout.module(gen_rel)
+        ours = frozenset(django_project.VIEWS.values())
+    else:
+        raise UsageError(f"{root}: no FastAPI or Flask app found (looked for `app = FastAPI(...)` or `app = Flask(...)`) "
+                         "and no Django project (settings with INSTALLED_APPS)")
+    cfg_rel = gen_rel.rpartition("/")[0] + "/" + template.CONFIG_NAME if "/" in gen_rel else template.CONFIG_NAME
     service = service_name or (root.resolve().name or "app")
-    existing_paths = {e.path for e in analysis.endpoints if e.file != gen_rel}
+    existing_paths = {e.path for e in analysis.endpoints if e.file != gen_rel and e.function not in ours}
+    if framework == "django":  # with APPEND_SLASH, a route "metrics/" also answers /metrics
+        existing_paths |= {p.rstrip("/") for p in existing_paths if p != "/"}
     disabled = frozenset(k for k, p in (("metrics_path", "/metrics"), ("health_path", "/health"), ("ready_path", "/ready"))
                          if p in existing_paths)
     checks, seen = [], set()
     for c in analysis.clients:
         if c.variable and c.kind in ("sqlalchemy", "redis"):
-            name = "database" if c.kind == "sqlalchemy" else "cache"
+            # Django's own databases are checked as database, database_<alias>
+            name = "cache" if c.kind == "redis" else ("sqlalchemy" if framework == "django" else "database")
             if name not in seen:
                 seen.add(name)
-                checks.append(template.Check(name, c.kind, module_name(c.file), c.variable))
+                checks.append(template.Check(name, c.kind, layout.module(c.file) if layout else module_name(c.file),
+                                             c.variable))
     kinds = sorted({c.kind for c in analysis.clients})
 
     changes: list[Change] = []
@@ -282,6 +301,7 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
     if gen_path.is_file() and not gen_path.read_text(encoding="utf-8").startswith(template.MARKER):
         raise UsageError(f"{gen_path} exists and was not generated by rq-obs; move it away to instrument this app")
     cfg_path = root / cfg_rel
+    settings = template.defaults(service, disabled)
     if cfg_path.is_file():  # the user's settings win; the module defaults follow them
         import json
 
@@ -290,9 +310,10 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
         except ValueError as exc:
             raise UsageError(f"{cfg_path}: not valid JSON ({exc})") from None
         service = service_name or cfg.get("service_name") or service
+        settings = {**settings, **cfg}
         if service_name and cfg.get("service_name") != service_name:
             add(cfg_rel, json.dumps({**cfg, "service_name": service_name}, indent=2, sort_keys=True) + "\n")
-    add(gen_rel, template.render_module(app.framework, service, checks, kinds, disabled))
+    add(gen_rel, template.render_module(framework, service, checks, kinds, disabled))
     if not cfg_path.is_file():
         add(cfg_rel, template.render_config(service, disabled))
 
@@ -302,15 +323,33 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
         if f.file == gen_rel:
             raise UsageError(f"--functions {f.qualname}: that is in the generated module")
         by_file.setdefault(f.file, []).append(f.qualname)
-    for rel in sorted({app.file, *by_file}):
+    if layout is not None:
+        routes = [(django_project.route_of(settings[k]), view) for k, view in django_project.VIEWS.items()
+                  if settings.get(k)]
+        edited = {layout.settings, layout.urls, *by_file}
+    else:
+        edited = {app.file, *by_file}
+    for rel in sorted(edited):
         p = root / rel
         src = p.read_text(encoding="utf-8")
-        names = (["instrument_app"] if rel == app.file else []) + (["traced"] if rel in by_file else [])
+        names = ["traced"] if rel in by_file else []
         try:
-            new = _edit_file(src, import_module=gen_module, names=names,
-                             app_var=app.variable if rel == app.file else None,
-                             app_function=app.function if rel == app.file else None,
-                             decorate=by_file.get(rel, ()))
+            if layout is None:
+                names = (["instrument_app"] if rel == app.file else []) + names
+                new = _edit_file(src, import_module=gen_module, names=names,
+                                 app_var=app.variable if rel == app.file else None,
+                                 app_function=app.function if rel == app.file else None,
+                                 decorate=by_file.get(rel, ()))
+            else:
+                new = src
+                if rel == layout.settings:
+                    new = django_project.add_installed_app(new, f"{gen_module}.{django_project.APP_CONFIG}")
+                if rel == layout.urls:
+                    new = django_project.add_url_routes(new, routes)
+                    if routes:
+                        new = _edit_file(new, import_module="django.urls", names=["path"])
+                    names = sorted({*names, *(v for _, v in routes)})
+                new = _edit_file(new, import_module=gen_module, names=names, decorate=by_file.get(rel, ()))
         except UsageError as exc:
             raise UsageError(f"{p}: {exc}") from None
         add(rel, new)

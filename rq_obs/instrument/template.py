@@ -2,7 +2,9 @@
 
 The module is small on purpose: ``instrument_app(app)`` (tracing, /metrics, /health, /ready),
 ``traced`` (a span plus a duration histogram around a function, sync or async) and the readiness
-checks apply found (a SQLAlchemy engine or a redis client defined at module level).
+checks apply found (a SQLAlchemy engine or a redis client defined at module level). For Django it
+holds ``instrument_django()``, the ``RqObsConfig`` app whose ``ready()`` calls it, and the three
+views the root URLconf routes; readiness also runs ``SELECT 1`` on every configured database.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ _HEAD = '''{marker}; re-running it rewrites this file.
 
 Settings are read from {config} beside this file; OTEL_SERVICE_NAME and
 OTEL_EXPORTER_OTLP_ENDPOINT override them. When the global tracer provider already is an
-OpenTelemetry SDK TracerProvider (tests, another setup), or one is passed to instrument_app(),
+OpenTelemetry SDK TracerProvider (tests, another setup), or one is passed to {setup_fn}(),
 that provider is used as it is.
-"""
+{startup}"""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ import os
 import time
 from pathlib import Path
 
-from opentelemetry import trace
+{extra_imports}from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, ProcessCollector, generate_latest
 
 CONFIG_FILE = Path(__file__).with_name("{config}")
@@ -73,7 +75,7 @@ FUNCTION_DURATION = Histogram(
     "{hist_name}", "{hist_help}",
     ["function"], registry=REGISTRY, buckets={buckets},
 )
-_provider = [None]  # the tracer provider instrument_app() chose
+_provider = [None]  # the tracer provider {setup_fn}() chose
 
 
 def load_settings() -> dict:
@@ -142,7 +144,7 @@ _CHECKS = '''
 def readiness() -> tuple[bool, dict]:
     """Run every readiness check; a failure is reported by exception type only (no connection strings)."""
     results = {}
-    for name, check in CHECKS.items():
+    for name, check in {checks}.items():
         try:
             check()
             results[name] = "ok"
@@ -216,7 +218,91 @@ def instrument_app(app, tracer_provider=None):
     return app
 '''
 
-_TITLE = {"fastapi": "FastAPI", "flask": "Flask"}
+_DJANGO_STARTUP = """
+Startup: the settings module lists RqObsConfig (below) in INSTALLED_APPS. Django calls its
+ready() once per process from django.setup(), after the settings are loaded and before a request
+handler builds its middleware chain, and every way a Django project starts goes through
+django.setup(): manage.py (runserver, test and the other commands), wsgi.py and asgi.py
+(get_wsgi_application / get_asgi_application), pytest-django, and scripts that call
+django.setup() before using the test client. Instrumenting from wsgi.py or manage.py instead
+would miss the test runners that import neither; from settings.py itself it would read
+django.conf.settings while they are still being loaded.
+
+URLs: the root URLconf routes the metrics, health and ready paths to rq_obs_metrics,
+rq_obs_health and rq_obs_ready (first in urlpatterns, so that no catch-all route shadows them).
+Requests to the paths named in the settings file are not traced: when you move a route in
+urls.py, change its path there too. Django answers 400 to a Host header missing from
+ALLOWED_HOSTS: allow the address Prometheus and your health probes connect to.
+"""
+
+_DJANGO_CHECKS = '''
+
+def _checks() -> dict:
+    """A ``SELECT 1`` on every database in settings.DATABASES (none: no check), then the checks apply found."""
+    from django.db import connections
+
+    def database(alias):
+        def check():
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+
+        return check
+
+    found = {("database" if alias == "default" else "database_" + alias): database(alias) for alias in connections
+             if connections[alias].settings_dict["ENGINE"] != "django.db.backends.dummy"}
+    return {**found, **CHECKS}
+'''
+
+_DJANGO = '''
+
+def instrument_django(tracer_provider=None):
+    """Trace every request: OpenTelemetry's Django middleware goes first in settings.MIDDLEWARE."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    settings = load_settings()
+    provider = _provider[0] = setup_tracing(settings, tracer_provider)
+    _instrument_clients(provider)
+    instrumentor = DjangoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        paths = [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
+        instrumentor.instrument(tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+    return provider
+
+
+class RqObsConfig(AppConfig):
+    """The app INSTALLED_APPS names so that Django starts the instrumentation (see the module docstring)."""
+
+    name = __name__
+    label = "rq_obs_instrumentation"
+    verbose_name = "rq-obs instrumentation"
+    # A directory that does not exist: this app adds no templates, static files, commands or fixtures
+    # (by default Django would look for them in the directory holding this file).
+    path = str(Path(__file__).with_suffix(""))
+
+    def ready(self):
+        instrument_django()
+
+
+def rq_obs_metrics(request):
+    from django.http import HttpResponse
+
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def rq_obs_health(request):
+    from django.http import JsonResponse
+
+    return JsonResponse({"status": "ok"})
+
+
+def rq_obs_ready(request):
+    from django.http import JsonResponse
+
+    ok, checks = readiness()
+    return JsonResponse({"status": "ready" if ok else "not ready", "checks": checks}, status=200 if ok else 503)
+'''
+
+_TITLE = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django"}
 
 
 def _py_dict(d: dict) -> str:
@@ -234,7 +320,11 @@ def defaults(service_name: str, disabled: frozenset[str] = frozenset()) -> dict:
 
 def render_module(framework: str, service_name: str, checks: list[Check], clients: list[str],
                   disabled: frozenset[str] = frozenset()) -> str:
+    django = framework == "django"
     head = _HEAD.format(marker=MARKER, title=_TITLE[framework], config=CONFIG_NAME,
+                        setup_fn="instrument_django" if django else "instrument_app",
+                        startup=_DJANGO_STARTUP if django else "",
+                        extra_imports="from django.apps import AppConfig\n" if django else "",
                         defaults=_py_dict(defaults(service_name, disabled)),
                         hist_name=M.APP_FUNCTION_DURATION.name, hist_help=M.APP_FUNCTION_DURATION.help,
                         buckets=repr(M.APP_FUNCTION_DURATION.buckets))
@@ -242,7 +332,9 @@ def render_module(framework: str, service_name: str, checks: list[Check], client
     for c in checks:
         parts.append("\n\n" + c.render())
     parts.append("\n\nCHECKS = {" + ", ".join(f'"{c.name}": _check_{c.name}' for c in checks) + "}\n")
-    body = _CHECKS
+    if django:
+        parts.append(_DJANGO_CHECKS)
+    body = _CHECKS.replace("{checks}", "_checks()" if django else "CHECKS")
     if not clients:
         body += "    return None\n"
     for i, kind in enumerate(sorted(set(clients))):
@@ -252,7 +344,7 @@ def render_module(framework: str, service_name: str, checks: list[Check], client
             f"    except ImportError:  # not installed: {kind} calls are not traced\n        pass\n"
             f"    else:\n        {cls}().instrument(tracer_provider=provider)\n")
     parts.append(body)
-    parts.append({"fastapi": _FASTAPI, "flask": _FLASK}[framework])
+    parts.append({"fastapi": _FASTAPI, "flask": _FLASK, "django": _DJANGO}[framework])
     return "".join(parts)
 
 

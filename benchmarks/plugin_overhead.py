@@ -17,7 +17,8 @@ instructions of one run per configuration of the ``trivial`` and ``single`` suit
 ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``): a figure that machine load does not move
 (the pytest process and its threads; not the ``git`` processes it starts).
 
-Configurations (runs are interleaved so machine load hits all alike):
+Configurations (runs are interleaved, the order rotating each repetition, so machine load and
+position in the sequence hit all alike):
 
 * ``baseline``: plain pytest (pytest-otel disabled with ``-p no:pytest_otel`` when installed);
 * ``rq-obs``: ``--rq-obs`` into a store (no span export);
@@ -194,10 +195,12 @@ def main(argv: list[str] | None = None) -> dict:
             for c in cfgs:
                 if c == "baseline" or c.startswith("rq-obs"):
                     run_once(args.python, path, *cfgs[c], work)
+        names = list(cfgs)
         for rep in range(args.reps):
+            order = names[rep % len(names):] + names[:rep % len(names)]  # each configuration leads in turn
             for s, (path, _) in suites.items():
-                for c, (cargs, cenv) in cfgs.items():
-                    times[s][c].append(run_once(args.python, path, cargs, cenv, work))
+                for c in order:
+                    times[s][c].append(run_once(args.python, path, *cfgs[c], work))
         load_end = os.getloadavg()
         result: dict = {"python": args.python, "reps": args.reps, "bytecode_cache": bytecode,
                         "load_average_start": [round(x, 2) for x in load_start],

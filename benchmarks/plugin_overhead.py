@@ -12,7 +12,10 @@ schema is created by the warm-up run). Times are of the whole pytest process, so
 start-up (imports, git, store open) and the end of the session (last batch, final commit,
 retention check) are included. Two clocks: wall time, and CPU time (user + system of the
 pytest process and its threads, from ``getrusage(RUSAGE_CHILDREN)``), which a busy shared
-machine disturbs much less than wall time. With ``--instructions`` the script also counts the
+machine disturbs less than wall time. Besides the median of each configuration, the "paired"
+figures are the median over repetitions of each run against the baseline run of the same
+repetition (adjacent in time), which cancels the machine's drift between repetitions. With
+``--instructions`` the script also counts the
 instructions of one run per configuration of the ``trivial`` and ``single`` suites under
 ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``): a figure that machine load does not move
 (the pytest process and its threads; not the ``git`` processes it starts).
@@ -214,7 +217,15 @@ def main(argv: list[str] | None = None) -> dict:
                 cpu = statistics.median(t[1] for t in times[s][c])
                 wmin = min(t[0] for t in times[s][c])
                 base_wmin = min(t[0] for t in times[s]["baseline"])
+                # paired: each repetition's run against the baseline run of the same repetition (adjacent in
+                # time), median over repetitions: cancels the machine's drift between repetitions
+                pw = statistics.median(t[0] - b[0] for t, b in zip(times[s][c], times[s]["baseline"]))
+                pc = statistics.median(t[1] - b[1] for t, b in zip(times[s][c], times[s]["baseline"]))
+                pr = statistics.median(t[0] / b[0] for t, b in zip(times[s][c], times[s]["baseline"]))
+                pcr = statistics.median(t[1] / b[1] for t, b in zip(times[s][c], times[s]["baseline"]))
                 rows[c] = {"wall_min_s": round(wmin, 4), "wall_min_overhead_us": round((wmin - base_wmin) / n * 1e6, 1),
+                           "wall_paired_overhead_us": round(pw / n * 1e6, 1), "wall_paired_ratio": round(pr, 4),
+                           "cpu_paired_overhead_us": round(pc / n * 1e6, 1), "cpu_paired_ratio": round(pcr, 4),
                            "wall_min_ratio": round(wmin / base_wmin, 4),
                            "wall_s": round(w, 4), "wall_overhead_us": round((w - base_w) / n * 1e6, 1),
                            "wall_ratio": round(w / base_w, 4),
@@ -247,12 +258,14 @@ def main(argv: list[str] | None = None) -> dict:
             " ".join(f"{x:.2f}" for x in result["load_average_end"])))
         for s, data in result["suites"].items():
             print(f"\n{s}: {data['tests']} test{'s' if data['tests'] != 1 else ''}")
-            print(f"  {'config':22} {'wall s':>8} {'µs/test':>8} {'ratio':>6}   {'cpu s':>7} {'µs/test':>8} {'ratio':>6}"
-                  f"   {'min wall':>8} {'µs/test':>8} {'ratio':>6}")
+            print(f"  {'':22} {'median wall':^24}   {'median CPU':^24}   {'paired wall':^15}   {'paired CPU':^15}")
+            print(f"  {'config':22} {'s':>8} {'µs/test':>8} {'ratio':>6}   {'s':>8} {'µs/test':>8} {'ratio':>6}"
+                  f"   {'µs/test':>8} {'ratio':>6}   {'µs/test':>8} {'ratio':>6}")
             for c, r in data["configs"].items():
                 print(f"  {c:22} {r['wall_s']:8.3f} {r['wall_overhead_us']:8.1f} {r['wall_ratio']:6.3f}   "
-                      f"{r['cpu_s']:7.3f} {r['cpu_overhead_us']:8.1f} {r['cpu_ratio']:6.3f}   "
-                      f"{r['wall_min_s']:8.3f} {r['wall_min_overhead_us']:8.1f} {r['wall_min_ratio']:6.3f}")
+                      f"{r['cpu_s']:8.3f} {r['cpu_overhead_us']:8.1f} {r['cpu_ratio']:6.3f}   "
+                      f"{r['wall_paired_overhead_us']:8.1f} {r['wall_paired_ratio']:6.3f}   "
+                      f"{r['cpu_paired_overhead_us']:8.1f} {r['cpu_paired_ratio']:6.3f}")
         print(f"\nOTLP export requests received by the loopback receiver: {result['otlp_requests_received']}")
         for s, data in result.get("instructions", {}).items():
             print(f"\ninstructions (callgrind, one run each), {s}: {data['tests']} test{'s' if data['tests'] != 1 else ''}")

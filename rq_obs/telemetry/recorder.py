@@ -14,11 +14,13 @@ the test itself ran, without fixture teardown.
 Write policy: the run row is written first (``incomplete``), then attempts in batches, each in
 one transaction, whenever :data:`BATCH_SIZE` attempts are pending or :data:`BATCH_SECONDS` have
 passed since the last batch (checked as attempts complete), and the run is marked ``complete`` at
-the end. Batches are written in pytest's own thread, between two tests, and committed with
-``PRAGMA synchronous=NORMAL``: SQLite's WAL then survives the pytest process being killed at any
-point (it is in the OS's hands once committed), but the commit does not wait for the disk. The
-final commit (the run marked ``complete``) is ``synchronous=FULL``, which syncs everything before
-it too, so a run that finished is on disk when pytest exits.
+the end. Batches are written in pytest's own thread, between two tests. The run row and the
+batches are committed with ``PRAGMA synchronous=NORMAL``: SQLite's WAL then survives the pytest
+process being killed at any point (it is in the OS's hands once committed), but the commit does
+not wait for the disk. The final commit (the run marked ``complete``) is ``synchronous=FULL``,
+which syncs everything before it too, so a run that finished is on disk when pytest exits. So a
+session syncs four times whatever its size: the WAL header at its first write (SQLite does that
+even at ``NORMAL``), the final commit, and the checkpoint when the store is closed (WAL, database).
 
 So a killed pytest loses at most the attempts not yet in a batch (fewer than ``BATCH_SIZE``, or
 those of the last ``BATCH_SECONDS``) and leaves its run ``incomplete``; an OS crash or power loss
@@ -208,8 +210,8 @@ class Recorder:
                   experiment=experiment or "none", host=socket.gethostname(), source="pytest", trace_id=trace_id,
                   tracked_files=tuple(tracked))
         rec = cls(store, run, price=price, sink=sink, **kw)
+        store.connect().execute("PRAGMA synchronous=NORMAL")  # run row and batches: no fsync (module docstring)
         rec.sequence = begin_run(store, run)
-        store.connect().execute("PRAGMA synchronous=NORMAL")  # batches: no fsync (see the module docstring)
         base["test.run_sequence"] = rec.sequence
         if sink is not None:
             sink.set_session_attributes({"test.run_sequence": rec.sequence})

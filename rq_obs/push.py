@@ -11,6 +11,7 @@ the next one. The token is sent only in the Authorization header and never logge
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import logging
 import time
@@ -85,7 +86,8 @@ def _post(url: str, token: str, body: bytes, timeout: float) -> tuple[int, dict]
         if exc.code == 429 or exc.code >= 500:
             raise _Retry(f"HTTP {exc.code}: {doc.get('error', '')}".strip()) from None
         return exc.code, doc
-    except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, timeout, truncated reply
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # refused, reset, timeout, a reply cut short (IncompleteRead: the server died while answering)
         reason = getattr(exc, "reason", exc)
         raise _Retry(f"{type(exc).__name__}: {reason}") from None
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +87,20 @@ def rq_obs(request: pytest.FixtureRequest):
     plugin = pm.get_plugin("rq_obs_controller") or pm.get_plugin("rq_obs_runner")
     attempt = plugin.tests.attempt if plugin is not None else None
     return RqObs(attempt.holder if attempt is not None and attempt.item is request.node else None)
+
+
+def _spaced_store_outside(config: pytest.Config) -> str | None:
+    """The PATH of ``--rq-obs-store PATH`` given with a space, when PATH exists outside the directory pytest
+    was started in: pytest parses its arguments before plugins' options are known, counts such a PATH as a
+    test path when it chooses the rootdir and ini file, and so starts looking above the project."""
+    args = list(config.invocation_params.args)
+    here = Path(config.invocation_params.dir).resolve()
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--rq-obs-store":
+            value = (here / args[i + 1]).resolve()
+            if value.exists() and not value.is_relative_to(here):
+                return args[i + 1]
+    return None
 
 
 def _stderr_warning(msg: str) -> None:
@@ -185,6 +200,7 @@ class _Controller:
         self.store_path = None
         self.warnings: list[str] = []
         self.pruned = 0
+        self.pushed = ""  # what a successful --rq-obs-push did
         self.tests = _Tests(cfg)  # tests running in this process (none in an xdist controller)
 
     def warn(self, msg: str) -> None:
@@ -203,6 +219,11 @@ class _Controller:
 
             cfg, config = self.cfg, self.config
             root = config.rootpath
+            spaced = _spaced_store_outside(config)
+            if spaced:
+                self.warn(f"'--rq-obs-store {spaced}' (with a space): pytest took {spaced} for a test path when it "
+                          f"chose its rootdir ({root}) and ini file, before rq-obs' options were known; write "
+                          f"--rq-obs-store={spaced} (or set RQ_OBS_STORE)")
             self.store_path = resolve_store_path(config.getoption("rq_obs_store"), os.environ, cfg.store_path, root,
                                                  config.invocation_params.dir)
             self.store = Store(self.store_path)
@@ -269,9 +290,11 @@ class _Controller:
         if url and self.store is not None:
             from rq_obs.telemetry.recorder import push
 
-            problem = push(self.store, url, os.environ.get("RQ_OBS_TOKEN") or self.cfg.token)
-            if problem:
-                self.warn(problem)
+            ok, said = push(self.store, url, os.environ.get("RQ_OBS_TOKEN") or self.cfg.token)
+            if ok:
+                self.pushed = said
+            else:
+                self.warn(said)
         if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED:  # after the push, as serve would
             try:
                 from rq_obs.store.retention import apply_retention_if_due
@@ -290,6 +313,8 @@ class _Controller:
             terminalreporter.write_line(
                 f"rq-obs: run {rec.sequence} of suite {rec.run.suite!r} ({rec.stored} attempts) stored in "
                 f"{self.store_path} [run id {rec.run.run_id}]")
+        if self.pushed:
+            terminalreporter.write_line(f"rq-obs: {self.pushed}")
         if self.pruned:
             terminalreporter.write_line(
                 f"rq-obs: pruned {self.pruned} run(s) older than retention_days = {self.cfg.retention_days} "

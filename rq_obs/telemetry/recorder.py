@@ -352,18 +352,19 @@ def resolve_store_path(option: str | None, env: Mapping[str, str], config_path: 
     return p if p.is_absolute() else rootdir / p
 
 
-def push(store: Store, url: str, token: str) -> str | None:
-    """Push the store's pending runs to an ingest server; returns a warning on failure (never raises)."""
+def push(store: Store, url: str, token: str) -> tuple[bool, str]:
+    """Push the store's pending runs to an ingest server: (ok, what happened, one line); never raises."""
     from rq_obs.errors import RqObsError
 
     try:
         from rq_obs.push import push_pending  # type: ignore[import-not-found]
     except ImportError as exc:
-        return f"cannot push runs to {url}: this rq-obs has no push support ({exc})"
+        return False, f"cannot push runs to {url}: this rq-obs has no push support ({exc})"
     try:
-        push_pending(store, url, token)
+        report = push_pending(store, url, token)
     except RqObsError as exc:
-        return f"push to {url} failed: {exc}; runs stay in the store and are sent next time"
+        return False, f"push to {url} failed: {exc}; runs stay in the store and are sent next time"
     except Exception as exc:  # noqa: BLE001 - pushing must never fail the suite
-        return f"push to {url} failed: {type(exc).__name__}: {exc}; runs stay in the store"
-    return None
+        return False, f"push to {url} failed: {type(exc).__name__}: {exc}; runs stay in the store"
+    return True, (f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
+                  f"{len(report.duplicates)} already there")

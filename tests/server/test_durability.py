@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -39,7 +40,7 @@ def push_with_retries(url: str, d: dict, deadline: float) -> int:
     while time.monotonic() < deadline:
         try:
             status = post(url, d)
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):  # incl. a reply cut short by the kill
             status = None
         if status is not None and status < 500:
             return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -146,3 +147,43 @@ def test_a_url_that_is_not_http_is_a_usage_error_at_once(tmp_path, local, url):
     assert res.err.strip() == (f"rq-obs: error: push URL {url!r}: expected http://HOST:PORT or https://HOST "
                                f"(the rq-obs serve address), e.g. http://127.0.0.1:9464")
     assert Store(local.path).query(pending)[0][0] == 3  # all kept, none tried
+
+
+def test_a_reply_cut_short_is_retried_and_the_run_sent_once_more(tmp_path, local):
+    """The server died while answering (headers sent, body not): the client cannot know the outcome, so it
+    retries (ingest is idempotent: a run already stored answers 200 duplicate)."""
+    import http.server
+    import threading
+
+    posts: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(self.rfile.read(int(self.headers["Content-Length"])))
+            if len(posts) == 1:
+                self.send_response(201)
+                self.send_header("Content-Length", "74")
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                return  # 0 of 74 body bytes: IncompleteRead on the client
+            body = json.dumps({"stored": False, "duplicate": True, "sequence": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local.close()
+    try:
+        report = push_pending(Store(local.path), f"http://127.0.0.1:{server.server_address[1]}", TOKEN,
+                              retries=2, backoff=0, since=None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(posts) == 4 and posts[0] == posts[1]  # 3 runs; the first sent twice
+    assert len(report.duplicates) == 3 and report.stored == []

@@ -324,6 +324,51 @@ def test_push_failure_is_one_warning_and_never_shows_the_token(pytester, plain_e
     assert rows("SELECT status FROM runs") == [("complete",)]
 
 
+def test_a_successful_push_says_what_it_sent(pytester, plain_env, store_file, rows, tmp_path):
+    import threading
+
+    from rq_obs.config import load
+    from rq_obs.server.app import make_server
+
+    server = make_server(load(tmp_path, env={"RQ_OBS_TOKEN": "tok"}).config, Store(tmp_path / "served.db"),
+                         "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        pytester.makepyfile(test_p="def test_ok(): pass\n")
+        plain_env.setenv("RQ_OBS_TOKEN", "tok")
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}",
+                                    f"--rq-obs-push={url}")
+        assert result.ret == 0 and warnings_in(result.stdout.str()) == []
+        assert f"rq-obs: pushed 1 run(s) to {url}: 1 stored, 0 already there" in result.stdout.lines
+        assert [r[0] for r in Store(tmp_path / "served.db").query("SELECT suite FROM runs")] == [rows(
+            "SELECT suite FROM runs")[0][0]]
+    finally:
+        server.shutdown()
+        server.server_close()
+        server.service.close()
+
+
+def test_a_store_path_given_with_a_space_outside_the_project_is_warned_about(pytester, plain_env, tmp_path):
+    outside = tmp_path / "elsewhere" / "rq.db"
+    outside.parent.mkdir()
+    pytester.makepyfile(test_s="def test_ok(): pass\n")
+    first = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={outside}")
+    assert first.ret == 0 and warnings_in(first.stdout.str()) == [] and outside.exists()
+    spaced = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store", str(outside))
+    assert spaced.ret == 0
+    spaced_root = next(line for line in spaced.stdout.lines if line.startswith("rootdir: ")).split(" ", 1)[1]
+    assert spaced_root != str(pytester.path)  # what the warning is about: the rootdir moved
+    assert warnings_in(spaced.stdout.str()) == [
+        f"rq-obs: warning: '--rq-obs-store {outside}' (with a space): pytest took {outside} for a test path when it "
+        f"chose its rootdir ({spaced_root}) and ini file, before rq-obs' options were known; write "
+        f"--rq-obs-store={outside} (or set RQ_OBS_STORE)"]
+    inside = pytester.path / "runs.db"  # inside the project: the rootdir stays, nothing to say
+    assert pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={inside}").ret == 0
+    assert warnings_in(pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", "--rq-obs-store",
+                                          str(inside)).stdout.str()) == []
+
+
 def test_a_crashed_xdist_worker_is_an_error_attempt(pytester, plain_env, store_file, rows):
     pytester.makepyfile(test_w="""
 import os

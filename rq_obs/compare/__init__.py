@@ -9,7 +9,8 @@ Recommendation (``approve`` / ``review`` / ``block``) and risk level:
   vulnerability is among the reasons): more regressions than ``max_regressions``, or a
   newly introduced critical/high vulnerability.
 * **review** (risk *medium*): a slowdown beyond the threshold that could not be tested, a
-  major dependency update or downgrade, a removed direct dependency, other new
+  major dependency update or downgrade, dependencies read from different kinds of Python
+  environment (the project's, rq-obs's own, another), a removed direct dependency, other new
   vulnerabilities, a medium/high environment risk, a quality-score drop of 5 points or
   more, a pass-rate drop of 5 points or more, newly flaky or removed tests.
 * **approve** (risk *low*): none of the above.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rq_obs.analysis import quality as q
-from rq_obs.compare.deps import DepDiff, diff_dependencies
+from rq_obs.compare.deps import DepDiff, diff_dependencies, environment_note
 from rq_obs.compare.env import EnvDiff, diff_environment
 from rq_obs.compare.perf import PerfDiff, busy_note, compare_performance
 from rq_obs.compare.tests import TestDiff, diff_tests
@@ -100,17 +101,23 @@ class Comparison:
             "base": {"release": self.base.release, "commit": self.base.commit, "created_at": self.base.created_at},
             "head": {"release": self.head.release, "commit": self.head.commit, "created_at": self.head.created_at},
             "recommendation": self.recommendation, "risk": self.risk, "reasons": list(self.reasons),
-            "performance": self.perf.to_dict(), "dependencies": self.deps.to_dict(), "environment": self.env.to_dict(),
+            "performance": self.perf.to_dict(),
+            "dependencies": dict(self.deps.to_dict(), environments={"base": dict(self.base.dependency_environment),
+                                                                    "head": dict(self.head.dependency_environment)}),
+            "environment": self.env.to_dict(),
             "tests": self.tests.to_dict(),
             "quality": {"base": self.base_score.to_dict(), "head": self.head_score.to_dict(), "delta": self.score_delta},
         }
 
 
 def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, delta: float | None,
-               head_total: float | None, config: Config, busy: str | None = None) -> tuple[str, str, tuple[str, ...]]:
+               head_total: float | None, config: Config, busy: str | None = None,
+               deps_env: str | None = None) -> tuple[str, str, tuple[str, ...]]:
     block, review, critical = [], [], False
     if busy:
         review.append(busy)
+    if deps_env:
+        review.append(deps_env)
     regs = perf.regressions
     if len(regs) > config.max_regressions:
         sev = perf.by_severity()
@@ -171,5 +178,5 @@ def compare(base: Snapshot, head: Snapshot, config: Config) -> Comparison:
     base_score = q.QualityScore.from_dict(base.score) if base.score else quality_of(base, None, config)
     delta = None if base_score.total is None or head_score.total is None else head_score.total - base_score.total
     rec, risk, reasons = _recommend(perf, deps, env, tests, delta, head_score.total, config,
-                                    busy_note(base, head, perf))
+                                    busy_note(base, head, perf), environment_note(base, head))
     return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons)

@@ -112,6 +112,9 @@ class Snapshot:
     quality: QualityInputs = field(default_factory=QualityInputs)
     score: Mapping[str, Any] = field(default_factory=dict)  # QualityScore.to_dict() against the baseline
     baseline: str = ""  # release the score's performance dimension was measured against
+    # the Python environment the installed distributions were read from (rq_obs.snapshot.pyenv.PythonEnv);
+    # {} in snapshots taken before rq-obs recorded it
+    dependency_environment: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -218,4 +221,5 @@ def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:
         created_at=float(_need(doc, "created_at", _NUM, where)), project=_need(doc, "project", str, where, True, ""),
         dependencies=deps, vulnerabilities=vulns, environment=_need(doc, "environment", dict, where, True, {}),
         benchmarks=benches, resources=_need(doc, "resources", dict, where, True, {}), tests=tests, quality=quality,
-        score=_need(doc, "score", dict, where, True, {}), baseline=_need(doc, "baseline", str, where, True, ""))
+        score=_need(doc, "score", dict, where, True, {}), baseline=_need(doc, "baseline", str, where, True, ""),
+        dependency_environment=_need(doc, "dependency_environment", dict, where, True, {}))

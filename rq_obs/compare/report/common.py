@@ -5,7 +5,8 @@ from __future__ import annotations
 from rq_obs.analysis.regression import OpChange
 from rq_obs.compare import Comparison
 
-__all__ = ["fmt_seconds", "fmt_pct", "fmt_score", "ordered_ops", "short_test", "bar", "tests_used", "MAX_OPS", "MAX_DEPS"]
+__all__ = ["fmt_seconds", "fmt_pct", "fmt_score", "ordered_ops", "short_test", "bar", "tests_used", "deps_read_from",
+           "MAX_OPS", "MAX_DEPS"]
 
 MAX_OPS = 100  # rows per table, so a markdown report stays within a PR comment (65,536 characters)
 MAX_DEPS = 60
@@ -59,3 +60,15 @@ def bar(change: float, scale: float, width: int = 10) -> str:
     eighths = round(min(abs(change) / scale, 1.0) * width * 8)
     full, part = divmod(eighths, 8)
     return ("+" if change > 0 else "-") + "█" * full + (_EIGHTHS[part] if part else "")
+
+
+def deps_read_from(comp: Comparison) -> str | None:
+    """"Read from: base <interpreter> (Python X, <kind>); head ..." or None when neither snapshot recorded it."""
+    from rq_obs.snapshot.pyenv import KINDS, env_from_dict
+
+    parts = []
+    for label, snap in (("base", comp.base), ("head", comp.head)):
+        e = env_from_dict(snap.dependency_environment)
+        parts.append(f"{label} {e.interpreter} (Python {e.python}, {KINDS.get(e.kind, e.kind)})" if e
+                     else f"{label} not recorded")
+    return None if all(p.endswith("not recorded") for p in parts) else "Read from: " + "; ".join(parts)

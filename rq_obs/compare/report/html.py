@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import MAX_DEPS, MAX_OPS, fmt_pct, fmt_score, fmt_seconds, ordered_ops, tests_used
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_pct, fmt_score, fmt_seconds, ordered_ops,
+                                          tests_used)
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}th{background:#f3f3f3}.regression{color:#b00020}
@@ -76,6 +77,9 @@ def render_html(c: Comparison) -> str:
                          c.head_score.notes.get(d, "")] for d in dims]))
     n = c.deps.counts
     body.append("<h2>Dependencies</h2><p>" + escape(" · ".join(f"{n[k]} {k}" for k in n)) + "</p>")
+    read_from = deps_read_from(c)
+    if read_from:
+        body.append(f"<p>{escape(read_from)}</p>")
     body.append(_table(["package", "ecosystem", "base", "head", "change", "security"],
                        [[ch.name, ch.ecosystem, ch.old or "—", ch.new or "—", ch.change + (" (downgrade)" if ch.downgrade else ""),
                          ch.security_impact or "—"] for ch in c.deps.changes[:MAX_DEPS]]))

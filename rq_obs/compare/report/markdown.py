@@ -7,8 +7,8 @@ job summaries and terminals alike.
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, fmt_pct, fmt_score, fmt_seconds, ordered_ops,
-                                          short_test, tests_used)
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, deps_read_from, fmt_pct, fmt_score, fmt_seconds,
+                                          ordered_ops, short_test, tests_used)
 
 _ICON = {"approve": "✅", "review": "⚠️", "block": "⛔"}
 _STATUS = {"regression": "🔴 regression", "improvement": "🟢 faster", "unchanged": "unchanged", "unverified": "🟡 unverified"}
@@ -63,6 +63,9 @@ def render_markdown(c: Comparison) -> str:
     # dependencies
     n = c.deps.counts
     out += ["### Dependencies", "", " · ".join(f"{n[k]} {k}" for k in ("added", "removed", "major", "minor", "patch", "other")), ""]
+    read_from = deps_read_from(c)
+    if read_from:
+        out += [_cell(read_from) + ".", ""]
     if c.deps.changes:
         out += ["| package | ecosystem | base | head | change | security |", "| --- | --- | --- | --- | --- | --- |"]
         for ch in c.deps.changes[:MAX_DEPS]:

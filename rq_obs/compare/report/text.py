@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import MAX_DEPS, MAX_OPS, fmt_pct, fmt_score, fmt_seconds, ordered_ops, tests_used
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_pct, fmt_score, fmt_seconds, ordered_ops,
+                                          tests_used)
 
 
 def render_text(c: Comparison) -> str:
@@ -29,6 +30,9 @@ def render_text(c: Comparison) -> str:
     out.append("")
     n = c.deps.counts
     out.append("Dependencies: " + ", ".join(f"{n[k]} {k}" for k in ("added", "removed", "major", "minor", "patch", "other")))
+    read_from = deps_read_from(c)
+    if read_from:
+        out.append(f"  {read_from}")
     for ch in c.deps.changes[:MAX_DEPS]:
         sec = f"  [{ch.security_impact}]" if ch.security_impact else ""
         out.append(f"  {ch.change:8} {ch.name} {ch.old or '-'} -> {ch.new or '-'}{' (downgrade)' if ch.downgrade else ''}{sec}")

@@ -124,6 +124,31 @@ def test_without_a_venv_rq_obs_own_environment_is_read_and_said(tmp_path):
                                            "kind": "rq-obs", "chosen_by": "rq-obs"}
 
 
+def test_rq_obs_running_from_the_project_venv_reads_it_in_process(tmp_path):
+    """What the generated CI pipelines do (rq-obs installed into the project's environment): a real rq-obs
+    process started from the project's .venv records that environment, read in process."""
+    import site
+    import subprocess
+
+    proj = _project(tmp_path)
+    exe = make_venv(proj / ".venv")
+    # make rq-obs importable from the project's venv, as installing it there would
+    venv_site = next((proj / ".venv").glob("lib/python*/site-packages"), None) or proj / ".venv" / "Lib" / "site-packages"
+    (venv_site / "rq_obs_under_test.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages()))
+    db = tmp_path / "s.db"
+    res = subprocess.run([str(exe), "-m", "rq_obs", "--project", str(proj), "snapshot", "--release", "v1", "--store",
+                          str(db), "--commit", "", "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["dependency_environment"] == {"interpreter": f".venv/{BIN}", "python": PY, "implementation": "CPython",
+                                             "kind": "project", "chosen_by": "rq-obs"}
+    assert res.stderr == (f"rq-obs: dependencies read from .venv/{BIN} (Python {PY}): the project's virtualenv, "
+                          f"which rq-obs runs from\n")
+    names = {d["name"] for d in doc["dependencies"]}
+    assert {"alpha-pkg", "beta-lib", "gamma", "click"} <= names and "demo" not in names
+
+
 def test_snapshot_python_setting_is_relative_to_the_project(tmp_path):
     proj = _project(tmp_path, '\n[tool.rq-obs]\nsnapshot_python = "envs/app/bin/python"\n')
     make_venv(proj / "envs" / "app")

@@ -184,6 +184,9 @@ def test_errors_name_the_interpreter_and_store_nothing(tmp_path):
     not_python = _fake(tmp_path / "not-python", "echo hello")
     not_exec = tmp_path / "plain-file"
     not_exec.write_text("")
+    no_format = tmp_path / "no-format"  # executable, but neither a script with #! nor a binary the OS knows
+    no_format.write_bytes(b"\x00\x01garbage")
+    no_format.chmod(0o755)
     # stands in for Python 3.7.9: runs the very script rq-obs passes (-E -c SCRIPT) with an older version_info
     old = _fake(tmp_path / "python3.7",
                 f'exec {sys.executable} -c "import sys; sys.version_info = (3, 7, 9, \'final\', 0); exec(sys.argv[1])" "$3"')
@@ -194,6 +197,7 @@ def test_errors_name_the_interpreter_and_store_nothing(tmp_path):
         (missing, "not found"),
         (not_python, "not a Python interpreter (exit code 0; it printed 'hello')"),
         (not_exec, "not executable"),
+        (no_format, "cannot run it (Exec format error)"),
         (tmp_path, "is a directory; expected a Python interpreter such as .venv/bin/python"),
         (old, "Python 3.7.9 is too old; listing its installed distributions needs Python 3.8 or later"),
         (crashed, "listing its installed distributions failed (exit code 1): ValueError: boom"),

@@ -231,7 +231,12 @@ class _Controller:
             git = git_info(root)
             tracked = tracked_states(self.store, root, suite, cfg.tracked_files)
             provider = config.hook.pytest_rq_obs_tracer_provider(config=config)
-            sink = otlp.make_sink(cfg.service_name, otlp.endpoint_from(cfg.otlp_endpoint, os.environ), provider)
+            try:
+                sink = otlp.make_sink(cfg.service_name, otlp.endpoint_from(cfg.otlp_endpoint, os.environ), provider)
+            except ValueError as exc:  # a malformed endpoint: the run is still recorded, without spans
+                self.warn(f"no spans exported: {exc}")
+            for problem in getattr(sink, "problems", ()):
+                self.warn(f"spans: {problem}")
             self.recorder = Recorder.start(
                 self.store, suite=suite, commit=git.commit, branch=git.branch,
                 experiment=os.environ.get(cfg.experiment_env) or "none", tracked=tracked,

@@ -107,12 +107,12 @@ def attempt_outcome(setup: tuple | None, call: tuple | None, teardown_outcome: s
     return outcome, duration
 
 
-def span_attributes(a: Mapping[str, Any], suite: str) -> dict[str, Any]:
-    """Per-attempt span attributes from an attempt's fields (the run-wide ones are added by the recorder)."""
+def span_attributes(a: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-attempt span attributes from an attempt's fields (the run-wide ones, suite included, are the
+    sink's: :meth:`Recorder.start` gives them to its session)."""
     outcome = a["outcome"]
     attrs: dict[str, Any] = {
         "test.case.name": a["test"],
-        "test.suite.name": suite,
         "test.outcome": outcome,
         "test.attempt": a["attempt"],
         "test.worker": a["worker"],
@@ -186,7 +186,6 @@ class Recorder:
         self._seen: dict[str, int] = {}
         self._experiments: set[str] = set()
         self._last_flush = clock()
-        self._span_base: dict[str, Any] = {}
 
     # -- lifecycle ------------------------------------------------------------------
     @classmethod
@@ -212,10 +211,8 @@ class Recorder:
         rec = cls(store, run, price=price, sink=sink, **kw)
         store.connect().execute("PRAGMA synchronous=NORMAL")  # run row and batches: no fsync (module docstring)
         rec.sequence = begin_run(store, run)
-        base["test.run_sequence"] = rec.sequence
         if sink is not None:
             sink.set_session_attributes({"test.run_sequence": rec.sequence})
-        rec._span_base = base
         return rec
 
     @staticmethod
@@ -294,7 +291,7 @@ class Recorder:
                 test=nodeid, outcome=outcome, duration=duration, attempt=n, worker=worker, category=category,
                 markers=markers, variant=variant, started_at=started, attributes=attributes, api_calls=calls,
             )
-            attrs = {**self._span_base, **span_attributes(fields, self.run.suite)}
+            attrs = span_attributes(fields)
             stop = getattr(teardown, "stop", 0.0) or started + duration
             fields["trace_id"], fields["span_id"] = self.sink.attempt(
                 nodeid, int(started * 1e9), int(stop * 1e9), attrs, outcome in ("failed", "error"))

@@ -2,6 +2,7 @@
 
 import gzip
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
@@ -92,25 +93,37 @@ def test_spans_in_memory_have_the_documented_attributes_and_ids_are_stored(pytes
         assert s.start_time < s.end_time
 
 
-class _Receiver:
-    """A real OTLP/HTTP endpoint on loopback that decodes ExportTraceServiceRequest protobufs."""
+class Receiver:
+    """A real OTLP/HTTP endpoint on loopback that decodes ExportTraceServiceRequest protobufs.
 
-    def __init__(self) -> None:
+    ``statuses``: HTTP statuses to answer in turn before answering 200 (a collector that is busy or broken).
+    """
+
+    def __init__(self, statuses=()) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
+        self.headers: list[dict[str, str]] = []
+        self.statuses = list(statuses)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a collector does
+
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.headers.get("Content-Encoding") == "gzip":
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                encoding = self.headers.get("Content-Encoding")
+                if encoding == "gzip":
                     body = gzip.decompress(body)
+                elif encoding == "deflate":
+                    body = zlib.decompress(body)
                 ok = self.path == "/v1/traces" and self.headers.get("Content-Type") == "application/x-protobuf"
-                if ok:
+                status = receiver.statuses.pop(0) if receiver.statuses else (200 if ok else 404)
+                if status == 200:
                     req = ExportTraceServiceRequest()
                     req.ParseFromString(body)
                     receiver.requests.append(req)
                 payload = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200 if ok else 404)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -152,7 +165,7 @@ def _attr(span, key):
 
 def test_spans_reach_a_real_otlp_http_receiver(pytester, plain_env, store_file, rows):
     pytester.makepyfile(test_spans=SUITE)
-    with _Receiver() as receiver:
+    with Receiver() as receiver:
         plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
         result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
         result.assert_outcomes(passed=1, failed=1, skipped=1)

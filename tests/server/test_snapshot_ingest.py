@@ -376,3 +376,19 @@ def test_push_command_sends_runs_then_snapshots(serve, tmp_path, local):
         "stored": ["1.4.0"], "replaced": [], "duplicates": [], "pending": 0}}
     assert [r[0] for r in rows(srv.store)] == ["1.4.0", "1.5.0"]
     assert TOKEN not in res.out + res.err
+
+
+def test_the_documented_example_is_accepted_as_documented(serve, tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "INGEST.md").read_text()
+    section = text.split("## Release snapshots", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    srv = serve(Store(tmp_path / "server.db"))
+    reply = post(srv, example)
+    assert (reply.status, reply.json()) == (201, {"release": "1.2.0", "stored": True, "replaced": False,
+                                                  "duplicate": False})
+    assert (post(srv, example).status, post(srv, {**example, "project": "shop2"}).json()) == (
+        200, {"release": "1.2.0", "stored": True, "replaced": True, "duplicate": False})
+    s = samples(srv.metrics().body.decode())
+    assert value(s, M.QUALITY_SCORE.name, release="1.2.0") == 88.4
+    assert value(s, M.RELEASE_PASS_RATE.name, release="1.2.0") == 0.98
+    assert value(s, M.VULNERABILITIES.name, release="1.2.0", severity="critical") == 0

@@ -311,7 +311,8 @@ def _score(s: Mapping, where: str) -> dict[str, Any]:
     notes = _need(s, "notes", dict, where, True, {})
     for name in notes:
         _need(notes, name, str, f"{where}.notes", True)
-    return dict(s)
+    # a null part is absent (readers default it); a null total or dimension means "not scored"
+    return {k: v for k, v in s.items() if v is not None or k == "total"}
 
 
 _ENV_PARTS: dict[str, dict[str, type | tuple]] = {
@@ -326,12 +327,23 @@ _ENV_PARTS: dict[str, dict[str, type | tuple]] = {
 
 def _environment(e: Mapping, where: str) -> dict[str, Any]:
     """The environment (:func:`rq_obs.snapshot.environment.capture_environment`): the parts readers use are typed;
-    other fields are kept as they are."""
+    other fields are kept as they are. A ``null`` part, or text field of a part, is dropped (absent: readers
+    fall back to their defaults); a ``null`` number stays (unknown)."""
+    out = dict(e)
     for part, spec in _ENV_PARTS.items():
         inner = _need(e, part, dict, where, True)
-        if inner is not None:
-            _typed_fields(inner, f"{where}.{part}", spec)
-    _typed_fields(e, where, {"container": str, "hostname": str, "config": dict, "feature_flags": dict})
+        if inner is None:
+            out.pop(part, None)
+            continue
+        _typed_fields(inner, f"{where}.{part}", spec)
+        if any(inner.get(k, "") is None for k, t in spec.items() if t is str):
+            out[part] = {k: v for k, v in inner.items() if not (v is None and spec.get(k) is str)}
+    top = {"container": str, "hostname": str, "config": dict, "feature_flags": dict, "gpu": list, "env": dict,
+           "secrets_present": list}
+    _typed_fields(e, where, top)
+    for k in top:
+        if k in out and out[k] is None:
+            del out[k]
     for i, gpu in enumerate(_need(e, "gpu", list, where, True, [])):
         if not isinstance(gpu, dict):
             raise InputError(f"{where}: field 'gpu[{i}]' is {_show(gpu)}; expected an object")
@@ -339,7 +351,7 @@ def _environment(e: Mapping, where: str) -> dict[str, Any]:
     for name in env:
         _need(env, name, str, f"{where}.env", True)
     _strings(e, "secrets_present", where)
-    return dict(e)
+    return out
 
 
 def snapshot_from_dict(doc: Any, where: str = "snapshot") -> Snapshot:

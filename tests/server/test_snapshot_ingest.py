@@ -392,3 +392,23 @@ def test_the_documented_example_is_accepted_as_documented(serve, tmp_path):
     assert value(s, M.QUALITY_SCORE.name, release="1.2.0") == 88.4
     assert value(s, M.RELEASE_PASS_RATE.name, release="1.2.0") == 0.98
     assert value(s, M.VULNERABILITIES.name, release="1.2.0", severity="critical") == 0
+
+
+def test_null_parts_are_absent_and_the_release_is_still_published(serve, tmp_path):
+    """Optional fields may be null: a null environment part or score part must not break the release collector."""
+    doc = json.loads(document_of(snap_v1()))
+    doc["environment"].update({"cpu": None, "os": {"system": None, "kernel": "6.1.0"}, "container": None})
+    doc["score"].update({"dimensions": None, "missing": None})
+    srv = serve(Store(tmp_path / "server.db"))
+    assert post(srv, doc).status == 201
+    stored = json.loads(rows(srv.store)[0][3])
+    assert "cpu" not in stored["environment"] and "container" not in stored["environment"]
+    assert stored["environment"]["os"] == {"kernel": "6.1.0"}
+    assert stored["score"] == {"total": 91.25}
+    s = samples(srv.metrics().body.decode())
+    assert value(s, M.QUALITY_SCORE.name, release="1.4.0") == 91.25
+    assert value(s, M.QUALITY_DIMENSION_MISSING.name, release="1.4.0", dimension="performance") == 1
+    assert value(s, M.ENVIRONMENT.info, release="1.4.0", os="", kernel="6.1.0", python_implementation="CPython",
+                 python_version="3.11.7", cpu_model="", container="none") == 1
+    assert value(s, M.SCRAPE_ERRORS.total, collector="release") == 0
+    assert post(srv, doc).status == 200  # normalised the same way again: a duplicate

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from rq_obs import durations
 from rq_obs.config import Config
-from rq_obs.snapshot.model import Benchmark, QualityInputs, Snapshot
+from rq_obs.snapshot.model import RELEASE_PATTERN, Benchmark, QualityInputs, Snapshot
 from rq_obs.store import Store
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build_snapshot", "git_commit"]
 
-_RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:/@-]{0,127}$")
 
 
 def git_commit(project: Path) -> str:
@@ -58,7 +57,7 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
     from rq_obs.snapshot.store import baseline_for, summarise_tests
     from rq_obs.snapshot.vulns import load_vulnerabilities
 
-    if not _RELEASE.match(release):
+    if not RELEASE_PATTERN.match(release):
         raise UsageError(f"release {release!r}: expected 1-128 characters of letters, digits and _.+:/@- "
                          "starting with a letter or digit")
     project = Path(project).resolve()

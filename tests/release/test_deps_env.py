@@ -285,3 +285,23 @@ def test_compare_warns_when_snapshots_describe_different_kinds_of_environment():
     assert compare(old, head, config).reasons == ()
     assert "  Read from: base not recorded; head .venv/bin/python (Python 3.12.1, the project's environment)" in \
         render(compare(old, head, config), "text").splitlines()
+
+
+def test_recorded_environment_round_trips_and_a_bad_kind_is_named():
+    from rq_obs.errors import InputError
+    from rq_obs.snapshot.model import snapshot_from_dict
+
+    env = _env("project", ".venv/bin/python")
+    snap = replace(make("v1", 1.0), dependency_environment=env)
+    assert snapshot_from_dict(json.loads(json.dumps(snap.to_dict()))).dependency_environment == env
+    doc = json.loads(json.dumps(snap.to_dict()))
+    del doc["dependency_environment"]  # a snapshot from before it was recorded
+    assert snapshot_from_dict(doc).dependency_environment == {}
+    doc["dependency_environment"] = dict(env, kind="laptop")
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(doc)
+    assert str(err.value) == "snapshot.dependency_environment: field 'kind' is 'laptop'; expected one of project, rq-obs, other"
+    doc["dependency_environment"] = dict(env, python=3.12)
+    with pytest.raises(InputError) as err:
+        snapshot_from_dict(doc)
+    assert str(err.value) == "snapshot.dependency_environment: field 'python' is 3.12; expected a string"

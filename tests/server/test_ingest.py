@@ -182,9 +182,11 @@ def test_random_wrong_values_get_400_naming_the_field_or_are_stored(serve, tmp_p
 def test_wrong_method_and_path(serve):
     srv = serve()
     assert request(srv.url + "/api/v1/runs").status == 405
+    assert request(srv.url + "/api/v1/snapshots").status == 405
     assert request(srv.url + "/nope").status == 404
     home = request(srv.url + "/")
-    assert home.status == 200 and sorted(home.json()["routes"]) == ["/api/v1/runs", "/healthz", "/metrics", "/readyz"]
+    assert home.status == 200 and sorted(home.json()["routes"]) == [
+        "/api/v1/runs", "/api/v1/snapshots", "/healthz", "/metrics", "/readyz"]
     assert request(srv.url + "/api/v2/runs", b"{}", {"Content-Type": "application/json"}).status == 404
 
 

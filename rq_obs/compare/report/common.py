@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rq_obs.analysis.regression import OpChange
+from rq_obs.analysis.regression import MEMORY_FLOOR_BYTES, MemChange, OpChange
 from rq_obs.compare import Comparison
 
-__all__ = ["fmt_seconds", "fmt_pct", "fmt_score", "ordered_ops", "short_test", "bar", "tests_used", "deps_read_from",
-           "MAX_OPS", "MAX_DEPS"]
+__all__ = ["fmt_seconds", "fmt_bytes", "fmt_pct", "fmt_score", "ordered_ops", "ordered_memory", "memory_rule", "short_test", "bar", "tests_used", "deps_read_from", "MAX_OPS", "MAX_DEPS"]
 
 MAX_OPS = 100  # rows per table, so a markdown report stays within a PR comment (65,536 characters)
 MAX_DEPS = 60
@@ -22,6 +21,16 @@ def fmt_seconds(s: float | None) -> str:
     return f"{s:g} s"
 
 
+def fmt_bytes(b: float | None) -> str:
+    """Binary units, three significant digits (1536 -> '1.5 KiB')."""
+    if b is None:
+        return "—"
+    for unit, f in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(b) >= f:
+            return f"{b / f:.3g} {unit}"
+    return f"{b:.0f} B"
+
+
 def fmt_pct(x: float | None, signed: bool = True) -> str:
     if x is None:
         return "—"
@@ -35,6 +44,18 @@ def fmt_score(x: float | None) -> str:
 def ordered_ops(comp: Comparison) -> list[OpChange]:
     rank = {"regression": 0, "unverified": 1, "improvement": 2, "unchanged": 3}
     return sorted(comp.perf.ops, key=lambda o: (rank[o.status], -abs(o.change), o.operation))
+
+
+def ordered_memory(comp: Comparison) -> list[MemChange]:
+    rank = {"regression": 0, "improvement": 1, "unchanged": 2}
+    return sorted(comp.perf.memory, key=lambda m: (rank[m.status], -abs(m.change), m.operation))
+
+
+def memory_rule(comp: Comparison) -> str:
+    """One sentence: what a memory regression is (no test: one peak per side)."""
+    return (f"Memory regression: peak memory (one measurement per side, so no significance test) more than "
+            f"{comp.perf.memory_threshold:.0%} higher; peaks under {fmt_bytes(MEMORY_FLOOR_BYTES)} count as "
+            f"{fmt_bytes(MEMORY_FLOOR_BYTES)}.")
 
 
 def short_test(o: OpChange) -> str:

@@ -206,7 +206,9 @@ def test_one_log_line_per_request_without_the_token(serve, caplog):
         def lines() -> list[str]:  # the line is written just after the reply is sent: poll for it
             return [r.getMessage() for r in caplog.records if r.name == "rq_obs.server"]
 
-        wait_until(lambda: any('"POST /api/v1/runs" 401' in line for line in lines()), 10, what="the 401 log line")
+        # each line is written by its handler thread after the reply: the two may come in either order
+        wait_until(lambda: sum('"POST /api/v1/runs"' in line for line in lines()) >= 2, 10, what="both log lines")
     assert any('"POST /api/v1/runs" 201' in line for line in lines())
+    assert any('"POST /api/v1/runs" 401' in line for line in lines())
     assert sum('"POST /api/v1/runs"' in line for line in lines()) == 2
     assert not any(TOKEN in line or "wrong-token-value" in line for line in lines())

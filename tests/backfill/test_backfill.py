@@ -77,7 +77,7 @@ def backfilled(store_path, tmp_path_factory):
     work = tmp_path_factory.mktemp("backfill")
     end = BASE + 3 * DAY
     res = run_cli("backfill", "--store", store_path, "--data-dir", work / "data", "--end", str(end),
-                  "--keep-openmetrics", work / "history.om")
+                  "--keep-openmetrics", work / "history.om", "--no-rules")  # rules: test_rules.py
     assert res.code == 0, res.err
     return work, res
 
@@ -187,7 +187,7 @@ def test_pruned_runs_are_folded_in_so_counters_end_at_the_store_totals(tmp_path)
         save_run(store, make_run(i))
     assert prune(store, start(4)) == 4  # raw rows of runs 0-3 gone; totals keep them
     res = run_cli("backfill", "--store", tmp_path / "store.db", "--data-dir", tmp_path / "data",
-                  "--end", str(BASE + 3 * DAY), "--keep-openmetrics", tmp_path / "h.om")
+                  "--end", str(BASE + 3 * DAY), "--keep-openmetrics", tmp_path / "h.om", "--no-rules")
     assert res.code == 0, res.err
     assert res.out.splitlines()[0].startswith("replayed 8 runs:")
     assert "series include totals of runs pruned from the store" in res.out
@@ -285,7 +285,7 @@ def test_backfilled_series_are_no_longer_new_so_their_live_value_does_not_restar
         save_run(store, make_run(i))
     assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NULL")[0][0] == 0  # all new
     res = run_cli("backfill", "--store", tmp_path / "s.db", "--data-dir", tmp_path / "data", "--end",
-                  str(BASE + DAY))
+                  str(BASE + DAY), "--no-rules")
     assert res.code == 0, res.err
     assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NOT NULL")[0][0] == 0
     # a series first written after the backfill has no history in Prometheus: it is new

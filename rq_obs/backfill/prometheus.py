@@ -73,12 +73,13 @@ def start(services: Services, exe: str, storage: Path, workdir: Path, *, timeout
     return services.start_on_free_port(make, timeout)
 
 
-def api(url: str, path: str, params: dict, *, timeout: float = 3600.0) -> object:
-    """POST ``params`` to ``url/api/v1/path``; the answer's ``data``, or :class:`PrometheusError`."""
-    body = urllib.parse.urlencode(params).encode()
+def api(url: str, path: str, params: dict, *, get: bool = False, timeout: float = 3600.0) -> object:
+    """POST (or GET) ``params`` to ``url/api/v1/path``; the answer's ``data``, or :class:`PrometheusError`."""
+    query = urllib.parse.urlencode(params)
     where = f"{url}/api/v1/{path}"
     try:
-        with urllib.request.urlopen(where, data=body, timeout=timeout) as resp:
+        with urllib.request.urlopen(where + (f"?{query}" if get else ""), data=None if get else query.encode(),
+                                    timeout=timeout) as resp:
             status, raw = resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()

@@ -12,8 +12,9 @@ from rq_obs.catalog import M
 from rq_obs.errors import UsageError
 from rq_obs.store import ApiCall, Attempt, Run, Store, TrackedFile, read_totals, save_run
 from rq_obs.store.runs import prune
+from tests.backfill.common import prometheus_on, write_store
 from tests.helpers.cli import run_cli
-from tests.helpers.procs import PROMTOOL, Prometheus, need
+from tests.helpers.procs import PROMTOOL, need
 
 DAY = 86400
 BASE = 1_699_920_000  # 2023-11-14 00:00:00 UTC
@@ -58,12 +59,7 @@ def make_run(i: int) -> Run:
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "store.db"
-    store = Store(path)
-    for i in range(N_RUNS):
-        save_run(store, make_run(i))
-    store.close()
-    return path
+    return write_store(tmp_path_factory.mktemp("store") / "store.db", map(make_run, range(N_RUNS)))
 
 
 def expected_attempts(upto: int, test: str, outc: str) -> int:
@@ -104,8 +100,7 @@ def test_output_reports_series_samples_blocks_and_the_retention_flag(backfilled)
 @pytest.fixture(scope="module")
 def prom(backfilled):
     work, _ = backfilled
-    with Prometheus(work, "global:\n  scrape_interval: 1h\n", data_dir=work / "data",
-                    extra_args=("--storage.tsdb.retention.time=10y",)) as p:
+    with prometheus_on(work, work / "data") as p:
         yield p
 
 

@@ -20,9 +20,10 @@ from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.errors import InputError, UsageError
 from rq_obs.rules.definitions import N
-from rq_obs.store import ApiCall, Attempt, Run, Store, save_run
+from rq_obs.store import ApiCall, Attempt, Run, Store
+from tests.backfill.common import prometheus_on, write_store
 from tests.helpers.cli import run_cli
-from tests.helpers.procs import PROMETHEUS, PROMTOOL, Prometheus, need
+from tests.helpers.procs import PROMETHEUS, PROMTOOL, need
 
 DAY, HOUR, STEP = 86400, 3600, 300
 BASE = 1_700_006_400  # 2023-11-15 00:00:00 UTC
@@ -93,12 +94,7 @@ def seed_pass_rate_gauge(data: Path, work: Path) -> None:
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules-store") / "store.db"
-    store = Store(path)
-    for i in range(N_RUNS):
-        save_run(store, make_run(i))
-    store.close()
-    return path
+    return write_store(tmp_path_factory.mktemp("rules-store") / "store.db", map(make_run, range(N_RUNS)))
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +111,7 @@ def backfilled(store_path, tmp_path_factory):
 @pytest.fixture(scope="module")
 def prom(backfilled):
     work, _ = backfilled
-    with Prometheus(work, "global:\n  scrape_interval: 1h\n", data_dir=work / "data",
-                    extra_args=("--storage.tsdb.retention.time=10y",)) as p:
+    with prometheus_on(work, work / "data") as p:
         yield p
 
 
@@ -215,8 +210,7 @@ def test_promtool_way_records_what_the_expression_gives_at_its_own_evaluation_ti
     assert [p.rules[0].record for p in result.passes] == [N.cost_rate_1h]
     blocks = result.blocks
     assert len(blocks) == 3 and all(b.max_time - b.min_time <= 2 * HOUR for b in blocks)  # 0-2 h, 2-4 h, 4-6 h
-    with Prometheus(tmp_path, "global:\n  scrape_interval: 1h\n", data_dir=data,
-                    extra_args=("--storage.tsdb.retention.time=10y",)) as p:
+    with prometheus_on(tmp_path, data) as p:
         series = p.query(f"{N.cost_rate_1h}[6h]", time=BASE + 6 * HOUR)
         assert len(series) == 1
         points = series[0]["values"]

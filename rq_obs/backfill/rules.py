@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Callable, Sequence, TextIO
 
 from rq_obs import proc
+from rq_obs.backfill.history import Progress  # progress("rules", rules evaluated, rules)
 from rq_obs.backfill.openmetrics import EOF, format_timestamp, series_prefix
 from rq_obs.backfill.prometheus import PrometheusError, api, link_blocks
 from rq_obs.backfill.prometheus import start as start_prometheus
@@ -51,9 +52,6 @@ POINTS_PER_QUERY = 500_000
 #: Prometheus refuses range queries of more than 11,000 steps.
 MAX_STEPS = 10_000
 FIRST_STEPS = 1_000
-
-#: progress(phase, done, total): phase "rules" (rules evaluated).
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -167,6 +165,9 @@ def backfill_rules(data_dir: Path, rules: Sequence[Rule], *, start_time: float, 
     data_dir = Path(data_dir)
     t0 = int(math.ceil(start_time / step) * step)
     t1 = int(end_time)
+    if t1 < t0:
+        raise UsageError(f"recording rules: no evaluation time between {format_timestamp(start_time)} and "
+                         f"{format_timestamp(end_time)} at a step of {step} s")
     plan = passes(rules)
     total = sum(len(p) for p in plan)
     done = 0
@@ -196,7 +197,7 @@ def backfill_rules(data_dir: Path, rules: Sequence[Rule], *, start_time: float, 
                     figures = _by_query(prom.url, group, t0, t1, step, pass_dir / "rules.om", tick)
                 else:
                     figures = _by_promtool(prom.url, group, t0, t1, step, pass_dir, tick)
-            seconds["evaluate"] = time.perf_counter() - t
+                seconds["evaluate"] = time.perf_counter() - t
             t = time.perf_counter()
             if via == "query":
                 blocks = create_blocks(pass_dir / "rules.om", data_dir) if any(f.samples for f in figures) else []

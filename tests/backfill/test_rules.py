@@ -285,3 +285,15 @@ def test_passes_put_a_rule_after_the_rules_it_reads_and_refuse_cycles():
     assert [[r.record for r in p] for p in passes([Rule("a:x:sum_more", "sum(a:x:sum)"), Rule("a:x:sum", "up")])] \
         == [["a:x:sum"], ["a:x:sum_more"]]
     assert passes([Rule("a:x:y", "sum(a:x:y_total)")]) == [[Rule("a:x:y", "sum(a:x:y_total)")]]
+
+
+def test_bad_arguments_are_refused_before_prometheus_starts(tmp_path):
+    rule = Rule(N.cost_rate_1h, "up")
+    with pytest.raises(UsageError) as exc:
+        backfill_rules(tmp_path, [rule], start_time=END, end_time=END - STEP, step=STEP, workdir=tmp_path)
+    assert str(exc.value) == (f"recording rules: no evaluation time between {END} and {END - STEP} at a step "
+                              f"of {STEP} s")
+    with pytest.raises(UsageError) as exc:
+        backfill_rules(tmp_path, [rule], start_time=BASE, end_time=END, step=STEP, via="rules", workdir=tmp_path)
+    assert str(exc.value) == "rules via 'rules': expected one of query, promtool"
+    assert list(tmp_path.iterdir()) == []

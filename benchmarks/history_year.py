@@ -4,15 +4,14 @@
    ``--variants`` experiment variants (realistic mix: a few flaky and broken tests, reruns,
    skipped tests, LLM calls with 429/5xx and retries, a SKILL.md that changes monthly), written
    with ``save_run`` like the pytest plugin does.
-2. Runs ``rq-obs backfill`` (the real CLI) into a data directory and times it.
-3. Backfills the recording rules (``rules/rq-obs.rules.yml``) over the same history: starts a real
-   Prometheus on the blocks and either runs ``promtool tsdb create-blocks-from rules`` against it
-   (``--rules-via promtool``; promtool 2.42 writes one block per rule per 2 h, so this is for
-   short histories) or evaluates each rule as range queries at the backfill step and turns the
-   result into a few large blocks with ``promtool tsdb create-blocks-from openmetrics``
-   (``--rules-via query``; the default beyond 31 days). Rules that read other recorded series
-   are backfilled in a later pass, after Prometheus restarts on the earlier pass's blocks.
-4. Starts Prometheus on all the blocks (retention 2y) and, for every dashboard JSON in
+2. Runs ``rq-obs backfill --no-rules`` (the real CLI) into a data directory and times it.
+3. Backfills the recording rules (``rules/rq-obs.rules.yml``) over the same history and times it
+   apart: :func:`rq_obs.backfill.rules.backfill_rules`, what ``rq-obs backfill --rules`` runs
+   (a temporary Prometheus on links to the blocks; ``--rules-via query``, the default: each rule
+   as range queries at the backfill step, written as a few large blocks; ``--rules-via
+   promtool``: ``promtool tsdb create-blocks-from rules``, a block per rule per 2 h in 2.42, so
+   for short histories). Rules that read other recorded series come in a later pass.
+4. Starts Prometheus on all the blocks and, for every dashboard JSON in
    ``--dashboards`` (default: the project's ``dashboards/``), runs each panel target's expr as a
    range query over the last 7 days and over the whole history (~250 points each), with Grafana's
    template variables substituted. Prints per query and per dashboard times and flags queries over
@@ -28,26 +27,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-
-from rq_obs.backfill.tsdb import create_blocks  # noqa: E402
+from rq_obs.backfill.prometheus import PrometheusError, api  # noqa: E402
+from rq_obs.backfill.prometheus import start as start_prometheus  # noqa: E402
+from rq_obs.backfill.rules import backfill_rules, deployed_rules  # noqa: E402
+from rq_obs.config import load  # noqa: E402
+from rq_obs.demo.processes import Services  # noqa: E402
+from rq_obs.proc import require  # noqa: E402
 from rq_obs.store import ApiCall, Attempt, Run, Store, TrackedFile, save_run  # noqa: E402
 
 QUERY_GOAL_MS = 500
@@ -126,173 +123,40 @@ def synthesise(path: Path, tests: int, variants: int, days: int, cadence: int, e
 
 # --------------------------------------------------------------------------- prometheus
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Prom:
+    """Prometheus on ``data`` itself (so its compactions persist for ``--reuse``), via the library."""
+
     def __init__(self, workdir: Path, data: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cfg = workdir / "prometheus.yml"
-        cfg.write_text("global:\n  scrape_interval: 1h\n")
-        self.log = open(workdir / "prometheus.log", "wb")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={data}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=2y"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit("prometheus exited; see " + str(workdir / "prometheus.log"))
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        raise SystemExit("prometheus not ready after 300 s")
+        self.services = Services()
+        self.url = start_prometheus(self.services, require("prometheus"), data, workdir).url
 
     def api(self, path: str, get: bool = False, **params) -> dict:
-        data = urllib.parse.urlencode(params)
-        url = f"{self.url}/api/v1/{path}" + (f"?{data}" if get else "")
+        """The answer as a document with ``status``: a failing dashboard query is a figure, not an abort."""
         try:
-            with urllib.request.urlopen(url, data=None if get else data.encode(), timeout=120) as r:
-                return json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read() or b"{}") or {"status": "error", "error": str(exc)}
+            return {"status": "success", "data": api(self.url, path, params, get=get, timeout=600)}
+        except PrometheusError as exc:
+            return {"status": "error", "error": exc.error or str(exc)}
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        self.services.stop()
 
 
 # --------------------------------------------------------------------------- recording rules over history
 
-def rule_passes(rules_file: Path) -> list[list[dict]]:
-    """The recording rules in passes: a rule reading another rule's series comes in a later pass."""
-    rules = [r for g in (yaml.safe_load(rules_file.read_text()) or {}).get("groups") or ()
-             for r in g.get("rules") or () if r.get("record")]
-    names = {r["record"] for r in rules}
-    level: dict[str, int] = {}
-    while len(level) < len(rules):
-        progressed = False
-        for r in rules:
-            if r["record"] in level:
-                continue
-            deps = {n for n in names if n != r["record"] and re.search(rf"(?<![\w:]){re.escape(n)}(?![\w:])", r["expr"])}
-            if all(d in level for d in deps):
-                level[r["record"]] = 1 + max((level[d] for d in deps), default=-1)
-                progressed = True
-        if not progressed:
-            raise SystemExit(f"{rules_file}: recording rules depend on each other in a cycle")
-    passes: list[list[dict]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
-    for r in rules:
-        passes[level[r["record"]]].append(r)
-    return passes
-
-
-def _rules_yaml(rules: list[dict], step: int) -> str:
-    return yaml.safe_dump({"groups": [{"name": "rq-obs.backfill", "interval": f"{step}s", "rules": rules}]},
-                          sort_keys=False)
-
-
-def rules_via_promtool(prom: Prom, rules: list[dict], start: int, end: int, step: int, work: Path) -> Path:
-    """``promtool tsdb create-blocks-from rules`` against ``prom``; returns the directory of new blocks."""
-    out = work / "rule-blocks"
-    if out.exists():
-        shutil.rmtree(out)
-    rf = work / "rules-pass.yml"
-    rf.write_text(_rules_yaml(rules, step))
-    cp = subprocess.run(["promtool", "tsdb", "create-blocks-from", "rules", f"--start={start}", f"--end={end}",
-                         f"--url={prom.url}", f"--output-dir={out}", f"--eval-interval={step}s", "--quiet", str(rf)],
-                        capture_output=True, text=True)
-    if cp.returncode != 0:
-        raise SystemExit(f"promtool tsdb create-blocks-from rules failed: {cp.stderr[-2000:]}")
-    return out
-
-
-def _om_labels(metric: dict) -> str:
-    pairs = []
-    for k in sorted(metric):
-        if k == "__name__":
-            continue
-        v = str(metric[k]).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        pairs.append(f'{k}="{v}"')
-    return "{" + ",".join(pairs) + "}" if pairs else ""
-
-
-def rules_via_query(prom: Prom, rules: list[dict], start: int, end: int, step: int, work: Path,
-                    chunk_steps: int = 10_000) -> tuple[Path, dict[str, tuple[int, int]]]:
-    """Evaluate each rule as range queries at ``step`` (what the rule evaluator computes at each
-    evaluation) and write the results as OpenMetrics; returns the file and (series, samples) per rule."""
-    om = work / "rules.om"
-    counts: dict[str, tuple[int, int]] = {}
-    with open(om, "w", encoding="utf-8") as fh:
-        for r in rules:
-            name = r["record"]
-            fh.write(f"# TYPE {name} gauge\n")
-            series: set[str] = set()
-            n = 0
-            t = start
-            while t <= end:
-                t_end = min(end, t + (chunk_steps - 1) * step)
-                doc = prom.api("query_range", query=r["expr"], start=t, end=t_end, step=step)
-                if doc.get("status") != "success":
-                    raise SystemExit(f"rule {name}: {doc.get('error')}")
-                lines = []
-                for res in doc["data"]["result"]:
-                    labels = {**res["metric"], **(r.get("labels") or {})}
-                    prefix = name + _om_labels(labels)
-                    series.add(prefix)
-                    lines.extend(f"{prefix} {v} {ts}\n" for ts, v in res["values"])
-                n += len(lines)
-                fh.writelines(lines)
-                t = t_end + step
-            counts[name] = (len(series), n)
-        fh.write("# EOF\n")
-    return om, counts
-
-
-def backfill_rules(work: Path, data: Path, rules_file: Path, start: int, end: int, step: int, via: str) -> dict:
-    """Recording rules over the backfilled history, pass by pass; returns figures."""
+def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str) -> dict:
+    """The deployed recording rules over the backfilled history (:mod:`rq_obs.backfill.rules`); figures."""
+    result = backfill_rules(data, deployed_rules(load(ROOT, env={}).config), start_time=start, end_time=end,
+                            step=step, via=via)
     fig: dict = {"via": via, "passes": [], "rules": {}}
-    for rules in rule_passes(rules_file):
-        t0 = time.perf_counter()
-        prom = Prom(work, data)
-        try:
-            if via == "promtool":
-                out = rules_via_promtool(prom, rules, start, end, step, work)
-            else:
-                om, counts = rules_via_query(prom, rules, start, end, step, work)
-                fig["rules"].update(counts)
-        finally:
-            prom.close()
-        evaluated = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        if via == "promtool":
-            new = [m.parent for m in out.glob("*/meta.json")]
-            for b in new:
-                meta = json.loads((b / "meta.json").read_text())
-                fig["rules"].setdefault("(blocks)", [0, 0])
-                fig["rules"]["(blocks)"][0] += 1
-                fig["rules"]["(blocks)"][1] += meta["stats"]["numSamples"]
-                shutil.move(str(b), str(data / b.name))
-            n_blocks = len(new)
-        else:
-            n_blocks = len(create_blocks(om, data))
-            om.unlink()
-        fig["passes"].append({"rules": [r["record"] for r in rules], "evaluate_seconds": evaluated,
-                              "blocks_seconds": time.perf_counter() - t1, "blocks": n_blocks})
-        print(f"  rules pass {len(fig['passes'])}: {len(rules)} rules via {via}, {evaluated:.1f} s evaluating, "
-              f"{n_blocks} blocks in {time.perf_counter() - t1:.1f} s", file=sys.stderr)
+    for n, ps in enumerate(result.passes, 1):
+        fig["passes"].append({"rules": [r.record for r in ps.rules], "start_seconds": ps.seconds["start"],
+                              "evaluate_seconds": ps.seconds["evaluate"], "blocks_seconds": ps.seconds["blocks"],
+                              "blocks": len(ps.blocks)})
+        for r in ps.rules:
+            fig["rules"][r.record] = (r.series if r.series is not None else 0, r.samples)
+        print(f"  rules pass {n}: {len(ps.rules)} rules via {via}, Prometheus ready in {ps.seconds['start']:.1f} s, "
+              f"{ps.seconds['evaluate']:.1f} s evaluating, {len(ps.blocks)} blocks in {ps.seconds['blocks']:.1f} s",
+              file=sys.stderr)
     return fig
 
 
@@ -400,10 +264,8 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="reuse the store and blocks already in --workdir")
     ap.add_argument("--dashboards", type=Path, default=ROOT / "dashboards")
     ap.add_argument("--repeat", type=int, default=3, help="runs per query; the median is reported")
-    ap.add_argument("--rules", type=Path, default=ROOT / "rules" / "rq-obs.rules.yml",
-                    help="recording rules to backfill over the history")
-    ap.add_argument("--rules-via", choices=("auto", "promtool", "query", "none"), default="auto",
-                    help="how to backfill the rules (auto: promtool up to 31 days, query beyond)")
+    ap.add_argument("--rules-via", choices=("promtool", "query", "none"), default="query",
+                    help="how to backfill the recording rules (none: not at all)")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures as JSON here")
     args = ap.parse_args()
     if not shutil.which("prometheus") or not shutil.which("promtool"):
@@ -425,19 +287,19 @@ def main() -> None:
         figures["store_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
         cp = subprocess.run([sys.executable, "-m", "rq_obs", "backfill", "--store", str(store), "--data-dir", str(data),
-                             "--step", args.step, "--end", str(end), "--no-progress"],
+                             "--step", args.step, "--end", str(end), "--no-progress", "--no-rules"],
                             cwd=ROOT, capture_output=True, text=True)
         figures["backfill_seconds"] = time.perf_counter() - t
         if cp.returncode != 0:
             raise SystemExit(f"rq-obs backfill failed: {cp.stderr}")
         figures["backfill_output"] = cp.stdout.strip()
         (work / "backfill.out").write_text(cp.stdout)
-        via = args.rules_via if args.rules_via != "auto" else ("promtool" if args.days <= 31 else "query")
+        via = args.rules_via
         if via != "none":
             first = min(json.loads(m.read_text())["minTime"] for m in data.glob("*/meta.json")) // 1000
             step = _seconds(args.step)
             t = time.perf_counter()
-            figures["rules"] = backfill_rules(work, data, args.rules, int(first), int(end), step, via)
+            figures["rules"] = backfill_rules_figures(data, int(first), int(end), step, via)
             figures["rules_seconds"] = time.perf_counter() - t
             (work / "rules.json").write_text(json.dumps(figures["rules"]))
     else:

@@ -12,8 +12,9 @@ from rq_obs.catalog import M
 from rq_obs.errors import UsageError
 from rq_obs.store import ApiCall, Attempt, Run, Store, TrackedFile, read_totals, save_run
 from rq_obs.store.runs import prune
+from tests.backfill.common import prometheus_on, write_store
 from tests.helpers.cli import run_cli
-from tests.helpers.procs import PROMTOOL, Prometheus, need
+from tests.helpers.procs import PROMTOOL, need
 
 DAY = 86400
 BASE = 1_699_920_000  # 2023-11-14 00:00:00 UTC
@@ -58,12 +59,7 @@ def make_run(i: int) -> Run:
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("store") / "store.db"
-    store = Store(path)
-    for i in range(N_RUNS):
-        save_run(store, make_run(i))
-    store.close()
-    return path
+    return write_store(tmp_path_factory.mktemp("store") / "store.db", map(make_run, range(N_RUNS)))
 
 
 def expected_attempts(upto: int, test: str, outc: str) -> int:
@@ -77,7 +73,7 @@ def backfilled(store_path, tmp_path_factory):
     work = tmp_path_factory.mktemp("backfill")
     end = BASE + 3 * DAY
     res = run_cli("backfill", "--store", store_path, "--data-dir", work / "data", "--end", str(end),
-                  "--keep-openmetrics", work / "history.om")
+                  "--keep-openmetrics", work / "history.om", "--no-rules")  # rules: test_rules.py
     assert res.code == 0, res.err
     return work, res
 
@@ -104,8 +100,7 @@ def test_output_reports_series_samples_blocks_and_the_retention_flag(backfilled)
 @pytest.fixture(scope="module")
 def prom(backfilled):
     work, _ = backfilled
-    with Prometheus(work, "global:\n  scrape_interval: 1h\n", data_dir=work / "data",
-                    extra_args=("--storage.tsdb.retention.time=10y",)) as p:
+    with prometheus_on(work, work / "data") as p:
         yield p
 
 
@@ -187,7 +182,7 @@ def test_pruned_runs_are_folded_in_so_counters_end_at_the_store_totals(tmp_path)
         save_run(store, make_run(i))
     assert prune(store, start(4)) == 4  # raw rows of runs 0-3 gone; totals keep them
     res = run_cli("backfill", "--store", tmp_path / "store.db", "--data-dir", tmp_path / "data",
-                  "--end", str(BASE + 3 * DAY), "--keep-openmetrics", tmp_path / "h.om")
+                  "--end", str(BASE + 3 * DAY), "--keep-openmetrics", tmp_path / "h.om", "--no-rules")
     assert res.code == 0, res.err
     assert res.out.splitlines()[0].startswith("replayed 8 runs:")
     assert "series include totals of runs pruned from the store" in res.out
@@ -285,7 +280,7 @@ def test_backfilled_series_are_no_longer_new_so_their_live_value_does_not_restar
         save_run(store, make_run(i))
     assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NULL")[0][0] == 0  # all new
     res = run_cli("backfill", "--store", tmp_path / "s.db", "--data-dir", tmp_path / "data", "--end",
-                  str(BASE + DAY))
+                  str(BASE + DAY), "--no-rules")
     assert res.code == 0, res.err
     assert store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NOT NULL")[0][0] == 0
     # a series first written after the backfill has no history in Prometheus: it is new

@@ -169,6 +169,7 @@ class Config:
     api_retry_rate_threshold: float = _f(0.1, "retries per API request above which SREs are alerted", _non_negative)
     rate_429_threshold: float = _f(0.05, "share of API requests answered 429 above which SREs are alerted", _ratio)
     rate_5xx_threshold: float = _f(0.02, "share of API requests answered 5xx above which SREs are alerted", _ratio)
+    app_error_ratio_threshold: float = _f(0.05, "share of an instrumented app's requests failing (5xx or an unhandled exception) over 5 minutes above which SREs are alerted", _ratio)
     budget_burn_threshold: float = _f(2.0, "alert when the last hour's spend, extrapolated to a day, exceeds this many daily budgets", _positive)
     no_runs_hours: int = _f(24, "alert when no test run was ingested for this many hours", _positive)
     quality_drop_threshold: float = _f(5.0, "alert when a release's quality score is this many points below the previous release's", _non_negative)

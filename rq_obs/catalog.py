@@ -267,6 +267,7 @@ class M:
     # --- self health ----------------------------------------------------------------
     BUILD_INFO = Metric("rqobs_build", _I, "", ("version",), "rq-obs version.", "self")
     INGEST_RUNS = Metric("rqobs_ingest_runs", _C, "", ("result",), "Pushed runs by result (stored, duplicate, rejected).", "self")
+    INGEST_SNAPSHOTS = Metric("rqobs_ingest_snapshots", _C, "", ("result",), "Pushed release snapshots by result (stored: new or replacing the release's, duplicate, rejected).", "self")
     INGEST_ATTEMPTS = Metric("rqobs_ingest_attempts", _C, "", (), "Test attempts received through pushes.", "self")
     INGEST_LAST = Metric("rqobs_ingest_last_timestamp_seconds", _G, "seconds", (), "Unix time of the last run stored (pushed or recorded).", "self")
     STORE_SIZE = Metric("rqobs_store_size_bytes", _G, "bytes", (), "Size of the store file (with WAL).", "self")

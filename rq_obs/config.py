@@ -177,11 +177,13 @@ class Config:
     # --- release quality ----------------------------------------------------------
     baseline: str = _f("previous", "one baseline snapshot per release; compare against the previous release unless a release name is given")
     quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weight of each dimension; a dimension without input is left out and the rest re-weighted", _weights)
-    max_regressions: int = _f(0, "gate: blocking regressions allowed in a release", _non_negative)
+    max_regressions: int = _f(0, "gate: blocking regressions (timing and memory) allowed in a release", _non_negative)
+    memory_regression_threshold: float = _f(0.10, "a benchmark whose peak memory (one value per side) grows by more than this is a memory regression", _ratio)
     max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
     min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
     snapshot_window: str = _f("7d", "a snapshot's pass rate counts attempts of runs at its commit, or of this window when none match", _duration)
     snapshot_env: list = _f(["CI", "GITHUB_*", "GITLAB_CI", "PYTHON*", "RQ_OBS_*", "VIRTUAL_ENV", "LANG", "TZ"], "environment variables recorded in a snapshot (globs); names that look secret are recorded as present, never their values", _globs)
+    snapshot_python: str = _f("", "Python interpreter whose installed distributions a snapshot records (relative to the project directory), e.g. .venv/bin/python; empty: the project's .venv or venv when rq-obs runs from elsewhere, else the environment rq-obs runs in")
     feature_flags: dict = _f({}, "feature flags ({name: true/false}) recorded in every release snapshot so comparisons show flag changes")
     # --- exporter / ingest --------------------------------------------------------
     exporter_host: str = _f("127.0.0.1", "rq-obs serve listens on loopback unless told otherwise")

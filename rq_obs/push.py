@@ -1,11 +1,16 @@
-"""Push local runs to an `rq-obs serve` ingest API (``POST /api/v1/runs``).
+"""Push local runs and release snapshots to an `rq-obs serve` ingest API (``POST /api/v1/runs``,
+``POST /api/v1/snapshots``).
 
 :func:`push_pending` sends every complete run not pushed yet (``runs.pushed_at IS NULL``),
 one POST per run, and marks a run pushed only after a 2xx reply (201 stored or 200
-duplicate: both mean the server has it on disk). Connection errors, 5xx and 429 are
-retried with exponential backoff; any other 4xx is a hard error naming the run and the
-server's message. Nothing is deleted locally: a failed push leaves the runs pending for
-the next one. The token is sent only in the Authorization header and never logged.
+duplicate: both mean the server has it on disk). :func:`push_snapshots` does the same for
+release snapshots (``release_snapshots.pushed_at IS NULL``: never pushed, or re-snapshotted
+since), one POST per snapshot, its environment redacted again before it leaves
+(:func:`rq_obs.snapshot.environment.redact_environment`); a snapshot is marked pushed only
+if it was not replaced locally meanwhile. Connection errors, 5xx and 429 are retried with
+exponential backoff; any other 4xx is a hard error naming the run or release and the
+server's message. Nothing is deleted locally: a failed push leaves what was not confirmed
+pending for the next one. The token is sent only in the Authorization header and never logged.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from typing import Callable
 
 from rq_obs.errors import RqObsError, UsageError
 from rq_obs.server.ingest import PATH
+from rq_obs.server.snapshots import PATH as SNAPSHOTS_PATH
+from rq_obs.snapshot.environment import redact_environment
+from rq_obs.snapshot.store import load_revision, mark_pushed, pending_snapshots
 from rq_obs.store import loading
 from rq_obs.store.db import Store
 from rq_obs.store.records import Run, run_to_dict
 
-__all__ = ["PushReport", "push_pending", "pending_run_ids", "load_run", "ingest_url"]
+__all__ = ["PushReport", "SnapshotPushReport", "push_pending", "push_snapshots", "pending_run_ids", "load_run",
+           "ingest_url", "snapshots_url"]
 
 log = logging.getLogger("rq_obs.push")
 
@@ -43,14 +52,39 @@ class PushReport:
         return len(self.stored) + len(self.duplicates)
 
 
-def ingest_url(url: str) -> str:
-    """Accept the server's base URL or the full ingest URL (http or https, with a host)."""
+@dataclass
+class SnapshotPushReport:
+    stored: list[str] = field(default_factory=list)  # releases the server did not have
+    replaced: list[str] = field(default_factory=list)  # releases whose earlier snapshot the server replaced
+    duplicates: list[str] = field(default_factory=list)  # the server already had this very snapshot
+    pending: int = 0  # snapshots still not pushed after this call (0 on success)
+
+    @property
+    def pushed(self) -> int:
+        return len(self.stored) + len(self.replaced) + len(self.duplicates)
+
+
+def _base_url(url: str) -> str:
+    """The server's base URL from its base URL or either ingest URL (http or https, with a host)."""
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"push URL {url!r}: expected http://HOST:PORT or https://HOST (the rq-obs serve address), "
                          f"e.g. http://127.0.0.1:9464")
     url = url.strip().rstrip("/")
-    return url if url.endswith(PATH) else url + PATH
+    for path in (PATH, SNAPSHOTS_PATH):
+        if url.endswith(path):
+            return url[: -len(path)]
+    return url
+
+
+def ingest_url(url: str) -> str:
+    """Accept the server's base URL or the full ingest URL (http or https, with a host)."""
+    return _base_url(url) + PATH
+
+
+def snapshots_url(url: str) -> str:
+    """Where snapshots go, from the server's base URL or either ingest URL."""
+    return _base_url(url) + SNAPSHOTS_PATH
 
 
 def pending_run_ids(store: Store, since: float | None = None) -> list[str]:
@@ -109,26 +143,62 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
         doc = run_to_dict(load_run(store, run_id))
         doc.pop("sequence", None)  # the server numbers runs per suite
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        last = ""
-        for attempt in range(retries + 1):
-            try:
-                status, reply = _post(target, token, body, timeout)
-                break
-            except _Retry as exc:
-                last = str(exc)
-                if attempt == retries:
-                    report.pending = len(ids) - i
-                    raise RqObsError(
-                        f"{target}: unreachable after {retries + 1} tries ({last}); {report.pending} run(s) still "
-                        f"pending in {store.path}, kept for the next push") from None
-                delay = backoff * (2 ** attempt)
-                log.warning("push of run %s failed (%s); retrying in %.1fs", run_id, last, delay)
-                sleep(delay)
+        left = f"{len(ids) - i} run(s) still pending"
+        status, reply = _deliver(target, token, body, f"run {run_id}", retries, backoff, timeout, sleep,
+                                 f"{left} in {store.path}, kept for the next push")
         if not 200 <= status < 300:
             report.pending = len(ids) - i
             raise RqObsError(f"{target}: run {run_id!r} refused with HTTP {status}: "
-                             f"{reply.get('error', reply)}; {report.pending} run(s) still pending")
+                             f"{reply.get('error', reply)}; {left}")
         with store.transaction() as conn:
             conn.execute("UPDATE runs SET pushed_at = ? WHERE run_id = ?", (time.time(), run_id))
         (report.duplicates if reply.get("duplicate") else report.stored).append(run_id)
+    return report
+
+
+def _deliver(target: str, token: str, body: bytes, what: str, retries: int, backoff: float, timeout: float,
+             sleep: Callable[[float], None], left: str) -> tuple[int, dict]:
+    """POST ``body``, retrying connection errors, 5xx and 429; the reply (status, JSON body) of the last try."""
+    for attempt in range(retries + 1):
+        try:
+            return _post(target, token, body, timeout)
+        except _Retry as exc:
+            if attempt == retries:
+                raise RqObsError(f"{target}: unreachable after {retries + 1} tries ({exc}); {left}") from None
+            delay = backoff * (2 ** attempt)
+            log.warning("push of %s failed (%s); retrying in %.1fs", what, exc, delay)
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def push_snapshots(store: Store, url: str, token: str, *, since: float | None = None, retries: int = 5,
+                   backoff: float = 0.5, timeout: float = 30.0,
+                   sleep: Callable[[float], None] = time.sleep) -> SnapshotPushReport:
+    """Push every release snapshot not pushed since it was stored (``since``: only those taken after it).
+
+    The same rules as :func:`push_pending`: raises :class:`RqObsError` naming how many snapshots are still
+    pending when the server stays unreachable, or naming the release and the reason when it refuses one.
+    """
+    target = snapshots_url(url)
+    if not token:
+        raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
+    report = SnapshotPushReport()
+    pending = pending_snapshots(store, since)
+    for i, (release, revision) in enumerate(pending):
+        left = f"{len(pending) - i} snapshot(s) still pending"
+        report.pending = len(pending) - i
+        snap = load_revision(store, release, revision)
+        if snap is None:  # re-snapshotted since it was listed: the new one is pending for the next push
+            continue
+        doc = dataclasses.replace(snap, environment=redact_environment(snap.environment)).to_dict()
+        body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        status, reply = _deliver(target, token, body, f"snapshot {release}", retries, backoff, timeout, sleep,
+                                 f"{left} in {store.path}, kept for the next push")
+        if not 200 <= status < 300:
+            raise RqObsError(f"{target}: snapshot of release {release!r} refused with HTTP {status}: "
+                             f"{reply.get('error', reply)}; {left}")
+        mark_pushed(store, release, revision, time.time())
+        (report.duplicates if reply.get("duplicate") else report.replaced if reply.get("replaced")
+         else report.stored).append(release)
+    report.pending = len(pending_snapshots(store, since))
     return report

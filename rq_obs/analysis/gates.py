@@ -1,28 +1,50 @@
 """Release quality gates: minimum score, maximum regressions and vulnerabilities, minimum coverage.
 
-Thresholds come from the config (``min_quality_score``, ``max_regressions``,
-``max_vulnerabilities``, ``min_coverage``), overridden by ``.quality-gates.yaml`` in the
-project (keys ``min_score``, ``max_regressions``, ``max_vulnerabilities``, ``min_coverage``),
-overridden by command-line flags. A gate whose input was not measured (no vulnerability
-report, no coverage) is ``skip`` unless ``strict``, then ``fail``; ``min_coverage = 0``
-disables the coverage gate.
+One resolution of thresholds and one evaluation, shared by ``rq-obs gate`` and ``rq-obs
+compare`` (whose recommendation is *block* exactly when a gate fails), so the two never disagree:
+
+* :func:`thresholds`: the config (``min_quality_score``, ``max_regressions``,
+  ``max_vulnerabilities``, ``min_coverage``), overridden by ``.quality-gates.yaml`` in the
+  project (keys ``min_score``, ``max_regressions``, ``max_vulnerabilities``, ``min_coverage``),
+  overridden by command-line flags.
+* :func:`check`: the gates of a head snapshot given its quality score and its performance diff
+  against the baseline (regressions = timing + memory, :attr:`PerfDiff.regression_count`).
+
+A gate whose input was not measured (no quality dimension at all, no baseline sharing a
+benchmark, no vulnerability report, no coverage report) is ``skip`` with a reason naming what to
+add, unless ``strict``, then ``fail``. ``min_coverage = 0`` disables the coverage gate (``skip``
+even with ``strict``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from rq_obs.analysis.quality import DIMENSIONS
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
 from rq_obs.inputs import read_yaml_mapping
 
-__all__ = ["GATES_FILE", "Gate", "thresholds", "read_gates_file", "evaluate"]
+if TYPE_CHECKING:
+    from rq_obs.compare.perf import PerfDiff
+    from rq_obs.snapshot.model import Snapshot
+
+__all__ = ["GATES_FILE", "Gate", "Limits", "thresholds", "read_gates_file", "evaluate", "check", "UNMEASURED"]
 
 GATES_FILE = ".quality-gates.yaml"
 _KEYS = {"min_score": (0, 100, float), "max_regressions": (0, None, int), "max_vulnerabilities": (0, None, int),
          "min_coverage": (0, 1, float)}
+
+#: Why each gate may have no input, and what to add (the detail of a skipped gate).
+UNMEASURED = {
+    "min_score": ("no quality dimension measured: snapshot with --coverage, --vulns, --code-quality, --documentation "
+                  "or --benchmarks (with a baseline)"),
+    "max_regressions": "no baseline sharing a benchmark: snapshot both releases with --benchmarks or --run-benchmarks",
+    "max_vulnerabilities": "no vulnerability report: run pip-audit -f json (or OSV-Scanner) and snapshot with --vulns",
+    "min_coverage": "no coverage measured: run pytest with --cov and snapshot with --coverage",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,22 @@ class Gate:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def unmeasured(self) -> bool:
+        """Skipped (or failed with strict) because its input was not measured."""
+        return self.actual is None and self.detail == UNMEASURED[self.name]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resolved thresholds and where each came from (``config``, ``.quality-gates.yaml``, ``flag``)."""
+
+    values: Mapping[str, float]
+    sources: Mapping[str, str]
+
+    def __getitem__(self, key: str) -> float:
+        return self.values[key]
 
 
 def read_gates_file(path: Path) -> dict[str, float]:
@@ -54,45 +92,65 @@ def read_gates_file(path: Path) -> dict[str, float]:
     return out
 
 
-def thresholds(config: Config, project: Path, flags: Mapping[str, float | None]) -> tuple[dict[str, float], dict[str, str]]:
-    """(thresholds, where each came from): config < .quality-gates.yaml < flags."""
+def thresholds(config: Config, project: Path | None, flags: Mapping[str, float | None] | None = None) -> Limits:
+    """The gate thresholds: config < ``.quality-gates.yaml`` in ``project`` (None: no file) < ``flags``."""
     values = {"min_score": config.min_quality_score, "max_regressions": config.max_regressions,
               "max_vulnerabilities": config.max_vulnerabilities, "min_coverage": config.min_coverage}
     sources = {k: "config" for k in values}
-    gf = project / GATES_FILE
-    if gf.is_file():
+    gf = Path(project) / GATES_FILE if project is not None else None
+    if gf is not None and gf.is_file():
         for k, v in read_gates_file(gf).items():
             values[k], sources[k] = v, GATES_FILE
-    for k, v in flags.items():
+    for k, v in (flags or {}).items():
         if v is not None:
             values[k], sources[k] = v, "flag"
-    return values, sources
+    return Limits(values, sources)
 
 
-def evaluate(limits: Mapping[str, float], score: float | None, regressions: int | None, vulnerabilities: int | None,
-             coverage: float | None, strict: bool = False) -> list[Gate]:
+def evaluate(limits: Mapping[str, float] | Limits, score: float | None, regressions: int | None,
+             vulnerabilities: int | None, coverage: float | None, strict: bool = False, *,
+             missing: Sequence[str] = (), regressions_detail: str = "") -> list[Gate]:
+    """The four gates from their measured inputs (None = not measured)."""
     unmeasured = "fail" if strict else "skip"
     gates = []
     s = limits["min_score"]
     if score is None:
-        gates.append(Gate("min_score", s, None, "fail", "no quality score: every dimension is missing"))
+        gates.append(Gate("min_score", s, None, unmeasured, UNMEASURED["min_score"]))
     else:
-        gates.append(Gate("min_score", s, round(score, 2), "pass" if score >= s else "fail"))
+        detail = f"from {len(DIMENSIONS) - len(missing)} of {len(DIMENSIONS)} dimensions, re-weighted (missing: {', '.join(missing)})" if missing else ""
+        gates.append(Gate("min_score", s, round(score, 2), "pass" if score >= s else "fail", detail))
     r = limits["max_regressions"]
     if regressions is None:
-        gates.append(Gate("max_regressions", r, None, unmeasured, "no baseline with common benchmarks"))
+        gates.append(Gate("max_regressions", r, None, unmeasured, UNMEASURED["max_regressions"]))
     else:
-        gates.append(Gate("max_regressions", r, regressions, "pass" if regressions <= r else "fail"))
+        gates.append(Gate("max_regressions", r, regressions, "pass" if regressions <= r else "fail", regressions_detail))
     v = limits["max_vulnerabilities"]
     if vulnerabilities is None:
-        gates.append(Gate("max_vulnerabilities", v, None, unmeasured, "no vulnerability report imported (--vulns)"))
+        gates.append(Gate("max_vulnerabilities", v, None, unmeasured, UNMEASURED["max_vulnerabilities"]))
     else:
         gates.append(Gate("max_vulnerabilities", v, vulnerabilities, "pass" if vulnerabilities <= v else "fail"))
     c = limits["min_coverage"]
     if c <= 0:
-        gates.append(Gate("min_coverage", c, coverage, "skip", "disabled (min_coverage = 0)"))
+        gates.append(Gate("min_coverage", c, None if coverage is None else round(coverage, 4), "skip",
+                          "disabled (min_coverage = 0)"))
     elif coverage is None:
-        gates.append(Gate("min_coverage", c, None, "fail", "no coverage report imported (--coverage)"))
+        gates.append(Gate("min_coverage", c, None, unmeasured, UNMEASURED["min_coverage"]))
     else:
         gates.append(Gate("min_coverage", c, round(coverage, 4), "pass" if coverage >= c else "fail"))
     return gates
+
+
+def check(limits: Mapping[str, float] | Limits, head: "Snapshot", score: Mapping[str, Any] | None,
+          perf: "PerfDiff | None", strict: bool = False) -> list[Gate]:
+    """The gates of ``head``: ``score`` is its quality score (``QualityScore.to_dict()``, None when
+    unknown), ``perf`` its diff against the baseline (None without a baseline)."""
+    total = score.get("total") if score else None
+    missing = tuple(score.get("missing", ())) if score else ()
+    regressions, detail = None, ""
+    if perf is not None and perf.ops:
+        regressions = perf.regression_count
+        detail = (f"{len(perf.regressions)} timing of {len(perf.ops)} operations, {len(perf.memory_regressions)} memory "
+                  f"of {len(perf.memory)} with peak memory")
+    vulns = len(head.vulnerabilities) if head.quality.vulnerability_scan else None
+    return evaluate(limits, total, regressions, vulns, head.quality.coverage, strict,
+                    missing=missing if total is not None else (), regressions_detail=detail)

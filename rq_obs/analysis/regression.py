@@ -15,6 +15,15 @@ Every regression blocks a release (gate ``max_regressions``, default 0). Severit
 be tested (one round, or no spread) is *unverified*: not a regression, but a reason for review.
 Improvements mirror the rule (faster than the threshold and significant with ``alternative="less"``).
 
+**Memory** (:func:`compare_memory`): a benchmark's peak memory is one value per side (the
+built-in runner measures one extra round under ``tracemalloc``; pytest-benchmark records none),
+so there is nothing to test: the peak *regressed* when it grew by more than the config's
+``memory_regression_threshold`` (default 10 %), comparing ``max(peak, 1 KiB)`` on each side (a
+smaller peak is interpreter noise, and a base of 0 has no ratio). Severity uses the same bands
+against that threshold; shrinking by more than it is an improvement. Memory regressions count
+against ``max_regressions`` like timing ones (they do not change the performance dimension of
+the quality score).
+
 benchmarks/regression_detection.py measures this rule's false-positive and detection rates
 next to asv's and pyperf's rules (docs/BENCHMARKS.md, "Regression detection").
 """
@@ -28,10 +37,13 @@ from typing import Any, Sequence
 
 from rq_obs.snapshot.model import Benchmark
 
-__all__ = ["SEVERITIES", "OpChange", "severity", "compare_samples", "compare_benchmarks", "test_description"]
+__all__ = ["SEVERITIES", "OpChange", "MemChange", "MEMORY_FLOOR_BYTES", "severity", "compare_samples", "compare_benchmarks",
+           "compare_memory", "test_description"]
 
 SEVERITIES = ("minor", "major", "critical")
 MIN_SAMPLES = 3
+#: Peaks below this many bytes are compared as this many (tracemalloc noise; no ratio from 0).
+MEMORY_FLOOR_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -124,3 +136,26 @@ def compare_benchmarks(base: Benchmark, head: Benchmark, threshold: float = 0.05
     return _classify(head.name, base.mean, head.mean, "mean", kind,
                      lambda alt: _welch(base.mean, base.stddev, base.rounds, head.mean, head.stddev, head.rounds, alt),
                      base.rounds, head.rounds, threshold, alpha)
+
+
+@dataclass(frozen=True)
+class MemChange:
+    operation: str
+    base: float  # peak bytes
+    head: float
+    change: float  # max(head, floor) / max(base, floor) - 1 (positive = more memory)
+    status: str  # regression | improvement | unchanged
+    severity: str = ""  # minor | major | critical for regressions
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compare_memory(operation: str, base_bytes: float, head_bytes: float, threshold: float = 0.10) -> MemChange:
+    """The memory rule on one peak per side (see the module docstring)."""
+    change = max(head_bytes, MEMORY_FLOOR_BYTES) / max(base_bytes, MEMORY_FLOOR_BYTES) - 1.0
+    if change > threshold + _EPS:
+        return MemChange(operation, base_bytes, head_bytes, change, "regression", severity(change, threshold))
+    if change < -threshold - _EPS:
+        return MemChange(operation, base_bytes, head_bytes, change, "improvement")
+    return MemChange(operation, base_bytes, head_bytes, change, "unchanged")

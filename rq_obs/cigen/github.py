@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
 from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps,
-                                   header, install_step, report_lines)
+                                   header, install_step, push_command, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
 __all__ = ["PATH", "render"]
@@ -66,9 +66,10 @@ def render(info: ProjectInfo, opts: Options) -> str:
                   "env": {"GH_TOKEN": "${{ github.token }}"},
                   "run": _script((f'gh pr comment "${{{{ github.event.pull_request.number }}}}" --body-file {_COMMENT}',))})
     if opts.push_url:
-        steps.append({"name": "Push the run to the rq-obs server", "if": "always()",
+        # GITHUB_HEAD_REF is set only in a pull request's run: its snapshot is not a release
+        steps.append({"name": "Push the run and the release snapshot to the rq-obs server", "if": "always()",
                       "env": {"RQ_OBS_TOKEN": "${{ secrets.RQ_OBS_TOKEN }}"},
-                      "run": _script((info.run(f"rq-obs push --url {opts.push_url}"),))})
+                      "run": _script((push_command(info, opts, "GITHUB_HEAD_REF"),))})
     steps.append({"name": "Keep the store for the next run's baseline", "if": "always()",
                   "uses": "actions/upload-artifact@v4",
                   "with": {"name": ARTIFACT, "path": f"{STORE_DIR}/", "include-hidden-files": True,

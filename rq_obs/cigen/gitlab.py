@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
 from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps, header,
-                                   install_step, report_lines)
+                                   install_step, push_command, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
 __all__ = ["PATH", "JOB", "render"]
@@ -52,7 +52,8 @@ def render(info: ProjectInfo, opts: Options) -> str:
         )),
     ]
     if opts.push_url:
-        after.append(info.run(f"rq-obs push --url {opts.push_url}") + " || echo 'rq-obs push failed'")
+        # CI_MERGE_REQUEST_IID is set only in a merge request's pipeline: its snapshot is not a release
+        after.append(push_command(info, opts, "CI_MERGE_REQUEST_IID") + " || echo 'rq-obs push failed'")
     job = {
         "stage": "test",
         "image": f"python:{info.python_version}",
@@ -78,5 +79,5 @@ def render(info: ProjectInfo, opts: Options) -> str:
     }
     note = ("\nMerge request note: set a masked CI/CD variable RQ_OBS_GITLAB_TOKEN (a project access token with\n"
             "api scope); without it the report is the job artifact 'rq-obs report'."
-            + ("\nPush: set a masked CI/CD variable RQ_OBS_TOKEN." if opts.push_url else ""))
+            + ("\nPush token: a masked CI/CD variable RQ_OBS_TOKEN." if opts.push_url else ""))
     return comment_block((header(opts) + note).splitlines()) + dump(doc, sort_keys=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
 from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, GATE_OUTPUT, RELEASE_FILE, REPORT, STORE_DIR, Options,
-                                   gate_steps, header, install_step, report_lines)
+                                   gate_steps, header, install_step, push_command, report_lines)
 from rq_obs.errors import UsageError
 
 __all__ = ["PATH", "render"]
@@ -54,15 +54,16 @@ def render(info: ProjectInfo, opts: Options) -> str:
         else:
             inner = _sh(s.lines, 16)
         stages.append(_stage(s.name, inner))
-    post = [_sh(report_lines(_SUMMARY), 12, activate=False),
-            f"            archiveArtifacts artifacts: '{STORE_DIR}/**, {_SUMMARY}', allowEmptyArchive: true"]
-    if opts.push_url:
+    post = [_sh(report_lines(_SUMMARY), 12, activate=False)]
+    if opts.push_url:  # before the store is archived, so the next build's baseline knows what was pushed
+        # CHANGE_ID is set only in a pull request's build: its snapshot is not a release
         post.append("            withCredentials([string(credentialsId: 'rq-obs-token', variable: 'RQ_OBS_TOKEN')]) {\n"
-                    + _sh((info.run(f"rq-obs push --url {opts.push_url}") + " || echo 'rq-obs push failed'",), 16)
+                    + _sh((push_command(info, opts, "CHANGE_ID") + " || echo 'rq-obs push failed'",), 16)
                     + "\n            }")
+    post.append(f"            archiveArtifacts artifacts: '{STORE_DIR}/**, {_SUMMARY}', allowEmptyArchive: true")
     top = "".join(f"// {line}".rstrip() + "\n" for line in (
         header(opts) + "\nNeeds the Docker Pipeline and Copy Artifact plugins. The report is archived as "
-        f"{_SUMMARY}." + ("\nPush: a Secret text credential with id rq-obs-token." if opts.push_url else "")
+        f"{_SUMMARY}." + ("\nPush token: a Secret text credential with id rq-obs-token." if opts.push_url else "")
     ).splitlines())
     env = [f"        BASE_BRANCH = \"${{env.CHANGE_TARGET ?: '{opts.base_branch}'}}\"",
            "        PIP_CACHE_DIR = \"${env.WORKSPACE}/.cache/pip\""]

@@ -44,7 +44,9 @@ def command() -> None:
 @click.option("--base-branch", default=None,
               help="Branch pull requests target; its latest successful run is the comparison baseline. "
                    "Default: origin's default branch, else the current branch if main or master, else main.")
-@click.option("--push-url", default=None, help="Also run `rq-obs push --url URL` (token from the RQ_OBS_TOKEN secret).")
+@click.option("--push-url", default=None,
+              help="Also run `rq-obs push --url URL` (token from the RQ_OBS_TOKEN secret): the runs, and the release "
+                   "snapshot from the base branch and tags.")
 @click.option("--force", is_flag=True, help="Replace an existing pipeline file that differs.")
 @format_option("text", "json")
 @click.pass_context

@@ -1,7 +1,9 @@
 """Compare two release snapshots: performance, dependencies, environment, tests, quality score.
 
 Prints a report (text, markdown for a PR comment or job summary, json, html) with a
-recommendation approve / review / block and a risk level. Exit 1 when the recommendation is block.
+recommendation approve / review / block and a risk level. Exit 1 when the recommendation is block,
+which is exactly when one of `rq-obs gate`'s gates fails (same thresholds: config <
+.quality-gates.yaml in the project; regressions are timing and memory).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from rq_obs.commands._common import config_from, open_store, store_option
+from rq_obs.commands._common import config_from, open_store, project_root, store_option
 
 
 @click.command(help=__doc__)
@@ -23,6 +25,7 @@ from rq_obs.commands._common import config_from, open_store, store_option
 @click.option("--threshold", type=float, default=None, help="Regression threshold (ratio; default regression_threshold, 0.05).")
 @click.pass_context
 def command(ctx, base, head, store_path, fmt, output, threshold):
+    from rq_obs.analysis.gates import thresholds
     from rq_obs.compare import compare
     from rq_obs.compare.report import render
     from rq_obs.errors import CheckFailed
@@ -30,7 +33,8 @@ def command(ctx, base, head, store_path, fmt, output, threshold):
 
     config = config_from(ctx, regression_threshold=threshold)
     store = open_store(ctx, store_path)
-    comp = compare(load_snapshot(store, base), load_snapshot(store, head), config)
+    limits = thresholds(config, project_root(ctx))
+    comp = compare(load_snapshot(store, base), load_snapshot(store, head), config, limits)
     text = render(comp, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")

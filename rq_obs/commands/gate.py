@@ -1,7 +1,9 @@
 """Check a release against the quality gates (score, regressions, vulnerabilities, coverage); exit 1 on failure.
 
-Thresholds: config < .quality-gates.yaml in the project < flags. Gates the latest snapshot
-unless --release is given; regressions are counted against the snapshot's baseline.
+Thresholds: config < .quality-gates.yaml in the project < flags (the same ones `rq-obs compare`
+blocks on). Gates the latest snapshot unless --release is given; regressions (timing and memory)
+are counted against the snapshot's baseline. A gate whose input was not measured is SKIPPED with
+what to add (failed with --strict).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @format_option("text", "json")
 @click.pass_context
 def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_coverage, strict, store_path, fmt):
-    from rq_obs.analysis.gates import evaluate, thresholds
-    from rq_obs.compare.perf import compare_performance
+    from rq_obs.analysis.gates import check, thresholds
+    from rq_obs.compare.perf import performance_diff
     from rq_obs.errors import CheckFailed, UsageError
     from rq_obs.snapshot.store import baseline_for, load_snapshot, resolve_release
 
@@ -34,23 +36,21 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
         if v is not None and v < 0:
             raise UsageError(f"{name} is {v}; expected 0 or more")
     config = config_from(ctx)
-    limits, sources = thresholds(config, project_root(ctx), {
+    limits = thresholds(config, project_root(ctx), {
         "min_score": min_score, "max_regressions": max_regressions, "max_vulnerabilities": max_vulnerabilities,
         "min_coverage": min_coverage})
     store = open_store(ctx, store_path)
     release = resolve_release(store, release)
     snap = load_snapshot(store, release)
     base = baseline_for(store, snap.release, snap.created_at, snap.baseline or config.baseline)
-    regressions = None
-    if base is not None:
-        perf = compare_performance(base, snap, config.regression_threshold, config.significance_level)
-        regressions = len(perf.regressions) if perf.ops else None
-    gates = evaluate(limits, snap.score.get("total"), regressions,
-                     len(snap.vulnerabilities) if snap.quality.vulnerability_scan else None, snap.quality.coverage, strict)
+    perf = performance_diff(base, snap, config) if base is not None else None
+    gates = check(limits, snap, snap.score, perf, strict)
     failed = [g for g in gates if g.result == "fail"]
+    skipped = [g for g in gates if g.result == "skip" and g.unmeasured]
     if fmt == "json":
         emit_json({"release": snap.release, "baseline": base.release if base else None, "passed": not failed,
-                   "gates": [dict(g.to_dict(), source=sources[g.name]) for g in gates]})
+                   "strict": strict, "not_measured": [g.name for g in gates if g.unmeasured],
+                   "gates": [dict(g.to_dict(), source=limits.sources[g.name]) for g in gates]})
     else:
         click.echo(f"Quality gates for {snap.release}" + (f" (baseline {base.release})" if base else " (no baseline)"))
         rows = [("gate", "threshold", "actual", "result", "source / detail")]
@@ -61,10 +61,15 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
 
         for g in gates:
             rows.append((g.name, shown(g.name, g.threshold), shown(g.name, g.actual), g.result.upper(),
-                         sources[g.name] + (f"; {g.detail}" if g.detail else "")))
+                         limits.sources[g.name] + (f"; {g.detail}" if g.detail else "")))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             click.echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:4])) + "  " + r[4])
-        click.echo("PASS" if not failed else f"FAIL ({len(failed)} of {len(gates)} gates)")
+        if failed:
+            click.echo(f"FAIL ({len(failed)} of {len(gates)} gates)")
+        elif skipped:
+            click.echo(f"PASS ({len(skipped)} of {len(gates)} gates skipped: input not measured; --strict fails them)")
+        else:
+            click.echo("PASS")
     if failed:
         raise CheckFailed(f"{snap.release}: gates failed: " + ", ".join(g.name for g in failed))

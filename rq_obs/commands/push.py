@@ -1,8 +1,9 @@
-"""Push local test runs to an rq-obs serve ingest API (retries with backoff; keeps what fails).
+"""Push local test runs and release snapshots to an rq-obs serve ingest API (retries with backoff).
 
-Sends every complete run not pushed yet (optionally only those started after --since),
-marks each pushed only after the server confirms it is on disk, and exits 2 naming how
-many runs are still pending when the server stays unreachable.
+Sends every complete run not pushed yet, then every release snapshot not pushed since it was
+taken (optionally only those started or taken after --since; --no-snapshots sends runs only),
+marks each pushed only after the server confirms it is on disk, and exits 2 naming how many
+are still pending when the server stays unreachable (they stay for the next push).
 """
 
 from __future__ import annotations
@@ -35,21 +36,26 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 @click.command("push")
 @store_option
-@click.option("--url", required=True, help="The server (http://host:9464) or its ingest URL (.../api/v1/runs).")
+@click.option("--url", required=True,
+              help="The server (http://host:9464) or one of its ingest URLs (.../api/v1/runs, .../api/v1/snapshots).")
 @click.option("--token", default=None, help="Bearer token. Default: RQ_OBS_TOKEN (prefer it: flags show in ps).")
-@click.option("--since", default=None, help="Only runs started after this ISO date or duration ago (24h, 7d).")
+@click.option("--since", default=None,
+              help="Only runs started and snapshots taken after this ISO date or duration ago (24h, 7d).")
+@click.option("--snapshots/--no-snapshots", default=True, show_default=True,
+              help="Also push release snapshots (--no-snapshots: runs only, e.g. from a pull request's pipeline).")
 @click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
-              help="Retries per run on connection errors, 5xx and 429 (exponential backoff).")
+              help="Retries per run or snapshot on connection errors, 5xx and 429 (exponential backoff).")
 @click.option("--backoff", type=click.FloatRange(0, 60), default=0.5, show_default=True,
               help="First retry delay in seconds; doubles each retry.")
 @format_option("text", "json")
 @click.pass_context
 def command(ctx: click.Context, store_path: str | None, url: str, token: str | None, since: str | None,
-            retries: int, backoff: float, fmt: str) -> None:
-    """Push local runs to an rq-obs serve ingest API."""
+            snapshots: bool, retries: int, backoff: float, fmt: str) -> None:
+    """Push local runs and release snapshots to an rq-obs serve ingest API."""
     import logging
 
-    from rq_obs.push import push_pending
+    from rq_obs.push import push_pending, push_snapshots
+    from rq_obs.snapshot.store import pending_snapshots
 
     logging.basicConfig(level=logging.WARNING, format="rq-obs push: %(message)s")
     token = token or os.environ.get("RQ_OBS_TOKEN", "")
@@ -60,8 +66,20 @@ def command(ctx: click.Context, store_path: str | None, url: str, token: str | N
     since_ts = parse_since(since) if since else None
     store = open_store(ctx, store_path)
     report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff)
+    snaps = push_snapshots(store, url, token, since=since_ts, retries=retries, backoff=backoff) if snapshots else None
+    unsent = len(pending_snapshots(store, since_ts)) if snaps is None else 0
     if fmt == "json":
-        emit_json({"stored": report.stored, "duplicates": report.duplicates, "pending": report.pending})
-    else:
-        click.echo(f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
-                   f"{len(report.duplicates)} already there")
+        emit_json({"stored": report.stored, "duplicates": report.duplicates, "pending": report.pending,
+                   "snapshots": None if snaps is None else {
+                       "stored": snaps.stored, "replaced": snaps.replaced, "duplicates": snaps.duplicates,
+                       "pending": snaps.pending}})
+        return
+    click.echo(f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
+               f"{len(report.duplicates)} already there")
+    if snaps is None:
+        click.echo(f"pushed no snapshots (--no-snapshots); {unsent} snapshot(s) not pushed yet")
+        return
+    sent = snaps.stored + snaps.replaced + snaps.duplicates
+    click.echo(f"pushed {snaps.pushed} snapshot(s) to {url}: {len(snaps.stored)} stored, {len(snaps.replaced)} "
+               f"replaced, {len(snaps.duplicates)} already there"
+               + (f" ({', '.join(sent[:10])}{', ...' if len(sent) > 10 else ''})" if sent else ""))

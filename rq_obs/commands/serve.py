@@ -1,7 +1,8 @@
-"""Run the exporter service: /metrics for Prometheus and the ingest API CI pushes runs to.
+"""Run the exporter service: /metrics for Prometheus and the ingest API CI pushes runs and snapshots to.
 
-Routes: GET /metrics (OpenMetrics when asked), POST /api/v1/runs (bearer token from
-RQ_OBS_TOKEN or the config), GET /healthz, GET /readyz. Stops cleanly on SIGTERM/SIGINT.
+Routes: GET /metrics (OpenMetrics when asked), POST /api/v1/runs and POST /api/v1/snapshots
+(bearer token from RQ_OBS_TOKEN or the config), GET /healthz, GET /readyz. Stops cleanly on
+SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rq_obs.commands._common import config_from, open_store, store_option
               show_default=True, help="Server log level (one line per request at info).")
 @click.pass_context
 def command(ctx: click.Context, store_path: str | None, host: str | None, port: int | None, log_level: str) -> None:
-    """Serve /metrics from the store and accept runs pushed from CI."""
+    """Serve /metrics from the store and accept runs and release snapshots pushed from CI."""
     logging.basicConfig(level=getattr(logging, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("rq_obs.server")

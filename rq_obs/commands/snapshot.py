@@ -4,6 +4,8 @@ Stores one snapshot per release (re-snapshotting a release replaces it, with a w
 Inputs: pytest-benchmark JSON (--benchmarks) or a file of bench_* functions to run
 (--run-benchmarks), coverage.py JSON/XML (--coverage), pip-audit or OSV-Scanner JSON (--vulns),
 code-quality and documentation scores (0-100, or a JSON file {"score": N}).
+Dependencies are read from --python, else config snapshot_python, else the project's .venv or
+venv when rq-obs runs from elsewhere, else rq-obs's own environment; the output says which.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from rq_obs.commands._common import config_from, emit_json, format_option, open_store, project_root, store_option
+from rq_obs.commands._common import emit_json, format_option, loaded_config, open_store, project_root, store_option
 
 
 @click.command(help=__doc__)
@@ -32,22 +34,28 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @click.option("--documentation", default=None, help="Documentation score 0-100 (or a JSON file holding {\"score\": N}).")
 @click.option("--sample-command", default=None, help="Run this command and record its CPU, memory, disk and network use.")
 @click.option("--commit", default=None, help="Commit of the release. Default: git rev-parse HEAD in the project.")
+@click.option("--python", "python", default=None, metavar="PATH",
+              help="Python interpreter whose installed distributions are recorded (e.g. .venv/bin/python). Default: "
+                   "config snapshot_python, else the project's .venv or venv, else rq-obs's own environment.")
 @format_option("text", "json")
 @click.pass_context
 def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, coverage, vulns, code_quality,
-            documentation, sample_command, commit, fmt):
+            documentation, sample_command, commit, python, fmt):
     from rq_obs.snapshot import build_snapshot
+    from rq_obs.snapshot.pyenv import choose
     from rq_obs.snapshot.quality_inputs import parse_score
     from rq_obs.snapshot.store import list_snapshots, save_snapshot
 
-    config = config_from(ctx)
+    loaded = loaded_config(ctx)
+    config = loaded.config
     project = Path(project_dir) if project_dir else project_root(ctx)
+    target = choose(project, python, config.snapshot_python, loaded.sources["snapshot_python"])
     store = open_store(ctx, store_path, create=True)
     snap = build_snapshot(
         config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
         vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
         documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
-        sample=shlex.split(sample_command) if sample_command else None, commit=commit)
+        sample=shlex.split(sample_command) if sample_command else None, commit=commit, python=target)
     load = (snap.environment.get("load") or {}).get("per_cpu_1m")
     if run_file and isinstance(load, (int, float)):
         from rq_obs.snapshot.environment import BUSY_LOAD
@@ -60,7 +68,12 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     if replaced and previous:
         taken = datetime.fromtimestamp(previous["created_at"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         click.echo(f"rq-obs: warning: release {release!r} already had a snapshot (taken {taken}); it was replaced", err=True)
+    from rq_obs.snapshot.pyenv import env_from_dict
+
+    deps_env = env_from_dict(snap.dependency_environment)
     if fmt == "json":
+        if deps_env:  # stdout stays one JSON document
+            click.echo(f"rq-obs: {deps_env.describe()}", err=True)
         emit_json(snap.to_dict())
         return
     direct = sum(1 for d in snap.dependencies if d.kind == "direct")
@@ -70,6 +83,8 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     click.echo(f"snapshot {release} stored in {store.path}" + (f" (commit {snap.commit[:12]})" if snap.commit else ""))
     click.echo(f"  dependencies: {len(snap.dependencies)} ({direct} direct, {len(snap.dependencies) - direct} transitive); "
                f"vulnerabilities: {len(snap.vulnerabilities) if snap.quality.vulnerability_scan else 'not scanned'}")
+    if deps_env:
+        click.echo(f"  {deps_env.describe()}")
     click.echo(f"  benchmarks: {len(snap.benchmarks)}; pass rate: "
                + (f"{pr:.1%} ({snap.tests.scope}, {snap.tests.runs} runs)" if pr is not None else "no test runs in the store")
                + "; coverage: " + (f"{snap.quality.coverage:.1%}" if snap.quality.coverage is not None else "missing"))

@@ -1,29 +1,35 @@
 """Release comparison: performance, dependencies, environment, tests, quality score, recommendation.
 
-:func:`compare` takes two snapshots and the config and returns a :class:`Comparison`;
-:mod:`rq_obs.compare.report` renders it as text, markdown, JSON or HTML.
+:func:`compare` takes two snapshots, the config and the gate thresholds and returns a
+:class:`Comparison`; :mod:`rq_obs.compare.report` renders it as text, markdown, JSON or HTML.
 
 Recommendation (``approve`` / ``review`` / ``block``) and risk level:
 
-* **block** (risk *high*, or *critical* when a critical regression or a critical
-  vulnerability is among the reasons): more regressions than ``max_regressions``, or a
-  newly introduced critical/high vulnerability.
+* **block** (risk *high*, or *critical* when a critical timing or memory regression or a new
+  critical vulnerability is among the reasons): a quality gate fails. The gates are exactly
+  ``rq-obs gate``'s (:func:`rq_obs.analysis.gates.check`, thresholds from
+  :func:`rq_obs.analysis.gates.thresholds`: config < ``.quality-gates.yaml`` < flags), evaluated on
+  the head snapshot against the base: quality score, regressions (timing + memory),
+  vulnerabilities, coverage. A gate whose input was not measured is skipped, as in ``gate``.
 * **review** (risk *medium*): a slowdown beyond the threshold that could not be tested, a
-  major dependency update or downgrade, a removed direct dependency, other new
-  vulnerabilities, a medium/high environment risk, a quality-score drop of 5 points or
-  more, a pass-rate drop of 5 points or more, newly flaky or removed tests.
+  major dependency update or downgrade, dependencies read from different kinds of Python
+  environment (the project's, rq-obs's own, another), a removed direct dependency, new vulnerabilities the
+  vulnerability gate allows, a medium/high environment risk, a quality-score drop of
+  ``quality_drop_threshold`` points or more, a pass-rate drop of 5 points or more, a pass rate
+  below the SLO, newly flaky or removed tests, no quality score at all.
 * **approve** (risk *low*): none of the above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from rq_obs.analysis import quality as q
-from rq_obs.compare.deps import DepDiff, diff_dependencies
+from rq_obs.analysis.gates import Gate, Limits, check, thresholds
+from rq_obs.compare.deps import DepDiff, diff_dependencies, environment_note
 from rq_obs.compare.env import EnvDiff, diff_environment
-from rq_obs.compare.perf import PerfDiff, busy_note, compare_performance
+from rq_obs.compare.perf import PerfDiff, busy_note, performance_diff
 from rq_obs.compare.tests import TestDiff, diff_tests
 from rq_obs.config import Config
 from rq_obs.snapshot.model import Snapshot
@@ -70,7 +76,7 @@ def dimension_inputs(head: Snapshot, perf: PerfDiff | None) -> tuple[dict[str, f
 
 
 def quality_of(head: Snapshot, base: Snapshot | None, config: Config) -> q.QualityScore:
-    perf = compare_performance(base, head, config.regression_threshold, config.significance_level) if base else None
+    perf = performance_diff(base, head, config) if base else None
     dims, notes = dimension_inputs(head, perf)
     return q.score(dims, config.quality_weights, notes)
 
@@ -88,6 +94,8 @@ class Comparison:
     recommendation: str
     risk: str
     reasons: tuple[str, ...]
+    gates: tuple[Gate, ...] = ()
+    gate_sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def score_delta(self) -> float | None:
@@ -100,32 +108,65 @@ class Comparison:
             "base": {"release": self.base.release, "commit": self.base.commit, "created_at": self.base.created_at},
             "head": {"release": self.head.release, "commit": self.head.commit, "created_at": self.head.created_at},
             "recommendation": self.recommendation, "risk": self.risk, "reasons": list(self.reasons),
-            "performance": self.perf.to_dict(), "dependencies": self.deps.to_dict(), "environment": self.env.to_dict(),
+            "performance": self.perf.to_dict(),
+            "dependencies": dict(self.deps.to_dict(), environments={"base": dict(self.base.dependency_environment),
+                                                                    "head": dict(self.head.dependency_environment)}),
+            "environment": self.env.to_dict(),
             "tests": self.tests.to_dict(),
             "quality": {"base": self.base_score.to_dict(), "head": self.head_score.to_dict(), "delta": self.score_delta},
+            "gates": [dict(g.to_dict(), source=self.gate_sources.get(g.name, "")) for g in self.gates],
         }
 
 
+def _severities(changes) -> str:
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.severity] = counts.get(c.severity, 0) + 1
+    return ", ".join(f"{counts[s]} {s}" for s in q.REGRESSION_PENALTY if s in counts)
+
+
+def _gate_reason(g: Gate, source: str, perf: PerfDiff, deps: DepDiff) -> str:
+    """One block reason per failed gate, naming the threshold and where it came from."""
+    if g.name == "min_score":
+        return f"quality score {g.actual:.1f} below min_score {g.threshold:g} ({source})"
+    if g.name == "min_coverage":
+        return f"coverage {g.actual * 100:.1f}% below min_coverage {g.threshold * 100:.1f}% ({source})"
+    if g.name == "max_regressions":
+        parts = []
+        if perf.regressions:
+            parts.append(f"timing {_severities(perf.regressions)}")
+        if perf.memory_regressions:
+            parts.append(f"memory {_severities(perf.memory_regressions)}")
+        return f"{g.actual:g} performance regressions, more than max_regressions {g.threshold:g} ({source}): " + "; ".join(parts)
+    bad = [v for v in deps.introduced if v.severity in ("critical", "high")]
+    new = ("; new critical/high: " + ", ".join(f"{v.id} ({v.package})" for v in bad[:5])) if bad else ""
+    return f"{g.actual:g} known vulnerabilities, more than max_vulnerabilities {g.threshold:g} ({source}){new}"
+
+
 def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, delta: float | None,
-               head_total: float | None, config: Config, busy: str | None = None) -> tuple[str, str, tuple[str, ...]]:
+               gates: list[Gate], limits: Limits, config: Config,
+               busy: str | None = None, deps_env: str | None = None) -> tuple[str, str, tuple[str, ...]]:
     block, review, critical = [], [], False
     if busy:
         review.append(busy)
-    regs = perf.regressions
-    if len(regs) > config.max_regressions:
-        sev = perf.by_severity()
-        block.append(f"{len(regs)} performance regressions (allowed {config.max_regressions}): "
-                     + ", ".join(f"{n} {s}" for s, n in sev.items() if n))
-        critical |= sev["critical"] > 0
+    if deps_env:
+        review.append(deps_env)
+    # block exactly when `rq-obs gate` fails: the same gates, thresholds and inputs
+    for g in gates:
+        if g.result == "fail":
+            block.append(_gate_reason(g, limits.sources[g.name], perf, deps))
+            if g.name == "max_regressions":
+                critical |= any(o.severity == "critical" for o in (*perf.regressions, *perf.memory_regressions))
+            if g.name == "max_vulnerabilities":
+                critical |= any(v.severity == "critical" for v in deps.introduced)
+    score_gate = next(g for g in gates if g.name == "min_score")
+    if score_gate.actual is None:
+        review.append(score_gate.detail)
+    vuln_gate = next(g for g in gates if g.name == "max_vulnerabilities")
     bad = [v for v in deps.introduced if v.severity in ("critical", "high")]
-    if bad:
-        block.append(f"{len(bad)} new critical/high vulnerabilities: " + ", ".join(f"{v.id} ({v.package})" for v in bad))
-        critical |= any(v.severity == "critical" for v in bad)
-    # the same thresholds `rq-obs gate` and the alerts use, so compare and gate never contradict
-    if head_total is not None and head_total < config.min_quality_score:
-        block.append(f"quality score {head_total:.1f} below the gate of {config.min_quality_score:g}")
-    elif head_total is None:
-        review.append("no quality score: every dimension is missing (see the dimensions below for the inputs)")
+    if bad and vuln_gate.result != "fail":
+        review.append(f"{len(bad)} new critical/high vulnerabilities (within max_vulnerabilities "
+                      f"{vuln_gate.threshold:g}): " + ", ".join(f"{v.id} ({v.package})" for v in bad))
     other = [v for v in deps.introduced if v.severity not in ("critical", "high")]
     if other:
         review.append(f"{len(other)} new vulnerabilities: " + ", ".join(f"{v.id} ({v.package}, {v.severity})" for v in other))
@@ -161,8 +202,11 @@ def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, del
     return "approve", "low", ()
 
 
-def compare(base: Snapshot, head: Snapshot, config: Config) -> Comparison:
-    perf = compare_performance(base, head, config.regression_threshold, config.significance_level)
+def compare(base: Snapshot, head: Snapshot, config: Config, limits: Limits | None = None) -> Comparison:
+    """Compare ``head`` with ``base``. ``limits``: the gate thresholds (:func:`rq_obs.analysis.gates.thresholds`;
+    default: the config's alone, without a ``.quality-gates.yaml``)."""
+    limits = limits if limits is not None else thresholds(config, None)
+    perf = performance_diff(base, head, config)
     deps = diff_dependencies(base.dependencies, head.dependencies, base.vulnerabilities, head.vulnerabilities)
     env = diff_environment(base.environment, head.environment)
     tests = diff_tests(base.tests, head.tests)
@@ -170,6 +214,8 @@ def compare(base: Snapshot, head: Snapshot, config: Config) -> Comparison:
     head_score = q.score(dims, config.quality_weights, notes)
     base_score = q.QualityScore.from_dict(base.score) if base.score else quality_of(base, None, config)
     delta = None if base_score.total is None or head_score.total is None else head_score.total - base_score.total
-    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, head_score.total, config,
-                                    busy_note(base, head, perf))
-    return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons)
+    gates = check(limits, head, head_score.to_dict(), perf)
+    rec, risk, reasons = _recommend(perf, deps, env, tests, delta, gates, limits, config, busy_note(base, head, perf),
+                                    environment_note(base, head))
+    return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons, tuple(gates),
+                      dict(limits.sources))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-from rq_obs.snapshot.model import Dependency, Vulnerability
+from rq_obs.snapshot.model import Dependency, Snapshot, Vulnerability
 
-__all__ = ["DepChange", "DepDiff", "change_kind", "diff_dependencies", "CHANGE_KINDS"]
+__all__ = ["DepChange", "DepDiff", "change_kind", "diff_dependencies", "environment_note", "CHANGE_KINDS"]
 
 CHANGE_KINDS = ("added", "removed", "major", "minor", "patch", "other")
 
@@ -110,3 +110,18 @@ def diff_dependencies(base: Sequence[Dependency], head: Sequence[Dependency], ba
         if c.old != c.new or c.change in ("added", "removed"):
             counts[c.change] += 1
     return DepDiff(tuple(changes), introduced, fixed, counts)
+
+
+def environment_note(base: Snapshot, head: Snapshot) -> str | None:
+    """A review note when the two snapshots' dependencies were read from different kinds of Python
+    environment (the project's, rq-obs's own, another): their difference is then partly the environments'.
+    None when they are of one kind, or when a snapshot predates the record."""
+    from rq_obs.snapshot.pyenv import KINDS, env_from_dict
+
+    a, b = env_from_dict(base.dependency_environment), env_from_dict(head.dependency_environment)
+    if a is None or b is None or a.kind == b.kind or a.kind not in KINDS or b.kind not in KINDS:
+        return None
+    return (f"dependencies were read from different environments: {base.release} from {KINDS[a.kind]} "
+            f"({a.interpreter}, Python {a.python}), {head.release} from {KINDS[b.kind]} ({b.interpreter}, Python "
+            f"{b.python}); dependency changes may come from that, not from the release (rq-obs snapshot --python "
+            f"picks the environment)")

@@ -17,9 +17,9 @@ from rq_obs import __version__
 from rq_obs.catalog import M
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
-from rq_obs.store.totals import Totals, read_totals
+from rq_obs.store.totals import Totals, key_cache, read_totals
 
-__all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "ingest_count", "INGEST_RESULTS"]
+__all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "ingest_count", "snapshot_count", "INGEST_RESULTS"]
 
 INGEST_RESULTS = ("stored", "duplicate", "rejected")
 
@@ -54,15 +54,26 @@ def ingest_count(attempts: int):
     return count
 
 
-def record_ingest(store: Store, result: str, attempts: int = 0) -> None:
-    """Count one pushed run (stored, duplicate or rejected) in the store's running totals.
+def snapshot_count(store: Store):
+    """A ``count`` for :func:`rq_obs.snapshot.store.put_snapshot`: one pushed snapshot, stored (new or replacing
+    its release's) or duplicate, committed with it."""
+    def count(conn, outcome: str) -> None:
+        totals = Totals(key_cache(store))
+        totals.add(M.INGEST_SNAPSHOTS.total, {"result": "duplicate" if outcome == "duplicate" else "stored"})
+        totals.flush(conn)
+    return count
+
+
+def record_ingest(store: Store, result: str, attempts: int = 0, metric=M.INGEST_RUNS) -> None:
+    """Count one pushed run (stored, duplicate or rejected) in the store's running totals
+    (``metric=M.INGEST_SNAPSHOTS``: one pushed snapshot).
 
     Committed without its own fsync (``synchronous=NORMAL`` in WAL mode survives a
     process crash, and the next run saved fsyncs the log): a health counter does not
     need to cost a second disk flush per push. The run itself is saved with FULL.
     """
     totals = Totals(store.label_keys)
-    totals.add(M.INGEST_RUNS.total, {"result": result})
+    totals.add(metric.total, {"result": result})
     if attempts:
         totals.add(M.INGEST_ATTEMPTS.total, {}, attempts)
     conn = store.connect()
@@ -84,13 +95,14 @@ class HealthCollector:
         self.collectors = tuple(collectors)
 
     def collect(self) -> Iterable[PromMetric]:
-        f = {m.name: Family(m) for m in (M.BUILD_INFO, M.INGEST_RUNS, M.INGEST_ATTEMPTS, M.INGEST_LAST, M.STORE_SIZE,
+        f = {m.name: Family(m) for m in (M.BUILD_INFO, M.INGEST_RUNS, M.INGEST_SNAPSHOTS, M.INGEST_ATTEMPTS, M.INGEST_LAST, M.STORE_SIZE,
                                          M.STORE_ROWS, M.SCRAPE_DURATION, M.SCRAPE_ERRORS, M.CARDINALITY_CAPPED)}
         f[M.BUILD_INFO.name].add({"version": __version__}, 1)
-        for result in INGEST_RESULTS:
-            f[M.INGEST_RUNS.name].add({"result": result}, 0.0)
-        for _, labels, value in read_totals(self.store, M.INGEST_RUNS.total):
-            f[M.INGEST_RUNS.name].add(labels, value)
+        for metric in (M.INGEST_RUNS, M.INGEST_SNAPSHOTS):
+            for result in INGEST_RESULTS:
+                f[metric.name].add({"result": result}, 0.0)
+            for _, labels, value in read_totals(self.store, metric.total):
+                f[metric.name].add(labels, value)
         f[M.INGEST_ATTEMPTS.name].add({}, sum(v for _, _, v in read_totals(self.store, M.INGEST_ATTEMPTS.total)))
         conn = self.store.connect()
         row = conn.execute("SELECT value FROM meta WHERE key = 'last_ingest'").fetchone()

@@ -3,7 +3,8 @@
 The newest 50 snapshots are published (older releases drop out; the ``release`` label's cap).
 Each release is compared with its baseline (the release recorded as its baseline when among
 them, else the previous one) for regressions, dependency changes and environment drift.
-Results are cached until the set of snapshots changes, so a scrape costs one small query.
+Results are cached until the set of snapshots changes (a release added, removed or replaced:
+the key holds each row's revision), so a scrape costs one small query.
 A snapshot whose document cannot be read is logged and skipped.
 """
 
@@ -52,9 +53,10 @@ class ReleaseCollector:
         from rq_obs.snapshot.store import MIGRATIONS
 
         self.store.ensure("release", MIGRATIONS)
-        rows = self.store.query("SELECT release, created_at FROM release_snapshots ORDER BY created_at DESC, release DESC LIMIT ?",
-                                (MAX_RELEASES,))
-        key = tuple((r["release"], r["created_at"]) for r in rows)
+        rows = self.store.query("SELECT release, created_at, revision FROM release_snapshots "
+                                "ORDER BY created_at DESC, release DESC LIMIT ?", (MAX_RELEASES,))
+        # the revision changes when a push (or a re-snapshot) replaces a release's document
+        key = tuple((r["release"], r["created_at"], r["revision"]) for r in rows)
         if key == self._key:
             return key, []
         snaps = []

@@ -1,6 +1,7 @@
 """Routing and the HTTP server (the standard library's ``ThreadingHTTPServer``).
 
-Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``GET /healthz``, ``GET /readyz``.
+Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``POST /api/v1/snapshots``,
+``GET /healthz``, ``GET /readyz``.
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
@@ -23,6 +24,8 @@ from rq_obs.server import health
 from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import ingest
 from rq_obs.server.metrics import Scraper
+from rq_obs.server.snapshots import PATH as SNAPSHOTS_PATH
+from rq_obs.server.snapshots import ingest_snapshot
 from rq_obs.store.db import Store
 from rq_obs.store.totals import Folder
 
@@ -145,26 +148,32 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"service": "rq-obs serve", "version": __version__, "routes": {
                 "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
                 INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
+                SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
                 "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable"}})
         elif path == "/healthz":
             self._json(*health.healthz())
         elif path == "/readyz":
             self._json(*health.readyz(svc.store))
-        elif path == INGEST_PATH:
+        elif path in (INGEST_PATH, SNAPSHOTS_PATH):
             self._json(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         else:
-            self._json(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, /healthz, /readyz"})
+            self._json(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "
+                                      f"/healthz, /readyz"})
 
     def _route_post(self) -> None:
         path = self.path.split("?", 1)[0]
-        if path != INGEST_PATH:
-            self.close_connection = True
-            self._json(404, {"error": f"no such path {path!r}; runs are pushed to {INGEST_PATH}"})
-            return
         svc = self.server.service
-        reply = ingest(svc.config, svc.store, self.headers, self.rfile.read)
-        if reply.status == 201:
-            svc.folder.poke()
+        if path == INGEST_PATH:
+            reply = ingest(svc.config, svc.store, self.headers, self.rfile.read)
+            if reply.status == 201:
+                svc.folder.poke()
+        elif path == SNAPSHOTS_PATH:
+            reply = ingest_snapshot(svc.config, svc.store, self.headers, self.rfile.read)
+        else:
+            self.close_connection = True
+            self._json(404, {"error": f"no such path {path!r}; runs are pushed to {INGEST_PATH}, release snapshots "
+                                      f"to {SNAPSHOTS_PATH}"})
+            return
         if reply.status in (401, 411, 413, 415, 503) or reply.status >= 500:
             self.close_connection = True  # the body was not read; don't reuse the connection
             reply.headers.setdefault("Connection", "close")

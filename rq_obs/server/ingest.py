@@ -16,8 +16,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from rq_obs.pricing import price_function
+from rq_obs.catalog import M
 from rq_obs.config import Config
+from rq_obs.pricing import price_function
 from rq_obs.errors import InputError, RqObsError
 from rq_obs.exporters.health import ingest_count, record_ingest
 from rq_obs.store.db import Store
@@ -25,7 +26,7 @@ from rq_obs.store.records import run_from_dict
 from rq_obs.store.runs import save_run
 from rq_obs.store.wire import fast_run
 
-__all__ = ["Reply", "ingest", "PATH"]
+__all__ = ["Reply", "ingest", "read_body", "error_reply", "rejected_reply", "PATH"]
 
 log = logging.getLogger("rq_obs.server")
 
@@ -39,7 +40,7 @@ class Reply:
     headers: dict = field(default_factory=dict)
 
 
-def _error(status: int, message: str, **headers: str) -> Reply:
+def error_reply(status: int, message: str, **headers: str) -> Reply:
     return Reply(status, {"error": message}, dict(headers))
 
 
@@ -52,60 +53,70 @@ def authorised(config: Config, authorization: str | None) -> bool:
     return hmac.compare_digest(given.strip().encode("utf-8"), config.token.encode("utf-8"))
 
 
-def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:
-    """Handle one push. ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
+def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply | bytes:
+    """The checks every ingest route makes before it reads a document: the body, or the reply refusing it
+    (nothing read or written). ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
     if not config.token:
-        return _error(503, "ingest is disabled: the server has no token (set RQ_OBS_TOKEN or `token` in the config)")
+        return error_reply(503, "ingest is disabled: the server has no token (set RQ_OBS_TOKEN or `token` in the config)")
     if not authorised(config, headers.get("Authorization")):
-        return _error(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+        return error_reply(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
                       **{"WWW-Authenticate": 'Bearer realm="rq-obs"'})
     ctype = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     if ctype != "application/json":
-        return _error(415, f"Content-Type is {ctype or 'missing'!r}; expected 'application/json'")
+        return error_reply(415, f"Content-Type is {ctype or 'missing'!r}; expected 'application/json'")
     length_text = headers.get("Content-Length")
     if length_text is None:
-        return _error(411, "Content-Length is required")
+        return error_reply(411, "Content-Length is required")
     try:
         length = int(length_text)
         if length < 0:
             raise ValueError
     except ValueError:
-        return _error(400, f"Content-Length is {length_text!r}; expected a byte count")
+        return error_reply(400, f"Content-Length is {length_text!r}; expected a byte count")
     if length > config.max_payload_bytes:
-        return _error(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
+        return error_reply(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
                            f"(max_payload_bytes)")
-    body = read(length)
+    return read(length)
+
+
+def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:
+    """Handle one push. ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
+    body = read_body(config, headers, read)
+    if isinstance(body, Reply):
+        return body
     run = fast_run(body)  # the common, valid document; anything else is decided (and named) below
     if run is None:
         try:
             doc = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            return _rejected(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
+            return rejected_reply(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
         except json.JSONDecodeError as exc:
-            return _rejected(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+            return rejected_reply(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
         try:
             run = run_from_dict(doc, "request body")
         except InputError as exc:
-            return _rejected(store, str(exc))
+            return rejected_reply(store, str(exc))
     try:
         result = save_run(store, run, price_function(config.price_table), ingest_count(len(run.attempts)))
     except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
-        return _rejected(store, f"request body: run {run.run_id!r} has an integer too large to store "
+        return rejected_reply(store, f"request body: run {run.run_id!r} has an integer too large to store "
                                 f"(more than 64 bits)")
     except UnicodeEncodeError:  # a lone UTF-16 surrogate (a \\udXXX escape); the transaction was rolled back
-        return _rejected(store, f"request body: run {run.run_id!r} has a string with a lone UTF-16 surrogate "
+        return rejected_reply(store, f"request body: run {run.run_id!r} has a string with a lone UTF-16 surrogate "
                                 f"(an unpaired \\ud800-\\udfff escape), which is not text")
     except (sqlite3.Error, RqObsError) as exc:
         log.error("ingest of run %r failed: %s", run.run_id, exc)
-        return _error(503, f"the store could not save run {run.run_id!r} ({exc}); retry later", **{"Retry-After": "1"})
+        return error_reply(503, f"the store could not save run {run.run_id!r} ({exc}); retry later", **{"Retry-After": "1"})
     reply = {"run_id": run.run_id, "stored": result.stored, "duplicate": not result.stored,
              "sequence": result.sequence}
     return Reply(201 if result.stored else 200, reply)
 
 
-def _rejected(store: Store, message: str) -> Reply:
+def rejected_reply(store: Store, message: str, metric=M.INGEST_RUNS) -> Reply:
+    """A 400 naming the problem; the refused push is counted (``metric``, result ``rejected``) and nothing else
+    is written."""
     try:
-        record_ingest(store, "rejected")
+        record_ingest(store, "rejected", metric=metric)
     except sqlite3.Error as exc:
         log.error("could not count a rejected push: %s", exc)
-    return _error(400, message)
+    return error_reply(400, message)

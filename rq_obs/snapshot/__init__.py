@@ -13,16 +13,18 @@ import re
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from rq_obs import durations
 from rq_obs.config import Config
-from rq_obs.snapshot.model import Benchmark, QualityInputs, Snapshot
+from rq_obs.snapshot.model import RELEASE_PATTERN, Benchmark, QualityInputs, Snapshot
 from rq_obs.store import Store
+
+if TYPE_CHECKING:
+    from rq_obs.snapshot.pyenv import Target
 
 __all__ = ["build_snapshot", "git_commit"]
 
-_RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+:/@-]{0,127}$")
 
 
 def git_commit(project: Path) -> str:
@@ -42,22 +44,27 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
                    run_file: str | None = None, coverage: str | None = None, vulns: str | None = None,
                    code_quality: float | None = None, documentation: float | None = None,
                    sample: Sequence[str] | None = None, commit: str | None = None, now: float | None = None,
-                   env: Mapping[str, str] | None = None) -> Snapshot:
+                   env: Mapping[str, str] | None = None, python: Target | None = None) -> Snapshot:
+    """``python``: the environment whose installed distributions are recorded (:func:`rq_obs.snapshot.pyenv.choose`;
+    default: config ``snapshot_python``, else the project's detected virtualenv, else rq-obs's own)."""
     from rq_obs.compare import quality_of
     from rq_obs.errors import UsageError
     from rq_obs.snapshot import benchmarks as bm
     from rq_obs.snapshot.deps import collect_dependencies
     from rq_obs.snapshot.environment import capture_environment
+    from rq_obs.snapshot.pyenv import choose, read
     from rq_obs.snapshot.quality_inputs import load_coverage
     from rq_obs.snapshot.store import baseline_for, summarise_tests
     from rq_obs.snapshot.vulns import load_vulnerabilities
 
-    if not _RELEASE.match(release):
+    if not RELEASE_PATTERN.match(release):
         raise UsageError(f"release {release!r}: expected 1-128 characters of letters, digits and _.+:/@- "
                          "starting with a letter or digit")
     project = Path(project).resolve()
     if not project.is_dir():
         raise UsageError(f"{project}: project directory not found")
+    # first: a wrong interpreter fails before benchmarks or a sampled command run
+    deps_env, installed = read(python if python is not None else choose(project, None, config.snapshot_python), project)
     now = time.time() if now is None else now
     commit = git_commit(project) if commit is None else commit
     benches = {b.name: b for b in benchmarks}
@@ -73,11 +80,12 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
     resources = bm.sample_command(list(sample)) if sample else {}
     snap = Snapshot(
         release=release, commit=commit, created_at=now, project=project.name,
-        dependencies=collect_dependencies(project), vulnerabilities=vuln_list,
+        dependencies=collect_dependencies(project, dists=installed), vulnerabilities=vuln_list,
         environment=capture_environment(config, project, os.environ if env is None else env),
         benchmarks=tuple(benches[k] for k in sorted(benches)), resources=resources,
         tests=summarise_tests(store, commit, durations.seconds(config.snapshot_window, "snapshot_window"), now),
         quality=QualityInputs(cov, Path(coverage).name if coverage else "", code_quality, documentation, scan),
+        dependency_environment=deps_env.to_dict(),
     )
     base = baseline_for(store, release, now, config.baseline)
     score = quality_of(snap, base, config)

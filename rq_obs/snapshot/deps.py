@@ -1,7 +1,8 @@
 """Dependencies of a project: installed Python distributions, direct vs transitive, licences, lock-file hashes.
 
-The installed set is the environment rq-obs runs in (``importlib.metadata``). A
-distribution is *direct* when the project declares it: ``[project].dependencies`` and
+The installed set is read from one Python environment: the one rq-obs runs in
+(``importlib.metadata``, :func:`installed`), or another interpreter's, listed by running it
+(:mod:`rq_obs.snapshot.pyenv` chooses which and reads it). A distribution is *direct* when the project declares it: ``[project].dependencies`` and
 ``[project].optional-dependencies`` in ``pyproject.toml``, ``requirements*.txt``, or the
 root entry of ``uv.lock``. Hashes come from the Python lock files found in the project
 (matched by name and version). npm and Maven entries of ``package-lock.json`` / ``pom.xml``
@@ -17,7 +18,7 @@ from typing import Iterable
 from rq_obs.snapshot.lockfiles import LockEntry, find, normalize, parse
 from rq_obs.snapshot.model import Dependency
 
-__all__ = ["declared_direct", "installed", "collect_dependencies", "normalize_license"]
+__all__ = ["declared_direct", "installed", "collect_dependencies", "normalize_license", "license_of"]
 
 _LICENSES = {
     "mit license": "MIT", "mit": "MIT", "apache software license": "Apache-2.0", "apache 2.0": "Apache-2.0",
@@ -38,18 +39,23 @@ def normalize_license(text: str | None) -> str:
     return _LICENSES.get(t.lower(), t if len(t) <= 60 else "UNKNOWN")
 
 
-def _license(dist: metadata.Distribution) -> str:
-    md = dist.metadata
-    expr = md.get("License-Expression")
-    if expr:
-        return normalize_license(expr)
-    lic = md.get("License")
-    if lic and "\n" not in lic.strip() and len(lic.strip()) <= 60 and lic.strip().upper() != "UNKNOWN":
+def license_of(expression: str | None, license: str | None, classifiers: Iterable[str] = ()) -> str:
+    """A distribution's licence from its metadata: ``License-Expression``, else a short one-line
+    ``License``, else the last part of a ``License ::`` classifier, else ``UNKNOWN``."""
+    if expression:
+        return normalize_license(expression)
+    lic = (license or "").strip()
+    if lic and "\n" not in lic and len(lic) <= 60 and lic.upper() != "UNKNOWN":
         return normalize_license(lic)
-    for c in md.get_all("Classifier") or []:
+    for c in classifiers:
         if c.startswith("License ::") and c.count("::") >= 2:
             return normalize_license(c.split("::")[-1].strip())
     return "UNKNOWN"
+
+
+def _license(dist: metadata.Distribution) -> str:
+    md = dist.metadata
+    return license_of(md.get("License-Expression"), md.get("License"), md.get_all("Classifier") or [])
 
 
 def declared_direct(project: Path) -> set[str]:
@@ -97,7 +103,10 @@ def installed(paths: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
     return sorted(seen.values())
 
 
-def collect_dependencies(project: Path, paths: Iterable[str] | None = None) -> tuple[Dependency, ...]:
+def collect_dependencies(project: Path, paths: Iterable[str] | None = None,
+                         dists: Iterable[tuple[str, str, str]] | None = None) -> tuple[Dependency, ...]:
+    """The project's dependencies. ``dists``: (normalised name, version, licence) of the installed
+    distributions when they were read elsewhere (another interpreter); else :func:`installed` (``paths``)."""
     project = Path(project)
     direct = declared_direct(project)
     locks: list[tuple[str, LockEntry]] = []
@@ -111,7 +120,7 @@ def collect_dependencies(project: Path, paths: Iterable[str] | None = None) -> t
             py_source[(e.name, e.version)] = fname
     own = normalize(_project_name(project) or "")
     out = []
-    for name, version, lic in installed(paths):
+    for name, version, lic in (installed(paths) if dists is None else dists):
         if name == own:
             continue
         key = (name, version)

@@ -4,7 +4,9 @@ Secrets never reach a snapshot: an environment variable whose *name* looks secre
 (:func:`rq_obs.config.is_secret_name`) is recorded only as present (its name under
 ``secrets_present``), and a selected variable's URL credentials (``user:pass@``) are
 replaced by ``***``. Config values are taken from :meth:`Config.public_dict` (secrets masked).
-psutil is imported lazily.
+:func:`redact_environment` is that filter on its own: the last step of a capture here, and what
+``rq-obs serve`` applies to every pushed snapshot before storing it (and ``rq-obs push`` before
+sending one). psutil is imported lazily.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Mapping
 
 from rq_obs.config import Config, is_secret_name
 
-__all__ = ["capture_environment", "detect_container", "select_env", "flatten", "PRESENT"]
+__all__ = ["capture_environment", "detect_container", "select_env", "redact_environment", "flatten", "PRESENT"]
 
 #: What a secret variable's value is recorded as.
 PRESENT = "<present>"
@@ -53,9 +55,44 @@ def select_env(env: Mapping[str, str], globs: list[str]) -> tuple[dict[str, str]
     selected: dict[str, str] = {}
     for name in sorted(env):
         if any(fnmatch.fnmatchcase(name, g) for g in globs):
-            selected[name] = PRESENT if is_secret_name(name) else _URL_CREDS.sub(r"\g<scheme>***@", env[name])
+            selected[name] = PRESENT if is_secret_name(name) else _mask_url(env[name])
     secrets = sorted(n for n in env if is_secret_name(n))
     return selected, secrets
+
+
+def _mask_url(text: str) -> str:
+    return _URL_CREDS.sub(r"\g<scheme>***@", text)
+
+
+def _scrub(value: Any, drop: bool = False) -> Any:
+    """``value`` with secret-looking names' text values replaced (or, ``drop``, the names at this level left out)."""
+    if isinstance(value, str):
+        return _mask_url(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if is_secret_name(str(k)):
+                if drop:
+                    continue
+                if isinstance(v, str):
+                    out[k] = PRESENT
+                    continue
+            out[k] = _scrub(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redact_environment(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """The environment with nothing secret left: a text value under a secret-looking name (an ``env``
+    variable, any field) becomes ``PRESENT``, a secret-looking ``config`` setting is left out, and URL
+    credentials in any text (``scheme://user:pass@``) become ``***``. Idempotent."""
+    out = _scrub({k: v for k, v in environment.items() if k != "config"})
+    if "config" in environment:
+        config = environment["config"]
+        out["config"] = _scrub(config, True) if isinstance(config, Mapping) else config
+    return {k: out[k] for k in environment if k in out}
 
 
 def _cpu_model() -> str:
@@ -129,7 +166,7 @@ def capture_environment(config: Config, project: Path, env: Mapping[str, str] | 
         disk = {}
     selected, secrets = select_env(env, list(config.snapshot_env))
     public = config.public_dict()
-    return {
+    return redact_environment({
         "cpu": {"model": _cpu_model(), "architecture": platform.machine(), "cores_physical": psutil.cpu_count(logical=False),
                 "cores_logical": psutil.cpu_count(logical=True), "frequency_mhz": freq},
         "memory": {"total_bytes": vm.total, "available_bytes": vm.available},
@@ -143,10 +180,9 @@ def capture_environment(config: Config, project: Path, env: Mapping[str, str] | 
         "hostname": platform.node(),
         "env": selected,
         "secrets_present": secrets,
-        "config": {k: _URL_CREDS.sub(r"\g<scheme>***@", v) if isinstance(v, str) else v
-                   for k, v in sorted(public.items()) if not is_secret_name(k)},
+        "config": dict(sorted(public.items())),
         "feature_flags": dict(sorted(config.feature_flags.items())),
-    }
+    })
 
 
 def flatten(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""CycloneDX 1.5 JSON SBOM of a snapshot's dependencies (deterministic for a given snapshot)."""
+"""CycloneDX 1.5 JSON SBOM of a snapshot's dependencies (deterministic for a given snapshot).
+
+When the snapshot recorded which Python environment its distributions were read from, the SBOM's
+``metadata.properties`` say so (``rq-obs:python-interpreter``, ``rq-obs:python-version``,
+``rq-obs:python-environment``: project / rq-obs / other).
+"""
 
 from __future__ import annotations
 
@@ -70,6 +75,11 @@ def cyclonedx(snap: Snapshot) -> dict[str, Any]:
                                    "name": snap.project or "project", "version": snap.release}},
         "components": components,
     }
+    env = snap.dependency_environment
+    if env.get("interpreter"):
+        bom["metadata"]["properties"] = [{"name": "rq-obs:python-interpreter", "value": str(env["interpreter"])},
+                                         {"name": "rq-obs:python-version", "value": str(env.get("python", ""))},
+                                         {"name": "rq-obs:python-environment", "value": str(env.get("kind", ""))}]
     if vulns:
         bom["vulnerabilities"] = vulns
     return bom

@@ -2,18 +2,28 @@
 
 Re-snapshotting a release replaces its row (:func:`save_snapshot` says so, and the
 command warns). Pass rates for a snapshot are read from the core ``attempts`` table.
+
+A snapshot's identity is its release and its document (canonical JSON: sorted keys, no
+spaces): :func:`put_snapshot` of the same document again changes nothing (``duplicate``), a
+different document of a stored release replaces it (``replaced``) and bumps the row's
+``revision`` (what the release exporter's cache is keyed on). ``pushed_at`` is when
+``rq-obs push`` last had the row's document confirmed by a server; a replaced row is pending
+again (:func:`pending_snapshots`, :func:`mark_pushed`).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
+from typing import Callable
 
 from rq_obs.errors import InputError, UsageError
 from rq_obs.snapshot.model import Snapshot, TestSummary, snapshot_from_dict
 from rq_obs.store import Store
 
-__all__ = ["MIGRATIONS", "save_snapshot", "load_snapshot", "list_snapshots", "load_recent", "baseline_for", "resolve_release",
+__all__ = ["MIGRATIONS", "put_snapshot", "save_snapshot", "document_of", "pending_snapshots", "mark_pushed", "load_revision",
+           "STORED", "REPLACED", "DUPLICATE", "load_snapshot", "list_snapshots", "load_recent", "baseline_for", "resolve_release",
            "summarise_tests", "delete_snapshot"]
 
 MIGRATIONS: tuple[str, ...] = (
@@ -27,7 +37,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX release_snapshots_created ON release_snapshots (created_at);
     """,
+    # 2: a revision per row (bumped when a different document replaces it) and when it was pushed
+    """
+    ALTER TABLE release_snapshots ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE release_snapshots ADD COLUMN pushed_at REAL
+    """,
 )
+
+#: What :func:`put_snapshot` did: a new release, a different document replacing a release's, or nothing.
+STORED, REPLACED, DUPLICATE = "stored", "replaced", "duplicate"
 
 
 def _ready(store: Store) -> Store:
@@ -35,17 +53,63 @@ def _ready(store: Store) -> Store:
     return store
 
 
-def save_snapshot(store: Store, snap: Snapshot) -> bool:
-    """Store ``snap``; True when it replaced an earlier snapshot of the same release."""
-    doc = json.dumps(snap.to_dict(), sort_keys=True, separators=(",", ":"))
+def document_of(snap: Snapshot) -> str:
+    """The stored form of ``snap``: canonical JSON, so equal snapshots have equal documents."""
+    return json.dumps(snap.to_dict(), sort_keys=True, separators=(",", ":"))
+
+
+def put_snapshot(store: Store, snap: Snapshot, count: Callable[[sqlite3.Connection, str], None] | None = None) -> str:
+    """Store ``snap`` in one transaction: ``"stored"`` (a new release), ``"replaced"`` (a different document
+    replaced the release's) or ``"duplicate"`` (this very document was stored already: nothing is written).
+
+    ``count(conn, outcome)``, when given, runs inside the transaction (counters that commit with it).
+    """
+    doc = document_of(snap)
     with _ready(store).transaction() as conn:
-        replaced = conn.execute("SELECT 1 FROM release_snapshots WHERE release = ?", (snap.release,)).fetchone() is not None
-        conn.execute(
-            "INSERT INTO release_snapshots (release, created_at, commit_sha, document) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (release) DO UPDATE SET created_at = excluded.created_at, commit_sha = excluded.commit_sha, "
-            "document = excluded.document",
-            (snap.release, snap.created_at, snap.commit, doc))
-    return replaced
+        row = conn.execute("SELECT document FROM release_snapshots WHERE release = ?", (snap.release,)).fetchone()
+        if row is not None and row[0] == doc:
+            outcome = DUPLICATE
+        else:
+            outcome = STORED if row is None else REPLACED
+            conn.execute(
+                "INSERT INTO release_snapshots (release, created_at, commit_sha, document) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (release) DO UPDATE SET created_at = excluded.created_at, commit_sha = excluded.commit_sha, "
+                "document = excluded.document, revision = revision + 1, pushed_at = NULL",
+                (snap.release, snap.created_at, snap.commit, doc))
+        if count is not None:
+            count(conn, outcome)
+    return outcome
+
+
+def save_snapshot(store: Store, snap: Snapshot) -> bool:
+    """Store ``snap``; True when the release already had a snapshot (now replaced by this one)."""
+    return put_snapshot(store, snap) != STORED
+
+
+def pending_snapshots(store: Store, since: float | None = None) -> list[tuple[str, int]]:
+    """(release, revision) of every snapshot not pushed since it was stored, oldest first (``since``: taken at
+    or after this Unix time)."""
+    sql = "SELECT release, revision FROM release_snapshots WHERE pushed_at IS NULL"
+    params: tuple = ()
+    if since is not None:
+        sql += " AND created_at >= ?"
+        params = (since,)
+    return [(r[0], r[1]) for r in _ready(store).query(sql + " ORDER BY created_at, release", params)]
+
+
+def mark_pushed(store: Store, release: str, revision: int, when: float) -> bool:
+    """Record that ``revision`` of ``release`` is on a server; False (nothing marked) when the release was
+    re-snapshotted since that revision was read: the new document is still pending."""
+    with _ready(store).transaction() as conn:
+        return conn.execute("UPDATE release_snapshots SET pushed_at = ? WHERE release = ? AND revision = ?",
+                            (when, release, revision)).rowcount > 0
+
+
+def load_revision(store: Store, release: str, revision: int) -> Snapshot | None:
+    """That revision of ``release``'s snapshot (None when it has been replaced or deleted since)."""
+    rows = _ready(store).query("SELECT document FROM release_snapshots WHERE release = ? AND revision = ?",
+                               (release, revision))
+    return _decode(release, rows[0]["document"]) if rows else None
 
 
 def delete_snapshot(store: Store, release: str) -> bool:

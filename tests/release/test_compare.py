@@ -56,9 +56,13 @@ def test_comparison_blocks_on_regression_and_new_high_vulnerability():
     assert c.tests.pass_rate_delta == pytest.approx(-0.1)
     # head: code 90, coverage 82, deps 100-15 = 85, docs 80, performance 100-50 = 50
     assert c.head_score.total == pytest.approx((25 * 90 + 20 * 82 + 20 * 85 + 15 * 80 + 20 * 50) / 100)
-    assert c.reasons[0] == "1 performance regressions (allowed 0): 1 critical"
-    assert "quality score 77.9 below the gate of 80" in c.reasons  # the same gate `rq-obs gate` applies
-    assert c.reasons[1] == "1 new critical/high vulnerabilities: GHSA-h75v-3vvj-5mfj (jinja2)"
+    # block reasons are `rq-obs gate`'s failed gates, in its order, naming threshold and source
+    assert c.reasons[:3] == (
+        "quality score 77.9 below min_score 80 (config)",
+        "1 performance regressions, more than max_regressions 0 (config): timing 1 critical",
+        "1 known vulnerabilities, more than max_vulnerabilities 0 (config); new critical/high: GHSA-h75v-3vvj-5mfj (jinja2)")
+    assert [(g.name, g.result) for g in c.gates] == [("min_score", "fail"), ("max_regressions", "fail"),
+                                                    ("max_vulnerabilities", "fail"), ("min_coverage", "skip")]
 
 
 def test_benchmarks_timed_on_a_busy_machine_are_flagged_for_review():

@@ -32,7 +32,8 @@ def test_gate_fails_on_regression_and_prints_a_table(db):
     lines = r.out.splitlines()
     assert lines[0] == "Quality gates for v2 (baseline v1)"
     assert lines[2].split() == ["min_score", "80", "85", "PASS", "config"]
-    assert lines[3].split() == ["max_regressions", "0", "1", "FAIL", "config"]
+    assert " ".join(lines[3].split()) == ("max_regressions 0 1 FAIL config; 1 timing of 1 operations, "
+                                          "0 memory of 0 with peak memory")
     assert lines[4].split() == ["max_vulnerabilities", "0", "0", "PASS", "config"]
     assert lines[5].split()[:4] == ["min_coverage", "0.0%", "90.0%", "SKIP"]  # as snapshot shows coverage
     assert lines[-1] == "FAIL (1 of 4 gates)" and "gates failed: max_regressions" in r.err

@@ -104,7 +104,8 @@ def test_push_command(serve, tmp_path, local):
     local.close()
     res = run_cli("push", "--store", local.path, "--url", srv.url, env={"RQ_OBS_TOKEN": TOKEN})
     assert res.code == 0, res.err
-    assert res.out.strip() == f"pushed 3 run(s) to {srv.url}: 3 stored, 0 already there"
+    assert res.out.splitlines() == [f"pushed 3 run(s) to {srv.url}: 3 stored, 0 already there",
+                                    f"pushed 0 snapshot(s) to {srv.url}: 0 stored, 0 replaced, 0 already there"]
     res = run_cli("push", "--store", local.path, "--url", f"http://127.0.0.1:{free_port()}", "--retries", "0",
                   "--token", TOKEN)
     assert res.code == 0 and "pushed 0 run(s)" in res.out  # nothing pending: no request needed

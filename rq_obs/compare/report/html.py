@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import MAX_DEPS, MAX_OPS, fmt_pct, fmt_score, fmt_seconds, ordered_ops, tests_used
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_bytes, fmt_pct, fmt_score,
+                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, tests_used)
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ccc;padding:.25em .6em;font-size:.9em}th{background:#f3f3f3}.regression{color:#b00020}
@@ -66,6 +67,15 @@ def render_html(c: Comparison) -> str:
                        [[o.operation, fmt_seconds(o.base), fmt_seconds(o.head), fmt_pct(o.change), o.test,
                          "—" if o.p_value is None else f"{o.p_value:.3g}", o.status + (f" ({o.severity})" if o.severity else "")]
                         for o in ops[:MAX_OPS]], [o.status for o in ops[:MAX_OPS]]))
+    if c.perf.memory:
+        mem = ordered_memory(c)
+        body.append(f"<h2>Memory — {len(c.perf.memory_regressions)} regressions in {len(mem)} operations</h2>")
+        body.append(f"<p>{escape(memory_rule(c))}</p>")
+        body.append(_svg_bars([(m.operation, m.change * 100, colours[m.status]) for m in mem[:40]], " %"))
+        body.append(_table(["operation", "base peak", "head peak", "change", "verdict"],
+                           [[m.operation, fmt_bytes(m.base), fmt_bytes(m.head), fmt_pct(m.change),
+                             m.status + (f" ({m.severity})" if m.severity else "")] for m in mem[:MAX_OPS]],
+                           [m.status for m in mem[:MAX_OPS]]))
     body.append("<h2>Quality score</h2>")
     dims = list(c.head_score.weights)
     body.append(_svg_bars([(d, c.head_score.dimensions[d] or 0.0, "#1565c0" if c.head_score.dimensions[d] is not None
@@ -76,6 +86,9 @@ def render_html(c: Comparison) -> str:
                          c.head_score.notes.get(d, "")] for d in dims]))
     n = c.deps.counts
     body.append("<h2>Dependencies</h2><p>" + escape(" · ".join(f"{n[k]} {k}" for k in n)) + "</p>")
+    read_from = deps_read_from(c)
+    if read_from:
+        body.append(f"<p>{escape(read_from)}</p>")
     body.append(_table(["package", "ecosystem", "base", "head", "change", "security"],
                        [[ch.name, ch.ecosystem, ch.old or "—", ch.new or "—", ch.change + (" (downgrade)" if ch.downgrade else ""),
                          ch.security_impact or "—"] for ch in c.deps.changes[:MAX_DEPS]]))

@@ -7,11 +7,13 @@ job summaries and terminals alike.
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, fmt_pct, fmt_score, fmt_seconds, ordered_ops,
-                                          short_test, tests_used)
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, deps_read_from, fmt_bytes, fmt_pct, fmt_score,
+                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, short_test,
+                                          tests_used)
 
 _ICON = {"approve": "✅", "review": "⚠️", "block": "⛔"}
 _STATUS = {"regression": "🔴 regression", "improvement": "🟢 faster", "unchanged": "unchanged", "unverified": "🟡 unverified"}
+_MEM_STATUS = {"regression": "🔴 regression", "improvement": "🟢 smaller", "unchanged": "unchanged"}
 
 
 def _cell(x: object) -> str:
@@ -51,6 +53,18 @@ def render_markdown(c: Comparison) -> str:
     if c.perf.added or c.perf.removed:
         out.append(f"\nNew operations: {len(c.perf.added)} · removed operations: {len(c.perf.removed)}")
     out.append("")
+    if c.perf.memory:
+        mem = ordered_memory(c)
+        scale = max(abs(m.change) for m in mem) or 1.0
+        out += [f"### Memory — {len(c.perf.memory_regressions)} regressions in {len(mem)} operations", "", memory_rule(c), "",
+                "| operation | base peak | head peak | change | chart | verdict |", "| --- | ---: | ---: | ---: | :--- | --- |"]
+        for m in mem[:MAX_OPS]:
+            verdict = _MEM_STATUS[m.status] + (f" ({m.severity})" if m.severity else "")
+            out.append(f"| `{_cell(m.operation)}` | {fmt_bytes(m.base)} | {fmt_bytes(m.head)} | {fmt_pct(m.change)} | "
+                       f"`{bar(m.change, scale)}` | {verdict} |")
+        if len(mem) > MAX_OPS:
+            out.append(f"\n… and {len(mem) - MAX_OPS} more operations (see the JSON or HTML report).")
+        out.append("")
     # quality
     out += ["### Quality score", "", "| dimension | weight | effective weight | base | head |", "| --- | ---: | ---: | ---: | ---: |"]
     for d, w in c.head_score.weights.items():
@@ -63,6 +77,9 @@ def render_markdown(c: Comparison) -> str:
     # dependencies
     n = c.deps.counts
     out += ["### Dependencies", "", " · ".join(f"{n[k]} {k}" for k in ("added", "removed", "major", "minor", "patch", "other")), ""]
+    read_from = deps_read_from(c)
+    if read_from:
+        out += [_cell(read_from) + ".", ""]
     if c.deps.changes:
         out += ["| package | ecosystem | base | head | change | security |", "| --- | --- | --- | --- | --- | --- |"]
         for ch in c.deps.changes[:MAX_DEPS]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import MAX_DEPS, MAX_OPS, fmt_pct, fmt_score, fmt_seconds, ordered_ops, tests_used
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_bytes, fmt_pct, fmt_score,
+                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, tests_used)
 
 
 def render_text(c: Comparison) -> str:
@@ -27,8 +28,20 @@ def render_text(c: Comparison) -> str:
     if c.perf.added or c.perf.removed:
         out.append(f"  new operations: {len(c.perf.added)}, removed operations: {len(c.perf.removed)}")
     out.append("")
+    if c.perf.memory:
+        mem = ordered_memory(c)
+        out.append(f"Memory ({len(c.perf.memory_regressions)} regressions in {len(mem)} operations): {memory_rule(c)}")
+        for m in mem[:MAX_OPS]:
+            verdict = m.status + (f" ({m.severity})" if m.severity else "")
+            out.append(f"  {m.operation}: {fmt_bytes(m.base)} -> {fmt_bytes(m.head)} {fmt_pct(m.change)} {verdict}")
+        if len(mem) > MAX_OPS:
+            out.append(f"  ... and {len(mem) - MAX_OPS} more")
+        out.append("")
     n = c.deps.counts
     out.append("Dependencies: " + ", ".join(f"{n[k]} {k}" for k in ("added", "removed", "major", "minor", "patch", "other")))
+    read_from = deps_read_from(c)
+    if read_from:
+        out.append(f"  {read_from}")
     for ch in c.deps.changes[:MAX_DEPS]:
         sec = f"  [{ch.security_impact}]" if ch.security_impact else ""
         out.append(f"  {ch.change:8} {ch.name} {ch.old or '-'} -> {ch.new or '-'}{' (downgrade)' if ch.downgrade else ''}{sec}")

@@ -128,7 +128,8 @@ def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
 
-_TARGET = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(\d{1,5})(/[^\s?#]*)?")
+#: host:port[/path]; hosts as Docker names them too (compose service names may hold underscores), or [IPv6].
+_TARGET = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]):(\d{1,5})(/[^\s?#]*)?")
 
 
 def _targets(v: list) -> str | None:

@@ -15,7 +15,8 @@ def promtool_check(path):
     return subprocess.run([need(PROMTOOL, "prometheus"), "check", "config", str(path)], capture_output=True, text=True)
 
 
-APPS = ["shop:8000", "host.docker.internal:8001/internal/metrics", "10.0.0.7:9000", "[::1]:8002", "shop:8000"]
+APPS = ["shop:8000", "host.docker.internal:8001/internal/metrics", "10.0.0.7:9000", "[::1]:8002", "shop:8000",
+        "billing_api:8003"]
 
 
 @pytest.mark.parametrize("changes", [{}, {"alertmanager": False, "remote_write_url": "https://mimir.example:9009/api/v1/push"},
@@ -70,10 +71,10 @@ def test_app_targets_become_one_job_grouped_by_metrics_path(write_stack):
     out = write_stack(make_config(app_targets=APPS))
     doc = load(out / prometheus.PATH)
     assert doc["scrape_configs"][-1] == {"job_name": "apps", "static_configs": [
-        {"targets": ["10.0.0.7:9000", "[::1]:8002", "shop:8000"]},  # sorted, the duplicate once
+        {"targets": ["10.0.0.7:9000", "[::1]:8002", "billing_api:8003", "shop:8000"]},  # sorted, the duplicate once
         {"targets": ["host.docker.internal:8001"], "labels": {"__metrics_path__": "/internal/metrics"}},
     ]}
-    assert "# Job apps: the instrumented apps in app_targets (4).\n" in (out / prometheus.PATH).read_text()
+    assert "# Job apps: the instrumented apps in app_targets (5).\n" in (out / prometheus.PATH).read_text()
     # the order of the list does not change a byte
     again = write_stack(make_config(app_targets=list(reversed(APPS))))
     assert (again / prometheus.PATH).read_bytes() == (out / prometheus.PATH).read_bytes()
@@ -83,7 +84,7 @@ def test_app_targets_become_one_job_grouped_by_metrics_path(write_stack):
         "prometheus"]
 
 
-@pytest.mark.parametrize("value", ["http://shop:8000", "shop", "shop:0", "shop:70000", "shop:8000?x=1", ""])
+@pytest.mark.parametrize("value", ["http://shop:8000", "shop", "shop:0", "shop:70000", "shop:8000?x=1", "", "-shop:80"])
 def test_bad_app_targets_are_named(tmp_path, value):
     (tmp_path / "rq-obs.yaml").write_text(f"app_targets: [{value!r}]\n")
     with pytest.raises(ConfigError) as info:

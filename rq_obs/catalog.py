@@ -87,7 +87,11 @@ LABELS: dict[str, Label] = {
         Label("receiver", "collector receiver name", "receivers in the generated collector config"),
         Label("transport", "collector receiver transport", "grpc, http"),
         Label("exporter", "collector exporter name", "exporters in the generated collector config"),
-        Label("function", "__qualname__ of a function decorated with @traced by `rq-obs instrument apply`", "functions chosen with --functions"),
+        Label("function", "__qualname__ of a function decorated with @traced or @profiled by `rq-obs instrument apply`", "functions chosen with --functions and --profile"),
+        Label("http_request_method", "HTTP method of a request an instrumented app served (OpenTelemetry http.request.method); a method outside the nine standard ones is _OTHER", "fixed set of 10"),
+        Label("http_route", "route template the framework matched (OpenTelemetry http.route: FastAPI /items/{item_id}, Flask /items/<int:item_id>, Django items/<int:pk>/), never the raw path; empty when no route matched (404)", "routes of the app"),
+        Label("http_response_status_code", "HTTP status code an instrumented app answered (500 when the handler raised before responding)", "HTTP codes only (~60 possible)"),
+        Label("error_type", "OpenTelemetry error.type of a failed request: the exception's class when the handler raised, else the status code of a 5xx; empty (absent) when the request succeeded", "exception classes the app raises, plus 5xx codes"),
     )
 }
 
@@ -158,6 +162,11 @@ class Metric:
 
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: OpenTelemetry's recommended boundaries for http.server.request.duration (semantic conventions).
+_HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+_CPU_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0)
+#: 1 KiB to 1 GiB in steps of 4.
+_MEMORY_BUCKETS = tuple(float(1024 * 4 ** i) for i in range(11))
 _TEST_BUCKETS = (0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 _C, _G, _H, _I = "counter", "gauge", "histogram", "info"
@@ -276,6 +285,10 @@ class M:
 
     # --- apps instrumented by `rq-obs instrument apply` (their own /metrics) --------
     APP_FUNCTION_DURATION = Metric("app_function_duration_seconds", _H, "seconds", ("function",), "Duration of functions decorated with @traced (rq-obs instrument apply).", "instrumented", _LATENCY_BUCKETS)
+    APP_FUNCTION_CPU = Metric("app_function_cpu_time_seconds", _H, "seconds", ("function",), "CPU time (of the calling thread) per call of functions decorated with @profiled, recorded while RQ_OBS_PROFILE is on.", "instrumented", _CPU_BUCKETS)
+    APP_FUNCTION_MEMORY = Metric("app_function_peak_memory_bytes", _H, "bytes", ("function",), "Peak memory (tracemalloc) allocated during a call of a function decorated with @profiled, above what was allocated when the call began; recorded while RQ_OBS_PROFILE is on.", "instrumented", _MEMORY_BUCKETS)
+    HTTP_SERVER_DURATION = Metric("http_server_request_duration_seconds", _H, "seconds", ("http_request_method", "http_route", "http_response_status_code", "error_type"), "Duration of HTTP requests an instrumented app served (OpenTelemetry http.server.request.duration); _count is the number of requests.", "instrumented", _HTTP_BUCKETS)
+    HTTP_SERVER_ACTIVE = Metric("http_server_active_requests", _G, "", ("http_request_method",), "HTTP requests an instrumented app is serving now (OpenTelemetry http.server.active_requests).", "instrumented")
 
     # --- Prometheus synthetic series ------------------------------------------------
     UP = Metric("up", _G, "", ("job", "instance"), "1 when the last scrape of a target succeeded.", "prometheus")

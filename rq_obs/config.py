@@ -128,6 +128,18 @@ def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
 
+#: host:port[/path]; hosts as Docker names them too (compose service names may hold underscores), or [IPv6].
+_TARGET = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]):(\d{1,5})(/[^\s?#]*)?")
+
+
+def _targets(v: list) -> str | None:
+    for x in v:
+        m = _TARGET.fullmatch(x) if isinstance(x, str) else None
+        if m is None or not 0 < int(m.group(1)) < 65536:
+            return f"a list of scrape targets host:port or host:port/metrics-path (no scheme); {x!r} is not one"
+    return None
+
+
 @dataclass(frozen=True)
 class Config:
     """Effective rq-obs settings. Build with :func:`load`; never mutate."""
@@ -158,6 +170,7 @@ class Config:
     api_retry_rate_threshold: float = _f(0.1, "retries per API request above which SREs are alerted", _non_negative)
     rate_429_threshold: float = _f(0.05, "share of API requests answered 429 above which SREs are alerted", _ratio)
     rate_5xx_threshold: float = _f(0.02, "share of API requests answered 5xx above which SREs are alerted", _ratio)
+    app_error_ratio_threshold: float = _f(0.05, "share of an instrumented app's requests failing (5xx or an unhandled exception) over 5 minutes above which SREs are alerted", _ratio)
     budget_burn_threshold: float = _f(2.0, "alert when the last hour's spend, extrapolated to a day, exceeds this many daily budgets", _positive)
     no_runs_hours: int = _f(24, "alert when no test run was ingested for this many hours", _positive)
     quality_drop_threshold: float = _f(5.0, "alert when a release's quality score is this many points below the previous release's", _non_negative)
@@ -190,6 +203,7 @@ class Config:
     slack_channel: str = _f("#rq-obs-alerts", "Slack channel for alerts")
     alertmanager: bool = _f(True, "include Alertmanager in the stack for Prometheus-side alerts")
     remote_write_url: str = _f("", "optional remote_write target (Mimir/Thanos) for users who outgrow one Prometheus")
+    app_targets: list = _f([], "apps instrumented by `rq-obs instrument apply` that Prometheus scrapes (job apps) for the SRE dashboard's app panels and alerts: host:port, or host:port/path when /metrics moved; empty: no job", _targets)
     runbook_base_url: str = _f("https://github.com/rq-obs/rq-obs/blob/main/docs/RUNBOOKS.md", "every alert links its runbook section here")
     dashboard_refresh: str = _f("1m", "dashboard auto-refresh; test runs are minutes apart", _duration)
     grafana_port: int = _f(3000, "Grafana's default port", _port)

@@ -1,7 +1,8 @@
 """Analyse a code base and add OpenTelemetry tracing, metrics and health endpoints to it.
 
 ``rq-obs instrument analyze PATH`` reports the framework, endpoints, database/cache clients and the
-packages needed; ``rq-obs instrument apply PATH`` edits the code (``--dry-run`` shows the diff).
+packages needed; ``rq-obs instrument apply PATH`` edits the code (``--dry-run`` shows the diff):
+tracing, HTTP server metrics, ``@traced`` and ``@profiled`` functions, /metrics, /health, /ready.
 """
 
 from __future__ import annotations
@@ -38,9 +39,13 @@ def analyze(path: str, fmt: str) -> None:
 @click.option("--service-name", default=None, help="OpenTelemetry service.name. Default: the directory name.")
 @click.option("--functions", "functions", multiple=True, metavar="NAME[,NAME...]",
               help="Functions to trace with @traced: NAME, Class.method or FILE:NAME (repeatable, comma-separated).")
+@click.option("--profile", "profile", multiple=True, metavar="NAME[,NAME...]",
+              help="Functions to profile with @profiled (CPU time, peak memory, cProfile while RQ_OBS_PROFILE is "
+                   "on at run time): NAME, Class.method or FILE:NAME (repeatable, comma-separated).")
 @click.option("--force", is_flag=True, help="Write even when the git work tree has uncommitted changes.")
-def apply(path: str, dry_run: bool, service_name: str | None, functions: tuple[str, ...], force: bool) -> None:
-    """Add tracing, @traced spans, /metrics, /health and /ready, a config file and the dependencies."""
+def apply(path: str, dry_run: bool, service_name: str | None, functions: tuple[str, ...], profile: tuple[str, ...],
+          force: bool) -> None:
+    """Add tracing, HTTP metrics, @traced/@profiled, /metrics, /health, /ready, a config file, the dependencies."""
     from rq_obs.errors import UsageError
     from rq_obs.instrument.analyze import analyze as run
     from rq_obs.instrument.apply import plan, unified_diff, write
@@ -48,7 +53,8 @@ def apply(path: str, dry_run: bool, service_name: str | None, functions: tuple[s
 
     root = Path(path)
     names = [n.strip() for f in functions for n in f.split(",") if n.strip()]
-    changes = plan(root, run(root), service_name=service_name, functions=names)
+    profiles = [n.strip() for f in profile for n in f.split(",") if n.strip()]
+    changes = plan(root, run(root), service_name=service_name, functions=names, profile=profiles)
     if dry_run:
         click.echo(unified_diff(changes), nl=False)
         return

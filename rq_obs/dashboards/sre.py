@@ -1,4 +1,5 @@
-"""SRE operations: API health (retries, latency, 429/5xx), workers, tokens and cost, rq-obs and collector health."""
+"""SRE operations: API health (retries, latency, 429/5xx), instrumented apps (request rate, errors, latency),
+workers, tokens and cost, rq-obs and collector health."""
 
 from __future__ import annotations
 
@@ -8,12 +9,59 @@ from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
 from rq_obs.dashboards.defaults import Spec, query_var
 from rq_obs.dashboards.panels import Q
-from rq_obs.rules.definitions import EXPORTER_JOB, FIVE_XX, N
+from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
 
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
 JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo"'
 CODE_429 = 'code="429"'
 
+
+def _apps(config: Config) -> list:
+    """Panels of the apps instrumented by `rq-obs instrument apply` (any job scraping them; job apps is app_targets)."""
+    http = M.HTTP_SERVER_DURATION
+    up_mappings = P.value_mappings({"1": ("UP", "green"), "0": ("DOWN", "red")})
+    return [
+        P.timeseries("App request rate", "Requests per second each instrumented app served, by method and route "
+                     "template (a request no route matched has none); the probes /metrics, /health and /ready are "
+                     "not counted.", "reqps",
+                     Q(f"sum by (instance, http_request_method, http_route) ({q.rate(http.count)})",
+                       "{{instance}} {{http_request_method}} {{http_route}}"), w=8),
+        P.timeseries("App error ratio", "Share of each app's requests that failed: a 5xx answer or an unhandled "
+                     f"exception; the alert threshold {config.app_error_ratio_threshold:.0%} is the line.",
+                     "percentunit",
+                     Q(q.ratio(q.sum_by(APP_LEVEL, q.rate(http.count, FAILED_REQUEST)),
+                               q.sum_by(APP_LEVEL, q.rate(http.count))), "{{instance}}"),
+                     Q(N.app_error_ratio, "{{instance}} (5m rule)"),
+                     thresholds=P.ceiling(config.app_error_ratio_threshold), show_thresholds=True, w=8),
+        P.timeseries("App latency percentiles", "p50, p95 and p99 request duration per app (histogram of "
+                     "http.server.request.duration).", "s",
+                     *(Q(q.quantile(x, http.bucket, by=("instance",)), f"p{round(x * 100)} {{{{instance}}}}")
+                       for x in (0.5, 0.95, 0.99)), w=8),
+        P.timeseries("App p95 latency by route", "95th percentile request duration per app and route template: "
+                     "which route is slow.", "s",
+                     Q(q.quantile(0.95, http.bucket, by=("instance", "http_route")), "{{instance}} {{http_route}}"),
+                     w=8),
+        P.timeseries("App errors by route", "Failed requests per second by route, status code and error type "
+                     "(the exception's class, or the code of a 5xx answered without one).", "reqps",
+                     Q(f"sum by (instance, http_route, http_response_status_code, error_type) "
+                       f"({q.rate(http.count, FAILED_REQUEST)})",
+                       "{{instance}} {{http_route}} {{http_response_status_code}} {{error_type}}"), stack=True, w=8),
+        P.timeseries("App responses by status code", "Requests per second by HTTP status code, all apps.", "reqps",
+                     Q(f"sum by (http_response_status_code) ({q.rate(http.count)})", "{{http_response_status_code}}"),
+                     stack=True, w=8),
+        P.stat("App targets up", f"1 when Prometheus' last scrape of each app in app_targets (job {APP_JOB}) "
+               "succeeded.", "none", Q(q.sel(M.UP.name, f'job="{APP_JOB}"'), "{{instance}}"), mappings=up_mappings,
+               thresholds=P.floor(1), w=6, h=6),
+        P.timeseries("App in-flight requests", "Requests each app is serving at scrape time.", "short",
+                     Q(f"sum by (instance) ({M.HTTP_SERVER_ACTIVE.name})", "{{instance}}"), w=6, h=6),
+        P.timeseries("Function time p95", "p95 wall time of @traced functions and p95 CPU time of @profiled ones "
+                     "(recorded only while the app runs with RQ_OBS_PROFILE on).", "s",
+                     Q(q.quantile(0.95, M.APP_FUNCTION_DURATION.bucket, by=("function",)), "wall {{function}}"),
+                     Q(q.quantile(0.95, M.APP_FUNCTION_CPU.bucket, by=("function",)), "CPU {{function}}"), w=6, h=6),
+        P.timeseries("Peak memory per call p95", "p95 of the memory a call of a @profiled function allocated at "
+                     "its peak (tracemalloc; only while the app runs with RQ_OBS_PROFILE on).", "bytes",
+                     Q(q.quantile(0.95, M.APP_FUNCTION_MEMORY.bucket, by=("function",)), "{{function}}"), w=6, h=6),
+    ]
 
 
 def spec(config: Config) -> Spec:
@@ -95,10 +143,11 @@ def spec(config: Config) -> Spec:
     ]
     return Spec(
         name="sre",
-        description="Operations for SREs: API retries, latency, 429 and 5xx rates, worker utilisation, token usage "
+        description="Operations for SREs: API retries, latency, 429 and 5xx rates, the request rate, errors and "
+                    "latency of apps instrumented by rq-obs instrument apply, worker utilisation, token usage "
                     "and cost, and the health of rq-obs, Prometheus and the collector.",
-        rows=[P.row("API health", *api), P.row("Workers and host", *workers), P.row("Tokens and cost", *cost),
-              P.row("rq-obs and collector health", *health)],
+        rows=[P.row("API health", *api), P.row("Instrumented apps", *_apps(config)), P.row("Workers and host", *workers),
+              P.row("Tokens and cost", *cost), P.row("rq-obs and collector health", *health)],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
                    query_var("model", "Model", M.API_REQUESTS.total, "model")],
         time_from="now-24h",

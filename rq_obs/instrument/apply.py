@@ -11,8 +11,8 @@ choice outside the inserted lines survives. Changes, all idempotent (a second ap
 - for Django instead (:mod:`.django_project`): the module goes beside the root URLconf, the settings
   module's ``INSTALLED_APPS`` gains its ``RqObsConfig`` (whose ``ready()`` starts tracing) and the
   root URLconf routes ``metrics``, ``health`` and ``ready`` to its views, first in ``urlpatterns``;
-- ``@traced`` as the innermost decorator of every function named with ``--functions`` (and the import
-  of ``traced`` in its file);
+- ``@traced`` as the innermost decorator of every function named with ``--functions``, then
+  ``@profiled`` of every function named with ``--profile`` (and the imports of both in its file);
 - the dependencies: appended to ``requirements.txt``, else added to ``[project].dependencies`` in
   ``pyproject.toml``, else written to a new ``requirements.txt``.
 """
@@ -48,17 +48,17 @@ def requirements_for(analysis: Analysis) -> list[str]:
     return [p + _VERSIONS.get(p, ">=0.46b0") for p in analysis.packages]
 
 
-def resolve_functions(analysis: Analysis, specs: Iterable[str]) -> list[Function]:
+def resolve_functions(analysis: Analysis, specs: Iterable[str], option: str = "--functions") -> list[Function]:
     """``name``, ``Class.method`` or ``path/to/file.py:name`` -> the one function it names."""
     out = []
     for spec in specs:
         file, _, qual = spec.rpartition(":")
         found = [f for f in analysis.functions if f.qualname == qual and (not file or f.file == file)]
         if not found:
-            raise UsageError(f"--functions {spec!r}: no top-level function or method of that name in {analysis.root}")
+            raise UsageError(f"{option} {spec!r}: no top-level function or method of that name in {analysis.root}")
         if len(found) > 1:
             where = ", ".join(f"{f.file}:{f.qualname}" for f in found)
-            raise UsageError(f"--functions {spec!r} is ambiguous ({where}); write it as FILE:NAME")
+            raise UsageError(f"{option} {spec!r} is ambiguous ({where}); write it as FILE:NAME")
         if found[0] not in out:
             out.append(found[0])
     return out
@@ -147,8 +147,15 @@ def _decorate(fn, name: str):
     return fn.with_changes(decorators=[*fn.decorators, cst.Decorator(decorator=cst.Name(name))])
 
 
+def _decorate_all(fn, qualname: str, decorators: dict[str, set[str]]):
+    for name in ("traced", "profiled"):  # this order: @profiled innermost when both are new
+        if qualname in decorators.get(name, ()):
+            fn = _decorate(fn, name)
+    return fn
+
+
 def _edit_file(source: str, *, import_module: str, names: list[str], app_var: str | None = None,
-               app_function: str | None = None, decorate: Iterable[str] = ()) -> str:
+               app_function: str | None = None, decorate: Iterable[str] = (), profile: Iterable[str] = ()) -> str:
     import libcst as cst
 
     try:
@@ -156,11 +163,10 @@ def _edit_file(source: str, *, import_module: str, names: list[str], app_var: st
     except cst.ParserSyntaxError as exc:
         raise UsageError(f"cannot parse: {exc}") from None
     body = list(module.body)
-    targets = set(decorate)
+    decorators = {"traced": set(decorate), "profiled": set(profile)}
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.FunctionDef):
-            if stmt.name.value in targets:
-                body[i] = stmt = _decorate(stmt, "traced")
+            body[i] = stmt = _decorate_all(stmt, stmt.name.value, decorators)
             if app_var and app_function == stmt.name.value:
                 inner = _ensure_call(list(stmt.body.body), app_var)
                 body[i] = stmt.with_changes(body=stmt.body.with_changes(body=inner))
@@ -168,9 +174,11 @@ def _edit_file(source: str, *, import_module: str, names: list[str], app_var: st
             members = list(stmt.body.body)
             changed = False
             for j, m in enumerate(members):
-                if isinstance(m, cst.FunctionDef) and f"{stmt.name.value}.{m.name.value}" in targets:
-                    members[j] = _decorate(m, "traced")
-                    changed = True
+                if isinstance(m, cst.FunctionDef):
+                    new = _decorate_all(m, f"{stmt.name.value}.{m.name.value}", decorators)
+                    if new is not m:
+                        members[j] = new
+                        changed = True
             if changed:
                 body[i] = stmt.with_changes(body=stmt.body.with_changes(body=members))
     if app_var and app_function is None:
@@ -249,7 +257,7 @@ def _pyproject_add(text: str, reqs: list[str]) -> str | None:
 
 
 def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
-         functions: Iterable[str] = ()) -> tuple[Change, ...]:
+         functions: Iterable[str] = (), profile: Iterable[str] = ()) -> tuple[Change, ...]:
     """Every file change instrumentation needs (only files whose text would change)."""
     root = Path(root)
     apps = [a for a in analysis.apps if a.framework in ("fastapi", "flask")]
@@ -317,29 +325,30 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
     if not cfg_path.is_file():
         add(cfg_rel, template.render_config(service, disabled))
 
-    chosen = resolve_functions(analysis, functions)
     by_file: dict[str, list[str]] = {}
-    for f in chosen:
-        if f.file == gen_rel:
-            raise UsageError(f"--functions {f.qualname}: that is in the generated module")
-        by_file.setdefault(f.file, []).append(f.qualname)
+    profile_by_file: dict[str, list[str]] = {}
+    for option, specs, into in (("--functions", functions, by_file), ("--profile", profile, profile_by_file)):
+        for f in resolve_functions(analysis, specs, option):
+            if f.file == gen_rel:
+                raise UsageError(f"{option} {f.qualname}: that is in the generated module")
+            into.setdefault(f.file, []).append(f.qualname)
     if layout is not None:
         routes = [(django_project.route_of(settings[k]), view) for k, view in django_project.VIEWS.items()
                   if settings.get(k)]
-        edited = {layout.settings, layout.urls, *by_file}
+        edited = {layout.settings, layout.urls, *by_file, *profile_by_file}
     else:
-        edited = {app.file, *by_file}
+        edited = {app.file, *by_file, *profile_by_file}
     for rel in sorted(edited):
         p = root / rel
         src = p.read_text(encoding="utf-8")
-        names = ["traced"] if rel in by_file else []
+        names = (["traced"] if rel in by_file else []) + (["profiled"] if rel in profile_by_file else [])
         try:
             if layout is None:
                 names = (["instrument_app"] if rel == app.file else []) + names
                 new = _edit_file(src, import_module=gen_module, names=names,
                                  app_var=app.variable if rel == app.file else None,
                                  app_function=app.function if rel == app.file else None,
-                                 decorate=by_file.get(rel, ()))
+                                 decorate=by_file.get(rel, ()), profile=profile_by_file.get(rel, ()))
             else:
                 new = src
                 if rel == layout.settings:
@@ -349,7 +358,8 @@ def plan(root: Path, analysis: Analysis, *, service_name: str | None = None,
                     if routes:
                         new = _edit_file(new, import_module="django.urls", names=["path"])
                     names = sorted({*names, *(v for _, v in routes)})
-                new = _edit_file(new, import_module=gen_module, names=names, decorate=by_file.get(rel, ()))
+                new = _edit_file(new, import_module=gen_module, names=names, decorate=by_file.get(rel, ()),
+                                 profile=profile_by_file.get(rel, ()))
         except UsageError as exc:
             raise UsageError(f"{p}: {exc}") from None
         add(rel, new)

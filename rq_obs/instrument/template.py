@@ -1,10 +1,14 @@
 """The generated instrumentation module and its JSON config file (deterministic text).
 
-The module is small on purpose: ``instrument_app(app)`` (tracing, /metrics, /health, /ready),
-``traced`` (a span plus a duration histogram around a function, sync or async) and the readiness
-checks apply found (a SQLAlchemy engine or a redis client defined at module level). For Django it
-holds ``instrument_django()``, the ``RqObsConfig`` app whose ``ready()`` calls it, and the three
-views the root URLconf routes; readiness also runs ``SELECT 1`` on every configured database.
+The module is small on purpose: ``instrument_app(app)`` (tracing, HTTP server metrics, /metrics,
+/health, /ready), ``traced`` (a span plus a duration histogram around a function, sync or async),
+``profiled`` (CPU time, peak memory and cProfile statistics per call, only while ``RQ_OBS_PROFILE``
+is on) and the readiness checks apply found (a SQLAlchemy engine or a redis client defined at module
+level). For Django it holds ``instrument_django()``, the ``RqObsConfig`` app whose ``ready()`` calls
+it, the metrics middleware it puts in ``MIDDLEWARE`` and the three views the root URLconf routes;
+readiness also runs ``SELECT 1`` on every configured database.
+
+Every metric name, label and bucket comes from :mod:`rq_obs.catalog` when the module is rendered.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import json
 
 from rq_obs.catalog import M
 
-__all__ = ["MODULE_STEM", "CONFIG_NAME", "MARKER", "Check", "render_module", "render_config", "CLIENT_INSTRUMENTORS"]
+__all__ = ["MODULE_STEM", "CONFIG_NAME", "MARKER", "METRICS", "Check", "render_module", "render_config",
+           "CLIENT_INSTRUMENTORS"]
 
 MODULE_STEM = "rq_obs_instrumentation"
 CONFIG_NAME = "rq_obs_instrumentation.json"
@@ -52,30 +57,43 @@ Settings are read from {config} beside this file; OTEL_SERVICE_NAME and
 OTEL_EXPORTER_OTLP_ENDPOINT override them. When the global tracer provider already is an
 OpenTelemetry SDK TracerProvider (tests, another setup), or one is passed to {setup_fn}(),
 that provider is used as it is.
+
+HTTP server metrics: every request except those to the metrics, health and ready paths is
+counted in {http_name} (a histogram: _count is the request count) by
+method, route template (never the raw path), status code and error type, and
+{active_name} counts the requests being served. The duration runs until the
+framework returned the response (Flask, Django) or sent its last byte (FastAPI).
+
+Profiling: @profiled functions record CPU time and peak memory per call only while profiling
+is on: RQ_OBS_PROFILE=1 (or cpu, memory, cpu,memory) at start, or set_profiling() at run
+time; otherwise a call costs one check. RQ_OBS_PROFILE_DIR=DIR also collects cProfile
+statistics, written as DIR/<function>.<pid>.pstats by dump_profiles() and at exit.
 {startup}"""
 
 from __future__ import annotations
 
+import atexit
+import cProfile
 import functools
 import inspect
 import json
 import os
+import re
+import threading
 import time
+import tracemalloc
+import types
 from pathlib import Path
 
 {extra_imports}from opentelemetry import trace
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, ProcessCollector, generate_latest
 
 CONFIG_FILE = Path(__file__).with_name("{config}")
 DEFAULTS = {defaults}
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
-FUNCTION_DURATION = Histogram(
-    "{hist_name}", "{hist_help}",
-    ["function"], registry=REGISTRY, buckets={buckets},
-)
-_provider = [None]  # the tracer provider {setup_fn}() chose
+{metrics}_provider = [None]  # the tracer provider {setup_fn}() chose
 
 
 def load_settings() -> dict:
@@ -139,6 +157,201 @@ def traced(func):
     return wrapper
 '''
 
+_HTTP = '''
+
+_METHODS = frozenset(("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"))
+
+
+def probe_paths(settings: dict) -> list:
+    """The metrics, health and ready paths: requests to them are neither traced nor counted."""
+    return [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
+
+
+def _method(method: str) -> str:
+    return method if method in _METHODS else "_OTHER"  # a bounded label, as OpenTelemetry asks
+
+
+def _error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else cls.__module__ + "." + cls.__qualname__
+
+
+def record_request(method: str, route: str, status: int, error: str, seconds: float) -> None:
+    """One request served. ``route`` is the matched template ("" when none matched); a 5xx answered
+    without an exception gets its status code as error type."""
+    if not error and status >= 500:
+        error = str(status)
+    HTTP_DURATION.labels(method, route, str(status), error).observe(seconds)
+'''
+
+_PROFILE = '''
+
+_profiling = {"on": False, "cpu": False, "memory": False, "dir": ""}
+_active_calls = []  # profiled calls measuring memory now: their peaks survive tracemalloc.reset_peak()
+_memory_lock = threading.Lock()
+_cprofile_lock = threading.Lock()  # one cProfile at a time; a nested or concurrent call is left out of it
+_cprofile_owner = [None]
+_profilers = {}  # function -> cProfile.Profile holding every profiled call of it
+_state = {"started_tracemalloc": False, "exit_hook": False}
+
+
+def set_profiling(spec: str = "1", directory: str = "") -> None:
+    """Turn @profiled on ("1", "true", "all", "cpu", "memory", "cpu,memory") or off ("", "0", "false", "off").
+
+    What RQ_OBS_PROFILE and RQ_OBS_PROFILE_DIR set at start. With a directory, profiled calls of
+    synchronous functions also collect cProfile statistics (see dump_profiles()).
+    """
+    words = {w.strip().lower() for w in str(spec).split(",")} - {""}
+    if words <= {"0", "false", "off", "no"}:
+        kinds = set()
+    elif words <= {"1", "true", "on", "yes", "all"}:
+        kinds = {"cpu", "memory"}
+    elif words <= {"cpu", "memory"}:
+        kinds = words
+    else:
+        raise ValueError(f"RQ_OBS_PROFILE={spec!r}: expected 1, true, all, cpu, memory or cpu,memory "
+                         "(0, false, off or empty: off)")
+    if "memory" in kinds and not tracemalloc.is_tracing():
+        tracemalloc.start()
+        _state["started_tracemalloc"] = True
+    elif "memory" not in kinds and _state["started_tracemalloc"]:
+        tracemalloc.stop()
+        _state["started_tracemalloc"] = False
+    _profiling.update(cpu="cpu" in kinds, memory="memory" in kinds, dir=str(directory) if kinds and directory else "")
+    if _profiling["dir"] and not _state["exit_hook"]:
+        atexit.register(_dump_at_exit)
+        _state["exit_hook"] = True
+    _profiling["on"] = bool(kinds)
+
+
+class _Call:
+    """One profiled call: CPU time (added by the wrapper), peak memory, cProfile."""
+
+    __slots__ = ("name", "cpu", "memory", "base", "peak", "profiler")
+
+    def __init__(self, name: str, cprofile: bool):
+        self.name, self.cpu, self.memory, self.profiler = name, 0.0, _profiling["memory"], None
+        if self.memory:
+            with _memory_lock:
+                current, peak = tracemalloc.get_traced_memory()
+                for other in _active_calls:
+                    other.peak = max(other.peak, peak)
+                tracemalloc.reset_peak()
+                self.base = self.peak = current
+                _active_calls.append(self)
+        if cprofile and _profiling["dir"] and _cprofile_lock.acquire(blocking=False):
+            profiler = _profilers.get(self.name) or _profilers.setdefault(self.name, cProfile.Profile())
+            try:
+                profiler.enable()
+            except ValueError:  # another profiling tool (a debugger, a sys.monitoring tool) is active
+                _cprofile_lock.release()
+            else:
+                self.profiler = profiler
+                _cprofile_owner[0] = threading.get_ident()
+
+    def finish(self) -> None:
+        if self.profiler is not None:
+            self.profiler.disable()
+            _cprofile_owner[0] = None
+            _cprofile_lock.release()
+        if _profiling["cpu"]:
+            FUNCTION_CPU.labels(self.name).observe(self.cpu)
+        if self.memory:
+            with _memory_lock:
+                _active_calls.remove(self)
+                peak = max(self.peak, tracemalloc.get_traced_memory()[1]) if tracemalloc.is_tracing() else self.peak
+            FUNCTION_MEMORY.labels(self.name).observe(max(peak - self.base, 0))
+
+
+@types.coroutine
+def _stepped(coro, call):
+    """Run a coroutine step by step, adding each step's thread CPU time to call.cpu (not other tasks')."""
+    value, error = None, None
+    while True:
+        start = time.thread_time()
+        try:
+            yielded = coro.send(value) if error is None else coro.throw(error)
+        except StopIteration as stop:
+            call.cpu += time.thread_time() - start
+            return stop.value
+        except BaseException:
+            call.cpu += time.thread_time() - start
+            raise
+        call.cpu += time.thread_time() - start
+        try:
+            value, error = (yield yielded), None
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # thrown in by the event loop (cancellation): pass it on
+            value, error = None, exc
+
+
+def profiled(func):
+    """CPU time ({cpu_name}) and peak memory ({memory_name}) of every call while
+    profiling is on, plus cProfile statistics with RQ_OBS_PROFILE_DIR (synchronous functions only:
+    a coroutine's CPU time counts its own steps, not the tasks run while it awaits). Off: one check.
+
+    Peak memory is tracemalloc's peak during the call minus what was allocated when it began; calls
+    overlapping in other threads or tasks add their allocations to it.
+    """
+    name = func.__qualname__
+
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args, **kwargs):
+            if not _profiling["on"]:
+                return await func(*args, **kwargs)
+            call = _Call(name, cprofile=False)
+            try:
+                return await _stepped(func(*args, **kwargs), call)
+            finally:
+                call.finish()
+
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not _profiling["on"]:
+            return func(*args, **kwargs)
+        call = _Call(name, cprofile=True)
+        start = time.thread_time()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            call.cpu = time.thread_time() - start
+            call.finish()
+
+    return wrapper
+
+
+def dump_profiles(directory: str = "") -> list:
+    """Write the cProfile statistics collected so far (every call since start): one
+    DIR/<function>.<pid>.pstats per profiled function; DIR is the argument, else RQ_OBS_PROFILE_DIR.
+    Read one with ``python -m pstats FILE`` or pstats.Stats(FILE). Returns the paths written."""
+    target = directory or _profiling["dir"]
+    if not target:
+        raise ValueError("dump_profiles(): no directory given and RQ_OBS_PROFILE_DIR is not set")
+    if _cprofile_owner[0] == threading.get_ident():
+        raise RuntimeError("dump_profiles() was called inside a profiled call; call it outside one")
+    Path(target).mkdir(parents=True, exist_ok=True)
+    written = []
+    with _cprofile_lock:
+        for name, profiler in sorted(_profilers.items()):
+            path = Path(target) / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.{os.getpid()}.pstats"
+            profiler.dump_stats(str(path))
+            written.append(str(path))
+    return written
+
+
+def _dump_at_exit() -> None:
+    if _profiling["dir"] and _profilers:
+        dump_profiles()
+
+
+set_profiling(os.environ.get("RQ_OBS_PROFILE", ""), os.environ.get("RQ_OBS_PROFILE_DIR", ""))
+'''
+
 _CHECKS = '''
 
 def readiness() -> tuple[bool, dict]:
@@ -158,16 +371,48 @@ def _instrument_clients(provider) -> None:
 
 _FASTAPI = '''
 
+class _HttpMetrics:
+    """ASGI middleware: HTTP server metrics of every request but the probes'."""
+
+    def __init__(self, app, excluded=()):
+        self.app, self.excluded = app, frozenset(excluded)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] in self.excluded:
+            await self.app(scope, receive, send)
+            return
+        method, status, error = _method(scope["method"]), [500], ""
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        active = HTTP_ACTIVE.labels(method)
+        active.inc()
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        except BaseException as exc:  # the server answers 500 (unless the response had begun)
+            error = _error_type(exc)
+            raise
+        finally:
+            active.dec()
+            route = scope.get("route")  # the route the router matched, if any
+            record_request(method, getattr(route, "path", ""), status[0], error, time.perf_counter() - start)
+
+
 def instrument_app(app, tracer_provider=None):
-    """Trace the app's requests and add the metrics, health and readiness endpoints."""
+    """Trace the app's requests, count them, and add the metrics, health and readiness endpoints."""
     from fastapi.responses import JSONResponse, Response
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     settings = load_settings()
     provider = _provider[0] = setup_tracing(settings, tracer_provider)
     _instrument_clients(provider)
-    paths = [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
+    paths = probe_paths(settings)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+    app.add_middleware(_HttpMetrics, excluded=paths)
 
     if settings["metrics_path"]:
         @app.get(settings["metrics_path"], include_in_schema=False)
@@ -191,16 +436,59 @@ def instrument_app(app, tracer_provider=None):
 
 _FLASK = '''
 
+_ROUTE, _ERROR = "rq_obs.http_route", "rq_obs.error_type"  # WSGI environ keys _note_request sets
+
+
+class _HttpMetrics:
+    """WSGI middleware around app.wsgi_app: HTTP server metrics of every request but the probes'."""
+
+    def __init__(self, wsgi_app, excluded=()):
+        self.wsgi_app, self.excluded = wsgi_app, frozenset(excluded)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "") in self.excluded:
+            return self.wsgi_app(environ, start_response)
+        method, status, error = _method(environ.get("REQUEST_METHOD", "")), [500], ""
+
+        def start_status(status_line, headers, exc_info=None):
+            status[0] = int(status_line.split(" ", 1)[0])
+            return start_response(status_line, headers, exc_info)
+
+        active = HTTP_ACTIVE.labels(method)
+        active.inc()
+        start = time.perf_counter()
+        try:
+            return self.wsgi_app(environ, start_status)
+        except BaseException as exc:  # PROPAGATE_EXCEPTIONS (testing, debug): the server answers 500
+            error = _error_type(exc)
+            raise
+        finally:
+            active.dec()
+            record_request(method, environ.get(_ROUTE, ""), status[0], error or environ.get(_ERROR, ""),
+                           time.perf_counter() - start)
+
+
+def _note_request(exc):
+    """Teardown hook (runs for every request, also a failed one): the matched rule, the unhandled exception."""
+    from flask import request
+
+    request.environ[_ROUTE] = request.url_rule.rule if request.url_rule is not None else ""
+    if exc is not None:
+        request.environ[_ERROR] = _error_type(exc)
+
+
 def instrument_app(app, tracer_provider=None):
-    """Trace the app's requests and add the metrics, health and readiness endpoints."""
+    """Trace the app's requests, count them, and add the metrics, health and readiness endpoints."""
     from flask import Response, jsonify
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
     settings = load_settings()
     provider = _provider[0] = setup_tracing(settings, tracer_provider)
     _instrument_clients(provider)
-    paths = [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
+    paths = probe_paths(settings)
     FlaskInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+    app.wsgi_app = _HttpMetrics(app.wsgi_app, paths)
+    app.teardown_request(_note_request)
 
     def rq_obs_metrics():
         return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)
@@ -255,16 +543,52 @@ def _checks() -> dict:
 
 _DJANGO = '''
 
+class RqObsMetricsMiddleware(MiddlewareMixin):
+    """HTTP server metrics of every request but the probes' (second in MIDDLEWARE, after OpenTelemetry's)."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.excluded = frozenset(probe_paths(load_settings()))
+
+    def process_request(self, request):
+        if request.path_info not in self.excluded:
+            method = _method(request.method)
+            HTTP_ACTIVE.labels(method).inc()
+            request.rq_obs_http = [method, time.perf_counter(), ""]
+
+    def process_exception(self, request, exception):
+        state = getattr(request, "rq_obs_http", None)
+        if state is not None:  # Django answers 500 for it
+            state[2] = _error_type(exception)
+
+    def process_response(self, request, response):
+        state = getattr(request, "rq_obs_http", None)
+        if state is not None:
+            method, start, error = state
+            request.rq_obs_http = None
+            HTTP_ACTIVE.labels(method).dec()
+            match = getattr(request, "resolver_match", None)  # None when no URL pattern matched (404)
+            record_request(method, (match.route or "") if match is not None else "", response.status_code, error,
+                           time.perf_counter() - start)
+        return response
+
+
 def instrument_django(tracer_provider=None):
-    """Trace every request: OpenTelemetry's Django middleware goes first in settings.MIDDLEWARE."""
+    """Trace and count every request: OpenTelemetry's Django middleware goes first in settings.MIDDLEWARE,
+    RqObsMetricsMiddleware second."""
+    from django.conf import settings as django_settings
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
     settings = load_settings()
     provider = _provider[0] = setup_tracing(settings, tracer_provider)
     _instrument_clients(provider)
+    middleware = list(getattr(django_settings, "MIDDLEWARE", None) or ())
+    ours = __name__ + ".RqObsMetricsMiddleware"
+    if ours not in middleware:
+        django_settings.MIDDLEWARE = [ours, *middleware]
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        paths = [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
+        paths = probe_paths(settings)
         instrumentor.instrument(tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
     return provider
 
@@ -318,17 +642,39 @@ def defaults(service_name: str, disabled: frozenset[str] = frozenset()) -> dict:
     return d
 
 
+#: Module variable -> catalogue metric, in the order the module defines them.
+METRICS = (
+    ("FUNCTION_DURATION", M.APP_FUNCTION_DURATION),
+    ("FUNCTION_CPU", M.APP_FUNCTION_CPU),
+    ("FUNCTION_MEMORY", M.APP_FUNCTION_MEMORY),
+    ("HTTP_DURATION", M.HTTP_SERVER_DURATION),
+    ("HTTP_ACTIVE", M.HTTP_SERVER_ACTIVE),
+)
+
+
+def _metric_definitions() -> str:
+    out = []
+    for var, m in METRICS:
+        cls = {"histogram": "Histogram", "gauge": "Gauge"}[m.type]
+        buckets = f"    buckets={m.buckets!r},\n" if m.type == "histogram" else ""
+        out.append(f"{var} = {cls}(\n    {json.dumps(m.name)},\n    {json.dumps(m.help)},\n"
+                   f"    {json.dumps(list(m.labels))}, registry=REGISTRY,\n{buckets})\n")
+    return "".join(out)
+
+
 def render_module(framework: str, service_name: str, checks: list[Check], clients: list[str],
                   disabled: frozenset[str] = frozenset()) -> str:
     django = framework == "django"
     head = _HEAD.format(marker=MARKER, title=_TITLE[framework], config=CONFIG_NAME,
                         setup_fn="instrument_django" if django else "instrument_app",
                         startup=_DJANGO_STARTUP if django else "",
-                        extra_imports="from django.apps import AppConfig\n" if django else "",
-                        defaults=_py_dict(defaults(service_name, disabled)),
-                        hist_name=M.APP_FUNCTION_DURATION.name, hist_help=M.APP_FUNCTION_DURATION.help,
-                        buckets=repr(M.APP_FUNCTION_DURATION.buckets))
-    parts = [head]
+                        extra_imports=("from django.apps import AppConfig\nfrom django.utils.deprecation import "
+                                       "MiddlewareMixin\n") if django else "",
+                        defaults=_py_dict(defaults(service_name, disabled)), metrics=_metric_definitions(),
+                        http_name=M.HTTP_SERVER_DURATION.name, active_name=M.HTTP_SERVER_ACTIVE.name,
+                        hist_name=M.APP_FUNCTION_DURATION.name)
+    parts = [head, _HTTP, _PROFILE.replace("{cpu_name}", M.APP_FUNCTION_CPU.name)
+             .replace("{memory_name}", M.APP_FUNCTION_MEMORY.name)]
     for c in checks:
         parts.append("\n\n" + c.render())
     parts.append("\n\nCHECKS = {" + ", ".join(f'"{c.name}": _check_{c.name}' for c in checks) + "}\n")

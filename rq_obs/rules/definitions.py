@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.dashboards.queries import fmt_num, increase, latest_release, rate, ratio, sel, sum_by
+from rq_obs.stack.prometheus import APP_JOB
 
-__all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXPORTER_JOB", "recording_names"]
+__all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXPORTER_JOB", "APP_JOB", "APP_LEVEL",
+           "FAILED_REQUEST", "recording_names"]
 
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
@@ -27,6 +29,10 @@ EXPORTER_JOB = "rq-obs"
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
 FIVE_XX = 'status_class="5xx"'
+#: A request an instrumented app failed: OpenTelemetry's error.type is set for a 5xx and for an unhandled exception.
+FAILED_REQUEST = 'error_type!=""'
+#: Instrumented apps' rules keep one series per scrape target (any job: apps scraped by your own jobs count too).
+APP_LEVEL = ("job", "instance")
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class Names:
         self.quality_previous = f"release:{M.QUALITY_SCORE.name}:previous"
         self.quality_delta = f"release:{M.QUALITY_SCORE.name}:delta_previous"
         self.slowdown_latest = f"release_operation:{M.REGRESSION_RATIO.name}:latest"
+        self.app_error_ratio = f"{'_'.join(APP_LEVEL)}:{M.HTTP_SERVER_DURATION.name}:error_ratio_rate5m"
 
 
 N = Names()
@@ -134,6 +141,10 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
         Recording(N.cost_rate_1h, sum_by("suite", rate(M.COST.total, window="1h")),
                   "USD per second over the last hour"),
     ]
+    app = M.HTTP_SERVER_DURATION.count
+    out.append(Recording(N.app_error_ratio, ratio(sum_by(APP_LEVEL, rate(app, FAILED_REQUEST, window="5m")),
+                                                  sum_by(APP_LEVEL, rate(app, window="5m"))),
+                         "share of an instrumented app's requests that failed (5xx or an unhandled exception)"))
     buckets = sum_by(("le", "provider", "model"), rate(M.API_REQUEST_DURATION.bucket, window="5m"))
     for q, name in N.latency.items():
         out.append(Recording(name, f"histogram_quantile({fmt_num(q / 100)}, {buckets})", f"API latency p{q}"))
@@ -158,6 +169,7 @@ def recording_names(config: Config) -> frozenset[str]:
 def alerts(config: Config) -> tuple[Alert, ...]:
     budget = config.daily_budget_usd
     up = sel(M.UP.name, f'job="{EXPORTER_JOB}"')
+    app_up = sel(M.UP.name, f'job="{APP_JOB}"')
     return (
         Alert("RqObsPassRateBelowSLO", N.pass_rate["1d"], "<", config.slo_pass_rate, "15m", "critical",
               "Pass rate of {{ $labels.suite }} below the SLO",
@@ -211,6 +223,14 @@ def alerts(config: Config) -> tuple[Alert, ...]:
               "10m", "warning", "rq-obs collector {{ $labels.collector }} is failing",
               "The {{ $labels.collector }} collector failed {value} times in 10 minutes; its metrics are "
               "skipped (see the exporter log).", "scrape-failing"),
+        Alert("RqObsAppErrorRatioHigh", N.app_error_ratio, ">", config.app_error_ratio_threshold, "10m", "critical",
+              "Requests failing on {{ $labels.instance }}",
+              f"{{value}} of the requests {{{{ $labels.instance }}}} (job {{{{ $labels.job }}}}) served in the last 5 "
+              f"minutes failed with a 5xx or an unhandled exception (threshold {config.app_error_ratio_threshold:.0%}).",
+              "app-error-ratio-high", "humanizePercentage"),
+        Alert("RqObsAppTargetDown", app_up, "<", 1, "5m", "warning", "Instrumented app {{ $labels.instance }} is down",
+              f"Prometheus cannot scrape {{{{ $labels.instance }}}} (job {APP_JOB}, from app_targets): the app is down "
+              "or no longer serves its metrics path.", "app-target-down"),
         Alert("RqObsNoRunsIngested", f"time() - max({M.INGEST_LAST.name})", ">", config.no_runs_hours * 3600,
               "10m", "warning", f"No test runs ingested for {config.no_runs_hours} hours",
               "The last test run was stored {value} ago.", "no-runs-ingested", "humanizeDuration"),

@@ -19,9 +19,11 @@ from rq_obs.stack import alertmanager, exporter, prometheus, tempo
 from rq_obs.stack.grafana import DASHBOARDS_DIR
 from rq_obs.stack.images import IMAGES
 
-__all__ = ["PATH", "document", "render", "webhook_reference"]
+__all__ = ["PATH", "HOST_GATEWAY", "document", "render", "webhook_reference"]
 
 PATH = "docker-compose.yml"
+#: The host name an app_targets entry uses for an app on the Docker host (Prometheus gets it as an extra host).
+HOST_GATEWAY = "host.docker.internal"
 
 _COLLECTOR_CONFIG = "/etc/otelcol-contrib/config.yaml"
 _TEMPO_CONFIG = "/etc/tempo/tempo.yaml"
@@ -104,6 +106,9 @@ def document(config: Config) -> dict[str, Any]:
             "healthcheck": _health(["CMD", *exporter.HEALTHCHECK]),
         },
     }
+    if any(t.partition(":")[0] == HOST_GATEWAY for t in config.app_targets):
+        # apps running on the Docker host (not in this compose project): Docker's host-gateway alias
+        services["prometheus"]["extra_hosts"] = [f"{HOST_GATEWAY}:host-gateway"]
     volumes = ["grafana-data", "prometheus-data", "tempo-data", "rq-obs-data"]
     if config.alertmanager:
         services["alertmanager"] = {

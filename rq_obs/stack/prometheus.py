@@ -1,8 +1,9 @@
 """Prometheus configuration: scrape jobs, rule files, Alertmanager, optional remote_write.
 
 Retention is not part of this file: it is the ``--storage.tsdb.retention.time`` flag in the
-compose command (:func:`flags`). Job names are :data:`JOBS`; dashboards and rules may select
-on them (``job`` label in the catalogue).
+compose command (:func:`flags`). Job names are :data:`JOBS`, plus :data:`APP_JOB` for the apps
+instrumented by ``rq-obs instrument apply`` that ``app_targets`` lists; dashboards and rules may
+select on them (``job`` label in the catalogue).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from urllib.parse import urlsplit
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
 
-__all__ = ["PATH", "JOBS", "RULES_GLOB", "PORT", "document", "render", "flags"]
+__all__ = ["PATH", "JOBS", "APP_JOB", "DEFAULT_METRICS_PATH", "RULES_GLOB", "PORT", "document", "render", "flags",
+           "app_static_configs"]
 
 PATH = "collector/prometheus.yml"
 PORT = 9090
@@ -30,6 +32,26 @@ JOBS = {
     "tempo": "tempo:3200",
     "alertmanager": "alertmanager:9093",  # only when config.alertmanager
 }
+
+#: Scrape job of the instrumented apps (``app_targets``); only present when there are targets.
+APP_JOB = "apps"
+DEFAULT_METRICS_PATH = "/metrics"
+
+
+def app_static_configs(targets: list[str]) -> list[dict[str, Any]]:
+    """``host:port[/path]`` entries -> one static config per metrics path (``__metrics_path__`` when not
+    /metrics), targets sorted and deduplicated, so the output does not depend on the list's order."""
+    by_path: dict[str, set[str]] = {}
+    for t in targets:
+        address, slash, path = t.partition("/")
+        by_path.setdefault(slash + path if path else DEFAULT_METRICS_PATH, set()).add(address)
+    groups: list[dict[str, Any]] = []
+    for path in sorted(by_path, key=lambda p: (p != DEFAULT_METRICS_PATH, p)):
+        group: dict[str, Any] = {"targets": sorted(by_path[path])}
+        if path != DEFAULT_METRICS_PATH:
+            group["labels"] = {"__metrics_path__": path}
+        groups.append(group)
+    return groups
 
 
 def _remote_write_url(config: Config) -> str:
@@ -55,6 +77,8 @@ def document(config: Config) -> dict[str, Any]:
         "rule_files": [RULES_GLOB],
         "scrape_configs": [{"job_name": j, "static_configs": [{"targets": [JOBS[j]]}]} for j in jobs],
     }
+    if config.app_targets:
+        doc["scrape_configs"].append({"job_name": APP_JOB, "static_configs": app_static_configs(config.app_targets)})
     if config.alertmanager:
         doc["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [JOBS["alertmanager"]]}]}]}
     if config.remote_write_url:
@@ -77,9 +101,12 @@ def flags(config: Config) -> list[str]:
 def render(config: Config) -> str:
     from rq_obs.stack.render import render_yaml
 
+    apps = (f"Job {APP_JOB}: the instrumented apps in app_targets ({len(set(config.app_targets))})." if config.app_targets
+            else f"No job {APP_JOB}: app_targets is empty (list host:port of apps instrumented by rq-obs instrument apply).")
     return render_yaml(document(config), comments=(
         "Prometheus: scrapes rq-obs serve, the collector (spanmetrics :8889, own metrics :8888), Tempo,",
         "itself" + (" and Alertmanager; sends alerts to alertmanager:9093" if config.alertmanager else "") + ".",
+        apps,
         f"Rules: every rules/*.yml (mounted at /etc/prometheus/rules). Retention ({config.prometheus_retention}) "
         "is the --storage.tsdb.retention.time flag in docker-compose.yml.",
     ))

@@ -246,7 +246,7 @@ def test_django_project_instrumented_serves_traces_metrics_health(django_project
         out["check"] = buf.getvalue()
     """))
     assert out["middleware"] == ["opentelemetry.instrumentation.django.middleware.otel_middleware._DjangoMiddleware",
-                                 "django.middleware.security.SecurityMiddleware"]
+                                 "mysite.rq_obs_instrumentation.RqObsMetricsMiddleware"]
     assert out["item"] == [200, {"item": 7, "total": 3.6}]
     assert out["order"] == [201, {"ok": True}]
     assert out["/health"] == [200, "application/json", {"status": "ok"}]
@@ -377,6 +377,40 @@ def test_manage_py_test_runs_the_suite_with_tracing_on(django_project):
     assert ("test_requests_are_traced_and_probes_answer (shop.tests.InstrumentedTest."
             "test_requests_are_traced_and_probes_answer) ... ok") in lines
     assert [l for l in lines if l.startswith("Ran ")][0].startswith("Ran 1 test in ") and "OK" in lines
+
+
+def test_requests_counted_by_method_route_status_and_error(django_project):
+    from tests.automation.test_instrument_metrics import http_counts, promtool_check
+
+    root = django_project
+    (root / "shop" / "views.py").write_text(VIEWS + "\n\ndef boom(request):\n    return 1 / 0\n")
+    (root / "mysite" / "urls.py").write_text(URLS.replace('    path("orders/"', '    path("boom/", views.boom),\n'
+                                                                               '    path("orders/"'))
+    assert run_cli("instrument", "apply", str(root)).code == 0
+    out = _probe(root, DJANGO_PROBE + textwrap.dedent("""
+        client = Client(raise_request_exception=False)
+        codes = [client.get(p).status_code for p in ("/items/1/", "/items/2/", "/nope/", "/boom/", "/health", "/ready")]
+        codes += [client.post("/orders/").status_code, client.generic("PURGE", "/items/3/").status_code]
+        out["codes"] = codes
+        out["metrics"] = client.get("/metrics").content.decode()
+
+        import asyncio
+        from django.test import AsyncClient
+        out["async"] = asyncio.run(AsyncClient().get("/items/4/")).status_code
+        out["after_async"] = client.get("/metrics").content.decode()
+    """))
+    # PURGE: the view answers 200 to any method (a function view); the label folds it into _OTHER
+    assert out["codes"] == [200, 200, 404, 500, 200, 200, 201, 200]
+    assert http_counts(out["metrics"]) == {
+        ("GET", "items/<int:pk>/", "200", ""): 2.0,
+        ("GET", "", "404", ""): 1.0,  # no URL pattern matched
+        ("GET", "boom/", "500", "ZeroDivisionError"): 1.0,
+        ("POST", "orders/", "201", ""): 1.0,
+        ("_OTHER", "items/<int:pk>/", "200", ""): 1.0,
+    }
+    assert out["async"] == 200  # the middleware also runs in Django's async request path
+    assert http_counts(out["after_async"])[("GET", "items/<int:pk>/", "200", "")] == 3.0
+    assert promtool_check(out["metrics"]) == ""
 
 
 def test_settings_and_urlconf_edits_keep_layout_and_fall_back_to_statements():

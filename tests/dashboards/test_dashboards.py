@@ -183,7 +183,9 @@ AUDIENCE = {
                "Per-test impact of the last change", "Variant comparison", "Pass-rate change of the last change"],
     "sre": ["API retry rate", "API latency percentiles", "429 rate", "5xx rate", "Worker utilisation",
             "Token usage by model", "Cost rate", "Cost anomalies", "Scrape duration", "Ingest rate", "Store size",
-            "Collector spans", "Targets up"],
+            "Collector spans", "Targets up", "App request rate", "App error ratio", "App latency percentiles",
+            "App p95 latency by route", "App errors by route", "App targets up", "Function time p95",
+            "Peak memory per call p95"],
     "experiment": ["Variants", "Verdict", "Sample-ratio mismatch (p-value)", "Lift with 95 % confidence interval",
                    "p-value", "Power", "Samples per variant"],
     "release": ["Quality score ($head)", "Quality dimensions ($head)", "Quality score per release",
@@ -228,7 +230,8 @@ def test_span_duration_panel_shows_exemplars_for_trace_links():
 
 def test_thresholds_follow_the_config():
     custom = Config(slo_pass_rate=0.9, daily_budget_usd=40.0, min_quality_score=70.0, api_retry_rate_threshold=0.2,
-                    rate_429_threshold=0.07, budget_burn_threshold=3.0, flaky_band=[0.2, 0.8])
+                    rate_429_threshold=0.07, budget_burn_threshold=3.0, flaky_band=[0.2, 0.8],
+                    app_error_ratio_threshold=0.01)
     boards = render_all(custom)
     ex, qa, sre = boards["executive"], boards["qa"], boards["sre"]
     assert steps(by_title(ex, "Pass rate vs SLO")) == [("red", None), ("green", 0.9)]
@@ -240,6 +243,8 @@ def test_thresholds_follow_the_config():
     assert steps(by_title(qa, "Pass rate by test")) == [("red", None), ("green", 0.9)]
     assert steps(by_title(sre, "API retry rate")) == [("green", None), ("red", 0.2)]
     assert steps(by_title(sre, "429 rate")) == [("green", None), ("red", 0.07)]
+    assert steps(by_title(sre, "App error ratio")) == [("green", None), ("red", 0.01)]
+    assert "threshold 1% is the line" in by_title(sre, "App error ratio")["description"]
     assert "20%-80%" in by_title(ex, "Flaky tests")["description"]
     assert steps(by_title(BOARDS["executive"], "Pass rate vs SLO")) == [("red", None), ("green", 0.85)]
 

@@ -228,6 +228,37 @@ def _tests() -> list[dict]:
         ],
     })
 
+    # --- instrumented apps: failed-request ratio per scrape target, target down ----------------------------
+    def app_req(instance: str, route: str, code: str, error: str, per_min: int) -> dict:
+        return inp(M.HTTP_SERVER_DURATION.count, f"0+{per_min}x40", job="apps", instance=instance,
+                   http_request_method="GET", http_route=route, http_response_status_code=code, error_type=error)
+
+    t.append({
+        "interval": "1m",
+        "input_series": [
+            # shop: 10 of 100 requests a minute fail (an exception, a 503); its 404s are not failures
+            app_req("shop:8000", "/items/{item_id}", "200", "", 80), app_req("shop:8000", "/items/{item_id}", "404", "", 10),
+            app_req("shop:8000", "/boom", "500", "ZeroDivisionError", 6), app_req("shop:8000", "/pay", "503", "503", 4),
+            # api: 1 of 100
+            app_req("api:9000", "/v1/x", "200", "", 99), app_req("api:9000", "/v1/x", "500", "500", 1),
+            inp(M.UP.name, "1x10 0x30", job="apps", instance="shop:8000"),
+            inp(M.UP.name, "1x40", job="apps", instance="api:9000"),
+            inp(M.UP.name, "0x40", job="rq-obs", instance="rq-obs:9464"),  # another job: not this alert
+        ],
+        "promql_expr_test": [
+            expect(rounded(N.app_error_ratio), "30m", sample("", 0.1, job="apps", instance="shop:8000"),
+                   sample("", 0.01, job="apps", instance="api:9000")),
+        ],
+        "alert_rule_test": [
+            alert_at("RqObsAppErrorRatioHigh", "8m"),  # for: 10m
+            alert_at("RqObsAppErrorRatioHigh", "30m",
+                     fired("RqObsAppErrorRatioHigh", "10%", job="apps", instance="shop:8000")),
+            alert_at("RqObsAppTargetDown", "9m"),
+            alert_at("RqObsAppTargetDown", "14m"),  # down since 11m (seen at 15m): pending, for: 5m
+            alert_at("RqObsAppTargetDown", "25m", fired("RqObsAppTargetDown", "0", job="apps", instance="shop:8000")),
+        ],
+    })
+
     # --- exporter down, scrape failing, no runs ingested ------------------------------------------------
     up = M.UP.name
     errors = M.SCRAPE_ERRORS.total

@@ -25,7 +25,8 @@ def test_packaged_schema_is_the_test_copy():
     assert PACKAGED.read_bytes() == (DATA / "compose-spec.schema.json").read_bytes()
 
 
-@pytest.mark.parametrize("changes", [{}, {"alertmanager": False}, {"alerts_to": "none"}])
+@pytest.mark.parametrize("changes", [{}, {"alertmanager": False}, {"alerts_to": "none"},
+                                     {"app_targets": ["host.docker.internal:8000"]}])
 def test_validates_against_the_compose_spec_schema(write_stack, changes):
     doc = load(write_stack(make_config(**changes)) / compose.PATH)
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in Draft7Validator(SCHEMA).iter_errors(doc)]
@@ -34,7 +35,8 @@ def test_validates_against_the_compose_spec_schema(write_stack, changes):
 
 
 @pytest.mark.parametrize("changes, env", [({}, {"SLACK_WEBHOOK_URL": "https://example.invalid/webhook"}),
-                                          ({"alertmanager": False, "alerts_to": "none"}, {})])
+                                          ({"alertmanager": False, "alerts_to": "none"}, {}),
+                                          ({"alerts_to": "none", "app_targets": ["host.docker.internal:8000"]}, {})])
 def test_docker_compose_config_accepts_it(write_stack, changes, env):
     out = write_stack(make_config(**changes))
     run_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"} | env

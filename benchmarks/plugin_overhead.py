@@ -16,9 +16,11 @@ machine disturbs less than wall time. Besides the median of each configuration, 
 figures are the median over repetitions of each run against the baseline run of the same
 repetition (adjacent in time), which cancels the machine's drift between repetitions. With
 ``--instructions`` the script also counts the
-instructions of one run per configuration of the ``trivial`` and ``single`` suites under
+instructions of one run per configuration and suite under
 ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``): a figure that machine load does not move
-(the pytest process and its threads; not the ``git`` processes it starts).
+(the pytest process and its threads; not the ``git`` processes it starts), and the wall ratio
+those instructions predict: the extra instructions at the baseline's own rate (its instructions
+per CPU second), added to the baseline's median wall time.
 
 Configurations (runs are interleaved, the order rotating each repetition, so machine load and
 position in the sequence hit all alike):
@@ -175,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--before", metavar="DIR", help="also run --rq-obs with the rq_obs package from DIR (PYTHONPATH)")
     ap.add_argument("--configs", metavar="A,B", help="only these configurations (baseline is always run)")
     ap.add_argument("--instructions", action="store_true",
-                    help="also count instructions under valgrind (trivial and single suites; baseline and rq-obs)")
+                    help="also count instructions under valgrind (one run per suite and configuration)")
     args = ap.parse_args(argv)
     global KEEP_NO_BYTECODE
     KEEP_NO_BYTECODE = args.no_bytecode_cache
@@ -236,16 +238,22 @@ def main(argv: list[str] | None = None) -> dict:
             result["suites"][s] = {"tests": n, "configs": rows}
         result["otlp_requests_received"] = receiver.requests
         if args.instructions:
-            counted = [c for c in cfgs if c in ("baseline", "rq-obs", "rq-obs (before)")]
             result["instructions"] = {}
-            for s in ("trivial", "single"):
+            for s in ("trivial", "sleepy", "single"):
                 path, n = suites[s]
-                ir = {c: instructions(args.python, path, *cfgs[c]) for c in counted}
+                ir = {c: instructions(args.python, path, *cfgs[c]) for c in cfgs}
+                base = result["suites"][s]["configs"]["baseline"]
+                # the baseline's own rate turns extra instructions into extra seconds of CPU; added to the
+                # baseline's median wall time that gives the wall ratio the instructions alone predict
+                per_instruction_s = base["cpu_s"] / ir["baseline"]
                 result["instructions"][s] = {
                     "tests": n,
                     "configs": {c: {"instructions": v, "overhead": v - ir["baseline"],
                                     "overhead_per_test": round((v - ir["baseline"]) / n),
-                                    "ratio": round(v / ir["baseline"], 4)} for c, v in ir.items()}}
+                                    "ratio": round(v / ir["baseline"], 4),
+                                    "wall_ratio_estimate": round(1 + (v - ir["baseline"]) * per_instruction_s
+                                                                 / base["wall_s"], 4)}
+                                for c, v in ir.items()}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -271,7 +279,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"\ninstructions (callgrind, one run each), {s}: {data['tests']} test{'s' if data['tests'] != 1 else ''}")
             for c, r in data["configs"].items():
                 print(f"  {c:22} {r['instructions'] / 1e6:10.1f} M   overhead {r['overhead'] / 1e6:8.1f} M"
-                      f"   per test {r['overhead_per_test']:10,d}   ratio {r['ratio']:.4f}")
+                      f"   per test {r['overhead_per_test']:10,d}   ratio {r['ratio']:.4f}"
+                      f"   wall ratio estimate {r['wall_ratio_estimate']:.4f}")
     return result
 
 

@@ -31,6 +31,7 @@ The run is in the store regardless.
 
 from __future__ import annotations
 
+import os
 import queue
 import random
 import struct
@@ -198,8 +199,14 @@ def export_settings(url: str, env: Mapping[str, str]) -> Settings:
         except ValueError:
             problems.append(f"OTEL_EXPORTER_OTLP_TIMEOUT={raw!r} ignored (expected seconds > 0)")
             timeout = DEFAULT_TIMEOUT_S
-    return Settings(url, headers, compression, timeout, _env(env, "CERTIFICATE"), _env(env, "CLIENT_CERTIFICATE"),
-                    _env(env, "CLIENT_KEY"), problems)
+    files = []
+    for name in ("CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"):
+        path = _env(env, name)
+        if path and not os.path.isfile(path):
+            problems.append(f"OTEL_EXPORTER_OTLP_{name}={path!r} ignored (no such file)")
+            path = ""
+        files.append(path)
+    return Settings(url, headers, compression, timeout, *files, problems)
 
 
 class _Sender(threading.Thread):

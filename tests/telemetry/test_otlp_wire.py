@@ -246,3 +246,21 @@ def test_exporting_spans_does_not_import_the_opentelemetry_sdk(pytester, plain_e
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     result.assert_outcomes(passed=1)
     assert len(receiver.spans()) == 2
+
+
+def test_settings_name_what_they_ignore_and_never_a_header_value(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    s = otlp_wire.export_settings("https://otlp.example:4318/v1/traces", {
+        "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Basic%20c2VjcmV0,=no-key",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "-3", "OTEL_EXPORTER_OTLP_COMPRESSION": "brotli",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": str(ca), "OTEL_EXPORTER_OTLP_CLIENT_KEY": str(tmp_path / "missing.key")})
+    assert (s.https, s.host, s.port, s.path) == (True, "otlp.example", 4318, "/v1/traces")
+    assert s.headers["authorization"] == "Basic c2VjcmV0" and (s.compression, s.timeout) == ("none", 5.0)
+    assert (s.cafile, s.client_key) == (str(ca), "")
+    assert s.problems == [
+        "OTEL_EXPORTER_OTLP_HEADERS: entry 2 ignored (expected key=value)",
+        "OTEL_EXPORTER_OTLP_COMPRESSION='brotli' ignored (expected gzip, deflate or none)",
+        "OTEL_EXPORTER_OTLP_TIMEOUT='-3' ignored (expected seconds > 0)",
+        f"OTEL_EXPORTER_OTLP_CLIENT_KEY={str(tmp_path / 'missing.key')!r} ignored (no such file)"]
+    assert not any("c2VjcmV0" in p for p in s.problems)

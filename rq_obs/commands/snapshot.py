@@ -86,7 +86,7 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     if deps_env:
         click.echo(f"  {deps_env.describe()}")
     click.echo(f"  benchmarks: {len(snap.benchmarks)}; pass rate: "
-               + (f"{pr:.1%} ({snap.tests.scope}, {snap.tests.runs} runs)" if pr is not None else "no test runs in the store")
+               + (f"{pr:.1%} ({snap.tests.scope}, {snap.tests.runs} run{'' if snap.tests.runs == 1 else 's'})" if pr is not None else "no test runs in the store")
                + "; coverage: " + (f"{snap.quality.coverage:.1%}" if snap.quality.coverage is not None else "missing"))
     click.echo(f"  environment: {snap.environment['os']['system']} {snap.environment['os']['kernel']}, "
                f"{snap.environment['python']['implementation']} {snap.environment['python']['version']}, "

@@ -120,3 +120,12 @@ def test_compare_command_exit_codes(tmp_path):
     assert r.code == 0 and "approve (risk low)" in r.out and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
     r = run_cli("compare", "v1.0", "v9", "--store", db)
     assert r.code == 2 and "no snapshot of release 'v9'" in r.err and "known: v1.0, v1.1" in r.err
+
+
+def test_no_benchmarks_in_common_is_said_in_every_report():
+    base, head = make("v1.0", 1000.0), make("v1.1", 2000.0)
+    c = compare(base, head, Config())
+    text = render(c, "text")
+    assert ("Performance (threshold 5%, alpha 0.05):\n"
+            "  no benchmarks in common (snapshot both releases with --benchmarks or --run-benchmarks)\n") in text
+    assert "_No benchmark present in both snapshots._" in render(c, "markdown")

@@ -27,6 +27,8 @@ def render_text(c: Comparison) -> str:
         out.append(f"  ... and {len(ops) - MAX_OPS} more")
     if c.perf.added or c.perf.removed:
         out.append(f"  new operations: {len(c.perf.added)}, removed operations: {len(c.perf.removed)}")
+    elif not ops:
+        out.append("  no benchmarks in common (snapshot both releases with --benchmarks or --run-benchmarks)")
     out.append("")
     if c.perf.memory:
         mem = ordered_memory(c)

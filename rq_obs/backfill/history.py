@@ -324,8 +324,13 @@ def write_openmetrics(history: History, out_path: Path, *, step: int, start: flo
         t0 = max(t0, math.ceil(start / step) * step)
         zero_start = zero_start and t0 < history.first_time
     if t0 > end:
-        raise InputError(f"no sample time between {format_timestamp(t0)} and --end {format_timestamp(end)}: "
-                         "the history starts after the requested end")
+        def utc(t: float) -> str:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+        raise InputError(f"nothing to backfill: the first sample time on the {step:g}s grid ({utc(t0)}) comes after "
+                         f"the end of the range ({utc(end)}; the store's history starts {utc(history.first_time)}). "
+                         "History this recent is what Prometheus gets by scraping `rq-obs serve`; "
+                         "to backfill it anyway, pass a smaller --step")
     n_steps = int((end - t0) // step) + 1
     out_path = Path(out_path)
     tmpdir = Path(tempfile.mkdtemp(prefix="families-", dir=out_path.parent))

@@ -219,6 +219,19 @@ def test_empty_store_and_bad_flags_are_usage_errors(tmp_path):
     assert res.code == 2 and "--end 'yesterday': expected Unix seconds or an ISO 8601 date/time" in res.err
     res = run_cli("backfill", "--store", tmp_path / "missing.db", "--data-dir", tmp_path / "d")
     assert res.code == 2 and "store not found" in res.err
+    # a history shorter than one step: said plainly, with what to do
+    store = Store(tmp_path / "recent.db")
+    save_run(store, make_run(0))
+    store.close()
+    end = start(0) + RUN_WALL + 1
+    assert (end - 1) % 3600 != 0  # the run ends between two hourly grid times
+    res = run_cli("backfill", "--store", tmp_path / "recent.db", "--data-dir", tmp_path / "d", "--end", str(end),
+                  "--step", "1h", "--no-rules")
+    error = res.err.splitlines()[-1]
+    assert res.code == 2 and error.startswith("rq-obs: error: nothing to backfill: the first sample time on the "
+                                              "3600s grid (")
+    assert error.endswith("to backfill it anyway, pass a smaller --step")
+    assert not (tmp_path / "d").exists()
 
 
 def test_missing_promtool_names_the_debian_package(store_path, tmp_path):

@@ -17,8 +17,6 @@ the last commit that touched it.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -105,6 +103,8 @@ def find_tracked(root: str | os.PathLike, globs: Sequence[str]) -> list[str]:
 
 
 def file_sha256(data: bytes) -> str:
+    import hashlib  # here, not at import: loading OpenSSL costs every pytest session ~3 ms, and most track no file
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -113,6 +113,8 @@ def line_delta(old: bytes, new: bytes) -> tuple[int, int]:
     a = old.decode("utf-8", "replace").splitlines()
     b = new.decode("utf-8", "replace").splitlines()
     added = removed = 0
+    import difflib  # only when a tracked file changed
+
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag in ("replace", "delete"):
             removed += i2 - i1

@@ -120,9 +120,10 @@ def spec(config: Config) -> Spec:
         P.timeseries("Scrape duration", "How long Prometheus' scrapes take per job, and the rq-obs exporter's time "
                      "per collector.", "s", Q(q.sel(M.SCRAPE_DURATION_PROM.name, JOBS), "{{job}}"),
                      Q(M.SCRAPE_DURATION.name, "rq-obs {{collector}}"), w=8, h=6),
-        P.timeseries("Ingest rate", "Runs pushed to rq-obs serve per second by result (stored, duplicate, rejected) "
-                     "and attempts received.", "reqps", Q(f"sum by (result) ({q.rate(M.INGEST_RUNS.total)})",
-                                                          "runs {{result}}"),
+        P.timeseries("Ingest rate", "Runs and release snapshots pushed to rq-obs serve per second by result "
+                     "(stored, duplicate, rejected), and attempts received.", "reqps",
+                     Q(f"sum by (result) ({q.rate(M.INGEST_RUNS.total)})", "runs {{result}}"),
+                     Q(f"sum by (result) ({q.rate(M.INGEST_SNAPSHOTS.total)})", "snapshots {{result}}"),
                      Q(f"sum({q.rate(M.INGEST_ATTEMPTS.total)})", "attempts"), w=8, h=6),
         P.stat("Store size", "Size of the SQLite store file (with WAL).", "bytes", Q(M.STORE_SIZE.name, "store"),
                sparkline=True, w=4),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from rq_obs.configfiles import CONFIG_FILE_NAMES, ENV_PREFIX
 from rq_obs.errors import ConfigError
 from rq_obs.inputs import read_yaml_mapping
 
@@ -350,7 +351,7 @@ def load(
         if not candidates[0].is_file():
             raise ConfigError(f"{config_file}: config file not found")
     else:
-        candidates = [p for p in (root / "rq-obs.yaml", root / "rq-obs.yml", root / "pyproject.toml") if p.is_file()]
+        candidates = [p for p in (root / name for name in CONFIG_FILE_NAMES) if p.is_file()]
     ignored: list[str] = []
     for path in candidates:
         if files:  # the first file found wins; rq-obs.yaml is meant to replace [tool.rq-obs]
@@ -364,7 +365,7 @@ def load(
         files.append(str(path))
 
     for name in FIELDS:
-        var = "RQ_OBS_" + name.upper()
+        var = ENV_PREFIX + name.upper()
         if var not in env and ENV_ALIASES.get(name, "") in env:
             var = ENV_ALIASES[name]
         if var in env:

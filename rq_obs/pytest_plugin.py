@@ -59,6 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
     flag = config.getoption("rq_obs", None)
     if flag is False:
         return
+    if flag is None:
+        from rq_obs.configfiles import may_enable
+
+        if not may_enable(config.rootpath, os.environ):  # off, and no setting could say otherwise
+            return
     from rq_obs.errors import RqObsError
 
     try:

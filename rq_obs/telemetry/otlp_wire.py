@@ -16,17 +16,24 @@ sends with the official ``opentelemetry-proto`` classes and compare it with what
 sends for the same spans.
 
 Honoured like the SDK's OTLP/HTTP exporter does (the ``TRACES_`` variable first):
-``OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`` (``k=v,k2=v2``, URL-encoded values),
-``..._COMPRESSION`` (``gzip``, ``deflate``, ``none``), ``..._TIMEOUT`` (seconds, as in the
-Python SDK; 5 s when unset), ``..._CERTIFICATE`` (CA file), ``..._CLIENT_CERTIFICATE`` and
+``OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`` (``k=v,k2=v2``, URL-encoded values; names are
+case-insensitive), ``..._COMPRESSION`` (``gzip``, ``deflate``, ``none``), ``..._TIMEOUT``
+(seconds per batch, retries included, as in the Python SDK; 5 s when unset),
+``..._CERTIFICATE`` (CA file; else ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's
+bundle, as the SDK's ``requests`` transport did), ``..._CLIENT_CERTIFICATE`` and
 ``..._CLIENT_KEY`` (mTLS), ``OTEL_RESOURCE_ATTRIBUTES`` and ``OTEL_SERVICE_NAME`` (resource;
-the config's ``service_name`` wins for ``service.name``). Header values are credentials: they
-go on the wire and nowhere else (no warning, log line or store row carries them).
+the config's ``service_name`` wins for ``service.name``); also ``HTTPS_PROXY``/``HTTP_PROXY``
+and ``NO_PROXY`` (either case), and ``user:password@`` in the endpoint (basic auth). Header
+values are credentials: they go on the wire and nowhere else (no warning, log line or store
+row carries them; messages show the endpoint without user, password or query).
 
-Failure policy (as before with the SDK): answers 429/502/503/504 and dropped connections are
-retried with back-off within the timeout; any other failure is remembered, later batches
+Failure policy: a refused or reset connection (a collector still starting) and answers
+429/502/503/504 are retried with back-off (``Retry-After`` honoured, at most
+:data:`MAX_TRIES` tries) within the timeout; any other failure is remembered, later batches
 are dropped without touching the network, and :meth:`WireSink.finish` returns one warning.
-The run is in the store regardless.
+Redirects are not followed. When the collector is slower than the tests, batches beyond
+:data:`MAX_PENDING_BATCHES` waiting are dropped and counted, and the rest is still sent. The
+run is in the store regardless.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ BATCH_SPANS = 512
 BATCH_SECONDS = 1.0
 MAX_PENDING_BATCHES = 32  # 16,384 spans waiting on a slow collector; beyond that spans are dropped and counted
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
+MAX_TRIES = 6  # per batch, as the SDK's exporter
 DEFAULT_TIMEOUT_S = 5.0
 
 _F64 = struct.Struct("<d").pack
@@ -114,7 +122,8 @@ def encode_value(value: Any) -> bytes:
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
     """Repeated ``KeyValue`` fields under ``tag``; None values are left out (as the SDK does)."""
-    return b"".join([_field(tag, _field(_KV_KEY, _text(k)) + _field(_KV_VALUE, encode_value(v)))
+    return b"".join([_field(tag, _field(_KV_KEY, _text(k if isinstance(k, str) else str(k)))
+                            + _field(_KV_VALUE, encode_value(v)))
                      for k, v in attributes.items() if v is not None])
 
 
@@ -123,20 +132,36 @@ def _env(env: Mapping[str, str], name: str) -> str:
     return (env.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}") or env.get(f"OTEL_EXPORTER_OTLP_{name}") or "").strip()
 
 
-def _pairs(text: str, what: str, problems: list[str]) -> dict[str, str]:
+def _pairs(text: str, what: str, problems: list[str], check: Any = None) -> dict[str, str]:
     """``k=v,k2=v2`` (W3C baggage style, URL-encoded) as the OTel SDK reads its env; bad entries are named
-    by position only (values can be credentials)."""
+    by position only (values can be credentials). ``check(key, value)`` may refuse an entry."""
     out: dict[str, str] = {}
     for i, item in enumerate(text.split(","), 1):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")
-        key = unquote(key.strip())
+        key, value = unquote(key.strip()), unquote(value.strip())
         if not sep or not key:
             problems.append(f"{what}: entry {i} ignored (expected key=value)")
             continue
-        out[key] = unquote(value.strip())
+        if check is not None and not check(key, value):
+            problems.append(f"{what}: entry {i} ignored (a header name is a token, its value one line of Latin-1 text)")
+            continue
+        out[key] = value
     return out
+
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _header_ok(name: str, value: str) -> bool:
+    if not name or not set(name) <= _TOKEN or any(c in value for c in "\r\n\0"):
+        return False
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def resource_attributes(service_name: str, env: Mapping[str, str], problems: list[str] | None = None) -> dict[str, Any]:
@@ -155,26 +180,79 @@ def resource_attributes(service_name: str, env: Mapping[str, str], problems: lis
     return attrs
 
 
+def _basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+
+
 class Settings:
-    """Where and how to post: URL parts, headers, compression, timeout, TLS files (from the environment)."""
+    """Where and how to post: URL parts, headers, compression, timeout, TLS files, proxy (from the environment)."""
 
     def __init__(self, url: str, headers: dict[str, str], compression: str, timeout: float, cafile: str,
-                 client_cert: str, client_key: str, problems: list[str]) -> None:
+                 client_cert: str, client_key: str, problems: list[str], proxy: str = "") -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"OTLP endpoint {url!r}: expected an http:// or https:// URL")
+            raise ValueError(f"OTLP endpoint {_display(url)!r}: expected an http:// or https:// URL")
         self.url = url
+        self.display = _display(url)  # for messages: no user:password, no query
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.headers = headers
+        if parts.username is not None and "authorization" not in headers:
+            headers["authorization"] = _basic(parts.username, parts.password or "")
         self.compression = compression
         self.timeout = timeout
         self.cafile = cafile
         self.client_cert = client_cert
         self.client_key = client_key
         self.problems = problems
+        self.proxy_host = ""
+        self.proxy_port = 0
+        self.proxy_headers: dict[str, str] = {}
+        if proxy:
+            p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            if p.hostname:
+                self.proxy_host, self.proxy_port = p.hostname, p.port or 80
+                if p.username is not None:
+                    self.proxy_headers["proxy-authorization"] = _basic(p.username, p.password or "")
+            else:
+                problems.append(f"{parts.scheme} proxy {_display(proxy)!r} ignored (expected host:port or a URL)")
+
+
+def _display(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return url.split("?", 1)[0].rsplit("@", 1)[-1]
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+def _proxy_for(url: str, env: Mapping[str, str]) -> str:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` (either case) name for ``url``, unless ``NO_PROXY`` exempts it."""
+    from urllib.request import proxy_bypass_environment
+
+    parts = urlsplit(url)
+    if _loopback(parts.hostname or ""):  # no proxy can reach this machine's own collector
+        return ""
+    proxy = env.get(f"{parts.scheme}_proxy") or env.get(f"{parts.scheme.upper()}_PROXY") or ""
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    if proxy and no_proxy and parts.hostname and proxy_bypass_environment(parts.hostname, {"no": no_proxy}):
+        return ""
+    return proxy.strip()
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def export_settings(url: str, env: Mapping[str, str]) -> Settings:
@@ -182,9 +260,10 @@ def export_settings(url: str, env: Mapping[str, str]) -> Settings:
     from rq_obs import __version__
 
     problems: list[str] = []
-    headers = {"User-Agent": f"rq-obs/{__version__}"}
-    headers.update(_pairs(_env(env, "HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS", problems))
-    headers["Content-Type"] = "application/x-protobuf"
+    headers = {"user-agent": f"rq-obs/{__version__}"}
+    user = _pairs(_env(env, "HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS", problems, _header_ok)
+    headers.update((k.lower(), v) for k, v in user.items())  # names are case-insensitive: one of each
+    headers["content-type"] = "application/x-protobuf"
     compression = _env(env, "COMPRESSION").lower() or "none"
     if compression not in ("none", "gzip", "deflate"):
         problems.append(f"OTEL_EXPORTER_OTLP_COMPRESSION={compression!r} ignored (expected gzip, deflate or none)")
@@ -206,11 +285,36 @@ def export_settings(url: str, env: Mapping[str, str]) -> Settings:
             problems.append(f"OTEL_EXPORTER_OTLP_{name}={path!r} ignored (no such file)")
             path = ""
         files.append(path)
-    return Settings(url, headers, compression, timeout, *files, problems)
+    if not files[0]:  # the CA bundle the SDK's exporter (requests) used: its variables, else certifi's
+        files[0] = next((env[v] for v in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if env.get(v)), "")
+    return Settings(url, headers, compression, timeout, *files, problems, proxy=_proxy_for(url, env))
+
+
+class _Failed(Exception):
+    """An export failed; the message is safe to show (never a header value)."""
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds from a Retry-After header (seconds or an HTTP date); 0 when absent or unreadable."""
+    if not value:
+        return 0.0
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
 
 
 class _Sender(threading.Thread):
-    """Posts request bodies in order; after the first failure it drops the rest (module docstring)."""
+    """Posts request bodies in order; after the first failure it drops the rest (module docstring).
+
+    Only this thread touches ``failed``, ``exported`` and ``dropped``; pytest's thread counts what it could
+    not even queue in ``overflowed``.
+    """
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(name="rq-obs-otlp", daemon=True)
@@ -219,6 +323,7 @@ class _Sender(threading.Thread):
         self.failed: str | None = None
         self.exported = 0
         self.dropped = 0
+        self.overflowed = 0
         self._conn: Any = None
         self._stop_at: float | None = None
 
@@ -235,25 +340,43 @@ class _Sender(threading.Thread):
             try:
                 self._post(body)
                 self.exported += spans
-            except Exception as exc:  # noqa: BLE001 - recorded, reported once at the end
-                self.failed = str(exc) or type(exc).__name__
+            except _Failed as exc:
+                self.failed = str(exc)
+                self.dropped += spans
+            except Exception as exc:  # noqa: BLE001 - never leaves this thread; the type only (no values)
+                self.failed = type(exc).__name__
                 self.dropped += spans
         self._close()
 
-    def _connection(self) -> Any:
+    def _connection(self, timeout: float) -> Any:
         if self._conn is None:
             import http.client
 
             s = self.settings
+            host, port = (s.proxy_host, s.proxy_port) if s.proxy_host else (s.host, s.port)
             if s.https:
                 import ssl
 
-                ctx = ssl.create_default_context(cafile=s.cafile or None)
+                cafile = s.cafile
+                if not cafile:
+                    try:
+                        import certifi
+
+                        cafile = certifi.where()
+                    except ImportError:  # the system's store
+                        cafile = ""
+                ctx = ssl.create_default_context(cafile=cafile or None)
                 if s.client_cert:
                     ctx.load_cert_chain(s.client_cert, s.client_key or None)
-                self._conn = http.client.HTTPSConnection(s.host, s.port, timeout=s.timeout, context=ctx)
+                conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+                if s.proxy_host:
+                    conn.set_tunnel(s.host, s.port, headers=s.proxy_headers)
             else:
-                self._conn = http.client.HTTPConnection(s.host, s.port, timeout=s.timeout)
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            self._conn = conn
+        elif self._conn.sock is not None:
+            self._conn.sock.settimeout(timeout)
+        self._conn.timeout = timeout
         return self._conn
 
     def _close(self) -> None:
@@ -267,59 +390,64 @@ class _Sender(threading.Thread):
     def _post(self, body: bytes) -> None:
         s = self.settings
         headers = dict(s.headers)
+        target = s.path
+        if s.proxy_host and not s.https:  # a plain-HTTP proxy takes the absolute URL
+            target = f"http://{s.host}:{s.port}{s.path}"
+            headers.update(s.proxy_headers)
         if s.compression == "gzip":
             import gzip
 
             body = gzip.compress(body, compresslevel=6)
-            headers["Content-Encoding"] = "gzip"
+            headers["content-encoding"] = "gzip"
         elif s.compression == "deflate":
             import zlib
 
             body = zlib.compress(body)
-            headers["Content-Encoding"] = "deflate"
+            headers["content-encoding"] = "deflate"
         deadline = time.monotonic() + s.timeout
-        delay = 0.25
-        fresh = False
+        delay, tries = 0.25, 0
         while True:
+            tries += 1
+            reused = self._conn is not None
+            remaining = max(deadline - time.monotonic(), 0.05)
             try:
-                conn = self._connection()
-                conn.request("POST", s.path, body=body, headers=headers)
+                conn = self._connection(remaining)
+                conn.request("POST", target, body=body, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 status, retry_after = resp.status, resp.getheader("Retry-After")
                 if resp.will_close:
                     self._close()
-            except (ConnectionRefusedError, TimeoutError) as exc:
+            except OSError as exc:  # refused, reset, timed out, TLS: the OS's words name no header
                 self._close()
-                raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-            except OSError as exc:  # includes http.client's errors on a connection the collector closed
-                self._close()
-                if not fresh:  # a kept-alive connection the server dropped: once more on a new one
-                    fresh = True
+                reason = f"{type(exc).__name__}: {exc.strerror or exc}"
+                if reused and not isinstance(exc, TimeoutError):  # a kept-alive connection the server dropped
+                    tries -= 1
                     continue
-                raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-            except Exception as exc:  # noqa: BLE001 - http.client's own errors (bad status line, ...)
+                wait = delay
+                if isinstance(exc, TimeoutError) or tries >= MAX_TRIES or time.monotonic() + wait > deadline:
+                    raise _Failed(reason) from None
+                time.sleep(wait)  # e.g. a collector still starting: back-off within the timeout
+                delay = min(delay * 2, 2.0)
+                continue
+            except Exception as exc:  # noqa: BLE001 - http.client's own errors can quote what was sent
                 self._close()
-                raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-            fresh = True
+                raise _Failed(type(exc).__name__) from None
             if 200 <= status < 300:
                 return
-            wait = delay
-            if retry_after and retry_after.strip().isdigit():
-                wait = float(retry_after.strip())
-            if status not in RETRY_STATUSES or time.monotonic() + wait > deadline:
-                raise RuntimeError(f"the collector answered HTTP {status}")
+            if 300 <= status < 400:
+                raise _Failed(f"the collector answered HTTP {status}; redirects are not followed: "
+                              "set the endpoint to the final URL")
+            wait = max(delay, _retry_after(retry_after))
+            if status not in RETRY_STATUSES or tries >= MAX_TRIES or time.monotonic() + wait > deadline:
+                raise _Failed(f"the collector answered HTTP {status}")
             time.sleep(wait)  # back-off between retries of one batch (this thread only)
             delay = min(delay * 2, 2.0)
 
     # -- pytest's thread -------------------------------------------------------------
     def submit(self, body: bytes, spans: int) -> None:
-        if self.failed is not None:
-            self.dropped += spans
-        elif self.queue.qsize() >= MAX_PENDING_BATCHES:
-            self.dropped += spans
-            if self.failed is None:
-                self.failed = f"the collector was too slow: more than {MAX_PENDING_BATCHES * BATCH_SPANS} spans waited"
+        if self.queue.qsize() >= MAX_PENDING_BATCHES:  # a slow collector: drop the overflow, keep sending the rest
+            self.overflowed += spans
         else:
             self.queue.put((body, spans))
 
@@ -343,7 +471,7 @@ class WireSink:
                  clock: Any = time.monotonic) -> None:
         from rq_obs import __version__
 
-        self.endpoint = settings.url
+        self.endpoint = settings.display
         self.problems = list(settings.problems)
         self._ids = random.Random()  # its own generator: a test's random.seed() must not repeat span ids
         self._clock = clock
@@ -369,15 +497,16 @@ class WireSink:
         self.trace_id = self._new_id(128)
         self.session_id = self._new_id(64)
         self._session_start = start_ns
-        self._session_attrs = dict(attributes)
-        self._common = (_SPAN_TRACE_ID + b"\x10" + self.trace_id + _SPAN_PARENT + b"\x08" + self.session_id
-                        + _SPAN_KIND_INTERNAL + _attributes(_SPAN_ATTRIBUTE, attributes))
+        self._session_attrs = {}
+        self.set_session_attributes(attributes)
         return self.trace_id.hex()
 
     def set_session_attributes(self, attributes: Mapping[str, Any]) -> None:
-        """Add run-wide attributes (to the session span and to every later attempt span)."""
+        """Add run-wide attributes (to the session span and to every later attempt span); a key given again
+        replaces its value, as on an SDK span."""
         self._session_attrs.update(attributes)
-        self._common += _attributes(_SPAN_ATTRIBUTE, attributes)
+        self._common = (_SPAN_TRACE_ID + b"\x10" + self.trace_id + _SPAN_PARENT + b"\x08" + self.session_id
+                        + _SPAN_KIND_INTERNAL + _attributes(_SPAN_ATTRIBUTE, self._session_attrs))
 
     def attempt(self, name: str, start_ns: int, end_ns: int, attributes: Mapping[str, Any], error: bool) -> tuple[str, str]:
         span_id = self._new_id(64)
@@ -411,10 +540,12 @@ class WireSink:
         done = self._sender.close(flush_timeout_s)
         s = self._sender
         if s.failed is not None:
-            return (f"could not export spans to {self.endpoint} ({s.failed}); {s.dropped} span(s) not sent; "
-                    "the run is in the store, nothing was lost")
+            return (f"could not export spans to {self.endpoint} ({s.failed}); {s.dropped + s.overflowed} span(s) "
+                    "not sent; the run is in the store, nothing was lost")
+        if s.overflowed:
+            return (f"the collector at {self.endpoint} was too slow: {s.overflowed} span(s) dropped while "
+                    f"{MAX_PENDING_BATCHES * BATCH_SPANS} waited; the run is in the store, nothing was lost")
         if not done:
             return (f"could not export spans to {self.endpoint} within {flush_timeout_s:g} s; "
                     "the run is in the store, nothing was lost")
         return None
-

@@ -12,7 +12,7 @@ def plain_env(monkeypatch):
     import os
 
     for name in list(os.environ):
-        if name.startswith(("RQ_OBS_", "OTEL_")):
+        if name.startswith(("RQ_OBS_", "OTEL_")) or name.lower() in ("http_proxy", "https_proxy", "no_proxy"):
             monkeypatch.delenv(name)
     for commit_var, branch_var in _CI_VARS:
         monkeypatch.delenv(commit_var, raising=False)

@@ -96,12 +96,15 @@ def test_spans_in_memory_have_the_documented_attributes_and_ids_are_stored(pytes
 class Receiver:
     """A real OTLP/HTTP endpoint on loopback that decodes ExportTraceServiceRequest protobufs.
 
-    ``statuses``: HTTP statuses to answer in turn before answering 200 (a collector that is busy or broken).
+    ``statuses``: HTTP statuses to answer in turn before answering 200 (a collector that is busy or broken); an
+    entry may be ``(status, {header: value})``. ``port``: listen there (default: any free port). Request paths
+    are kept: through a plain-HTTP proxy they are absolute URLs.
     """
 
-    def __init__(self, statuses=()) -> None:
+    def __init__(self, statuses=(), port=0) -> None:
         self.requests: list[ExportTraceServiceRequest] = []
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
         self.statuses = list(statuses)
         receiver = self
 
@@ -111,13 +114,17 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                receiver.paths.append(self.path)
                 encoding = self.headers.get("Content-Encoding")
                 if encoding == "gzip":
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                ok = self.path == "/v1/traces" and self.headers.get("Content-Type") == "application/x-protobuf"
+                ok = self.path.endswith("/v1/traces") and self.headers.get("Content-Type") == "application/x-protobuf"
                 status = receiver.statuses.pop(0) if receiver.statuses else (200 if ok else 404)
+                extra = {}
+                if isinstance(status, tuple):
+                    status, extra = status
                 if status == 200:
                     req = ExportTraceServiceRequest()
                     req.ParseFromString(body)
@@ -126,13 +133,15 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self):
@@ -188,6 +197,7 @@ def test_spans_reach_a_real_otlp_http_receiver(pytester, plain_env, store_file, 
 def test_a_collector_that_is_down_costs_one_warning_and_the_run_is_stored(pytester, plain_env, store_file, rows):
     pytester.makepyfile(test_spans=SUITE)
     plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    plain_env.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")  # refused connections are retried within the timeout
     plain = pytester.runpytest("-p", "no:cacheprovider", "--no-rq-obs")
     result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
     assert result.ret == plain.ret == 1

@@ -264,3 +264,108 @@ def test_settings_name_what_they_ignore_and_never_a_header_value(tmp_path):
         "OTEL_EXPORTER_OTLP_TIMEOUT='-3' ignored (expected seconds > 0)",
         f"OTEL_EXPORTER_OTLP_CLIENT_KEY={str(tmp_path / 'missing.key')!r} ignored (no such file)"]
     assert not any("c2VjcmV0" in p for p in s.problems)
+
+
+def test_a_header_value_that_cannot_be_sent_is_skipped_and_never_printed(pytester, plain_env, store_file):
+    pytester.makepyfile(test_spans=SUITE)
+    with Receiver() as receiver:
+        plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+        plain_env.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-team=qa,Authorization=Bearer%20S3CRET-T0KEN%0Aline2")
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
+    assert warnings_in(result.stdout.str()) == [
+        "rq-obs: warning: spans: OTEL_EXPORTER_OTLP_HEADERS: entry 2 ignored (a header name is a token, its value "
+        "one line of Latin-1 text)"]
+    assert "S3CRET" not in result.stdout.str() + result.stderr.str()
+    assert receiver.headers[0]["x-team"] == "qa" and "authorization" not in receiver.headers[0]
+    assert len(receiver.spans()) == 4
+
+
+def test_retry_after_zero_cannot_make_a_tight_loop(pytester, plain_env, store_file, monkeypatch):
+    monkeypatch.setattr(otlp_wire, "MAX_TRIES", 3)  # back-off 0.25 s, 0.5 s (the plugin runs in this process)
+    pytester.makepyfile(test_spans=SUITE)
+    with Receiver(statuses=[(503, {"Retry-After": "0"})] * 50) as receiver:
+        plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+        plain_env.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "30")
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
+    assert len(receiver.headers) == 3  # Retry-After 0 still waits the back-off; then it gives up on the batch
+    assert warnings_in(result.stdout.str()) == [
+        f"rq-obs: warning: could not export spans to {receiver.url}/v1/traces (the collector answered HTTP 503); "
+        "4 span(s) not sent; the run is in the store, nothing was lost"]
+
+
+def test_a_collector_that_starts_late_still_gets_the_spans(pytester, plain_env, store_file):
+    import threading
+
+    from tests.helpers.procs import free_port
+
+    port = free_port()
+    pytester.makepyfile(test_spans=SUITE)
+    plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+    late = Receiver(port=port)
+    starter = threading.Timer(0.3, late.__enter__)  # a sidecar collector still starting when the run ends
+    starter.start()
+    try:
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
+    finally:
+        starter.join()
+        late.__exit__(None, None, None)
+    assert warnings_in(result.stdout.str()) == []
+    assert len(late.spans()) == 4
+
+
+def test_proxies_and_credentials_in_the_endpoint(pytester, plain_env, store_file):
+    import base64
+
+    pytester.makepyfile(test_spans=SUITE)
+    with Receiver() as proxy:
+        # a plain-HTTP proxy gets the absolute URL and its own credentials; the collector's go in Authorization
+        plain_env.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ci:pa%20ss@collector.internal:4318")
+        plain_env.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://proxyuser:proxypw@"))
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
+    assert warnings_in(result.stdout.str()) == []
+    assert proxy.paths == ["http://collector.internal:4318/v1/traces"]
+    sent = proxy.headers[0]
+    assert sent["authorization"] == "Basic " + base64.b64encode(b"ci:pa ss").decode()
+    assert sent["proxy-authorization"] == "Basic " + base64.b64encode(b"proxyuser:proxypw").decode()
+    assert len(proxy.spans()) == 4
+    # NO_PROXY, and loopback, go direct
+    env = {"HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ".internal"}
+    assert otlp_wire.export_settings("http://collector.internal:4318/v1/traces", env).proxy_host == ""
+    assert otlp_wire.export_settings("http://127.0.0.1:4318/v1/traces", {"HTTP_PROXY": "http://p:3128"}).proxy_host == ""
+    assert otlp_wire.export_settings("http://otel.example:4318/v1/traces", {"HTTP_PROXY": "http://p:3128"}).proxy_port == 3128
+
+
+def test_messages_show_the_endpoint_without_credentials(pytester, plain_env, store_file):
+    pytester.makepyfile(test_spans=SUITE)
+    with Receiver(statuses=[401]) as receiver:
+        url = receiver.url.replace("http://", "http://ci:hunter2@") + "/v1/traces?api_key=k3y"
+        plain_env.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url)
+        result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={store_file}")
+    out = result.stdout.str() + result.stderr.str()
+    assert "hunter2" not in out and "k3y" not in out
+    assert f"could not export spans to {receiver.url}/v1/traces (the collector answered HTTP 401)" in out
+
+
+def test_a_slow_collector_loses_only_the_overflow(monkeypatch):
+    import threading
+
+    monkeypatch.setattr(otlp_wire, "BATCH_SPANS", 2)
+    monkeypatch.setattr(otlp_wire, "MAX_PENDING_BATCHES", 3)
+    sink = otlp_wire.WireSink(otlp_wire.export_settings("http://127.0.0.1:9/v1/traces", {}), {}, SCOPE_NAME)
+    gate, busy, posted = threading.Event(), threading.Event(), []
+    monkeypatch.setattr(sink._sender, "_post", lambda body: (busy.set(), gate.wait(10), posted.append(body)))
+    sink.start_session(T0, BASE)
+    sink.attempt("t0", T0, T0 + 1, {}, False)
+    sink.attempt("t1", T0, T0 + 1, {}, False)
+    assert busy.wait(10)  # the first batch is being posted, to a collector that does not answer yet
+    for i in range(2, 20):  # 9 more batches: 3 wait, 6 are dropped
+        sink.attempt(f"t{i}", T0, T0 + 1, {}, False)
+    assert sink._sender.queue.qsize() == 3 and sink._sender.overflowed == 12
+    gate.set()
+    deadline = time.monotonic() + 10
+    while sink._sender.queue.qsize() and time.monotonic() < deadline:  # the collector catches up
+        time.sleep(0.01)
+    warning = sink.finish(T0 + 2, {})
+    assert warning == ("the collector at http://127.0.0.1:9/v1/traces was too slow: 12 span(s) dropped while 6 "
+                       "waited; the run is in the store, nothing was lost")
+    assert sink._sender.exported == 20 + 1 - 12 and len(posted) == 5  # 4 batches of 2, then the session span

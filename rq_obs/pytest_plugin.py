@@ -240,7 +240,7 @@ class _Controller:
                 sink = otlp.make_sink(cfg.service_name, otlp.endpoint_from(cfg.otlp_endpoint, os.environ), provider)
             except ValueError as exc:  # a malformed endpoint: the run is still recorded, without spans
                 self.warn(f"no spans exported: {exc}")
-            for problem in getattr(sink, "problems", ()):
+            for problem in sink.problems if sink is not None else ():
                 self.warn(f"spans: {problem}")
             self.recorder = Recorder.start(
                 self.store, suite=suite, commit=git.commit, branch=git.branch,

@@ -116,9 +116,6 @@ def make_sink(service_name: str, endpoint: str, provider: Any = None,
         return None
     from rq_obs.telemetry import otlp_wire
 
-    problems: list[str] = []
     settings = otlp_wire.export_settings(endpoint, env)
-    resource = otlp_wire.resource_attributes(service_name, env, problems)
-    sink = otlp_wire.WireSink(settings, resource, SCOPE_NAME)
-    sink.problems.extend(problems)
-    return sink
+    resource = otlp_wire.resource_attributes(service_name, env, settings.problems)
+    return otlp_wire.WireSink(settings, resource, SCOPE_NAME)

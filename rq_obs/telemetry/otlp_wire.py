@@ -194,7 +194,6 @@ class Settings:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"OTLP endpoint {_display(url)!r}: expected an http:// or https:// URL")
-        self.url = url
         self.display = _display(url)  # for messages: no user:password, no query
         self.https = parts.scheme == "https"
         self.host = parts.hostname
@@ -472,7 +471,7 @@ class WireSink:
         from rq_obs import __version__
 
         self.endpoint = settings.display
-        self.problems = list(settings.problems)
+        self.problems = settings.problems
         self._ids = random.Random()  # its own generator: a test's random.seed() must not repeat span ids
         self._clock = clock
         self._envelope_head = _field(_RS_RESOURCE, _attributes(_RESOURCE_ATTRIBUTES, resource))

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from rq_obs import __version__
 from rq_obs.telemetry import otlp_wire
 from rq_obs.telemetry.otlp import SCOPE_NAME, SESSION_SPAN_NAME, SpanSink, make_sink
+from tests.helpers.procs import wait_until
 from tests.telemetry.conftest import warnings_in
 from tests.telemetry.test_otlp import SUITE, Receiver
 
@@ -362,9 +363,7 @@ def test_a_slow_collector_loses_only_the_overflow(monkeypatch):
         sink.attempt(f"t{i}", T0, T0 + 1, {}, False)
     assert sink._sender.queue.qsize() == 3 and sink._sender.overflowed == 12
     gate.set()
-    deadline = time.monotonic() + 10
-    while sink._sender.queue.qsize() and time.monotonic() < deadline:  # the collector catches up
-        time.sleep(0.01)
+    wait_until(lambda: sink._sender.queue.qsize() == 0, 10, what="the collector to catch up")
     warning = sink.finish(T0 + 2, {})
     assert warning == ("the collector at http://127.0.0.1:9/v1/traces was too slow: 12 span(s) dropped while 6 "
                        "waited; the run is in the store, nothing was lost")

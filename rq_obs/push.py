@@ -66,11 +66,12 @@ class SnapshotPushReport:
 
 def _base_url(url: str) -> str:
     """The server's base URL from its base URL or either ingest URL (http or https, with a host)."""
-    parts = urllib.parse.urlsplit(url.strip())
+    given, url = url, url.strip()
+    parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"push URL {url!r}: expected http://HOST:PORT or https://HOST (the rq-obs serve address), "
+        raise UsageError(f"push URL {given!r}: expected http://HOST:PORT or https://HOST (the rq-obs serve address), "
                          f"e.g. http://127.0.0.1:9464")
-    url = url.strip().rstrip("/")
+    url = url.rstrip("/")
     for path in (PATH, SNAPSHOTS_PATH):
         if url.endswith(path):
             return url[: -len(path)]
@@ -135,8 +136,7 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
     (naming how many runs are still pending) or refuses a run (naming it and the reason).
     """
     target = ingest_url(url)
-    if not token:
-        raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
+    _need_token(token)
     report = PushReport()
     ids = pending_run_ids(store, since)
     for i, run_id in enumerate(ids):
@@ -145,9 +145,8 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         left = f"{len(ids) - i} run(s) still pending"
         status, reply = _deliver(target, token, body, f"run {run_id}", retries, backoff, timeout, sleep,
-                                 f"{left} in {store.path}, kept for the next push")
+                                 left, store)
         if not 200 <= status < 300:
-            report.pending = len(ids) - i
             raise RqObsError(f"{target}: run {run_id!r} refused with HTTP {status}: "
                              f"{reply.get('error', reply)}; {left}")
         with store.transaction() as conn:
@@ -156,19 +155,27 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
     return report
 
 
+def _need_token(token: str) -> None:
+    if not token:
+        raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
+
+
 def _deliver(target: str, token: str, body: bytes, what: str, retries: int, backoff: float, timeout: float,
-             sleep: Callable[[float], None], left: str) -> tuple[int, dict]:
-    """POST ``body``, retrying connection errors, 5xx and 429; the reply (status, JSON body) of the last try."""
-    for attempt in range(retries + 1):
+             sleep: Callable[[float], None], left: str, store: Store) -> tuple[int, dict]:
+    """POST ``body``, retrying connection errors, 5xx and 429; the reply (status, JSON body) of the last try.
+    ``left`` says what is still pending (in ``store``) when the server stays unreachable."""
+    attempt = 0
+    while True:
         try:
             return _post(target, token, body, timeout)
         except _Retry as exc:
             if attempt == retries:
-                raise RqObsError(f"{target}: unreachable after {retries + 1} tries ({exc}); {left}") from None
+                raise RqObsError(f"{target}: unreachable after {retries + 1} tries ({exc}); "
+                                 f"{left} in {store.path}, kept for the next push") from None
             delay = backoff * (2 ** attempt)
             log.warning("push of %s failed (%s); retrying in %.1fs", what, exc, delay)
             sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+            attempt += 1
 
 
 def push_snapshots(store: Store, url: str, token: str, *, since: float | None = None, retries: int = 5,
@@ -180,20 +187,18 @@ def push_snapshots(store: Store, url: str, token: str, *, since: float | None = 
     pending when the server stays unreachable, or naming the release and the reason when it refuses one.
     """
     target = snapshots_url(url)
-    if not token:
-        raise RqObsError("push needs a token: pass --token or set RQ_OBS_TOKEN")
+    _need_token(token)
     report = SnapshotPushReport()
     pending = pending_snapshots(store, since)
     for i, (release, revision) in enumerate(pending):
         left = f"{len(pending) - i} snapshot(s) still pending"
-        report.pending = len(pending) - i
         snap = load_revision(store, release, revision)
         if snap is None:  # re-snapshotted since it was listed: the new one is pending for the next push
             continue
         doc = dataclasses.replace(snap, environment=redact_environment(snap.environment)).to_dict()
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         status, reply = _deliver(target, token, body, f"snapshot {release}", retries, backoff, timeout, sleep,
-                                 f"{left} in {store.path}, kept for the next push")
+                                 left, store)
         if not 200 <= status < 300:
             raise RqObsError(f"{target}: snapshot of release {release!r} refused with HTTP {status}: "
                              f"{reply.get('error', reply)}; {left}")

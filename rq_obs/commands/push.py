@@ -67,7 +67,6 @@ def command(ctx: click.Context, store_path: str | None, url: str, token: str | N
     store = open_store(ctx, store_path)
     report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff)
     snaps = push_snapshots(store, url, token, since=since_ts, retries=retries, backoff=backoff) if snapshots else None
-    unsent = len(pending_snapshots(store, since_ts)) if snaps is None else 0
     if fmt == "json":
         emit_json({"stored": report.stored, "duplicates": report.duplicates, "pending": report.pending,
                    "snapshots": None if snaps is None else {
@@ -77,6 +76,7 @@ def command(ctx: click.Context, store_path: str | None, url: str, token: str | N
     click.echo(f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
                f"{len(report.duplicates)} already there")
     if snaps is None:
+        unsent = len(pending_snapshots(store, since_ts))
         click.echo(f"pushed no snapshots (--no-snapshots); {unsent} snapshot(s) not pushed yet")
         return
     sent = snaps.stored + snaps.replaced + snaps.duplicates

@@ -14,7 +14,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from rq_obs.catalog import M
 from rq_obs.config import Config
@@ -79,6 +79,17 @@ def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], 
     return read(length)
 
 
+def decode_json(body: bytes, **loads_kw: Any) -> Any:
+    """A request body as JSON; InputError naming why it is not UTF-8 or not JSON (other errors of
+    ``json.loads``' hooks in ``loads_kw`` propagate)."""
+    try:
+        return json.loads(body.decode("utf-8"), **loads_kw)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"request body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
 def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:
     """Handle one push. ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
     body = read_body(config, headers, read)
@@ -87,13 +98,7 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
     run = fast_run(body)  # the common, valid document; anything else is decided (and named) below
     if run is None:
         try:
-            doc = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            return rejected_reply(store, f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
-        except json.JSONDecodeError as exc:
-            return rejected_reply(store, f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
-        try:
-            run = run_from_dict(doc, "request body")
+            run = run_from_dict(decode_json(body), "request body")
         except InputError as exc:
             return rejected_reply(store, str(exc))
     try:

@@ -18,7 +18,6 @@ committed to disk. A refused request writes nothing but its ``rejected`` count.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sqlite3
 from typing import Callable, Mapping
@@ -27,7 +26,7 @@ from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.errors import InputError, RqObsError
 from rq_obs.exporters.health import snapshot_count
-from rq_obs.server.ingest import Reply, error_reply, read_body, rejected_reply
+from rq_obs.server.ingest import Reply, decode_json, error_reply, read_body, rejected_reply
 from rq_obs.snapshot.environment import redact_environment
 from rq_obs.snapshot.model import snapshot_from_dict
 from rq_obs.snapshot.store import DUPLICATE, REPLACED, put_snapshot
@@ -51,11 +50,9 @@ def ingest_snapshot(config: Config, store: Store, headers: Mapping[str, str], re
         return body
     rejected = lambda message: rejected_reply(store, message, M.INGEST_SNAPSHOTS)  # noqa: E731
     try:
-        doc = json.loads(body.decode("utf-8"), parse_constant=_not_json)
-    except UnicodeDecodeError as exc:
-        return rejected(f"request body: not UTF-8 ({exc.reason} at byte {exc.start})")
-    except json.JSONDecodeError as exc:
-        return rejected(f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")
+        doc = decode_json(body, parse_constant=_not_json)
+    except InputError as exc:
+        return rejected(str(exc))
     except ValueError as exc:  # NaN, Infinity
         return rejected(f"request body: not valid JSON ({exc})")
     except RecursionError:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from rq_obs.errors import InputError
+from rq_obs.snapshot.pyenv import ENV_FIELDS, KINDS
 
 __all__ = ["SCHEMA_VERSION", "STATS", "Dependency", "Vulnerability", "Benchmark", "TestSummary", "QualityInputs",
            "Snapshot", "snapshot_from_dict", "SEVERITIES", "RELEASE_PATTERN"]
@@ -154,8 +155,6 @@ def _need(doc: Mapping, key: str, types: type | tuple, where: str, optional: boo
         raise InputError(f"{where}: field {key!r} is {_show(v)}; expected {_tname(types)}")
     if isinstance(v, float) and not math.isfinite(v):
         raise InputError(f"{where}: field {key!r} is {v!r}; expected a finite number")
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > _MAX_INT:
-        raise InputError(f"{where}: field {key!r} is an integer too large to store (more than 64 bits)")
     return v
 
 
@@ -262,7 +261,7 @@ def _bench(d: Any, where: str) -> Benchmark:
     if not isinstance(d, dict):
         raise InputError(f"{where}: expected an object")
     samples = _need(d, "samples", list, where, True, [])
-    if not all(isinstance(x, _NUM) and not isinstance(x, bool) and math.isfinite(x) for x in samples):
+    if not all(isinstance(x, _NUM) and not isinstance(x, bool) for x in samples):  # finite: _check_values
         raise InputError(f"{where}: field 'samples' must be a list of numbers (seconds)")
     name = _need(d, "name", str, where)
     if not name:
@@ -328,8 +327,8 @@ _ENV_PARTS: dict[str, dict[str, type | tuple]] = {
 }
 
 
-#: Kinds of Python environment a snapshot's dependencies are read from (rq_obs.snapshot.pyenv.KINDS).
-_DEP_ENV_KINDS = ("project", "rq-obs", "other")
+#: Kinds of Python environment a snapshot's dependencies are read from.
+_DEP_ENV_KINDS = tuple(KINDS)
 
 
 def _dependency_environment(d: Mapping, where: str) -> dict[str, Any]:
@@ -337,7 +336,7 @@ def _dependency_environment(d: Mapping, where: str) -> dict[str, Any]:
     ``{}`` (a snapshot from before it was recorded) stays ``{}``."""
     if not d:
         return {}
-    _typed_fields(d, where, {k: str for k in ("interpreter", "python", "implementation", "kind", "chosen_by")})
+    _typed_fields(d, where, {k: str for k in ENV_FIELDS})
     kind = d.get("kind")
     if kind is not None and kind not in _DEP_ENV_KINDS:
         raise InputError(f"{where}: field 'kind' is {_show(kind)}; expected one of {', '.join(_DEP_ENV_KINDS)}")

@@ -26,7 +26,7 @@ import json
 import os
 import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -117,10 +117,14 @@ class PythonEnv:
                 f"--python or snapshot_python reads the project's)")
 
 
+#: The fields a snapshot records of the environment (those of :class:`PythonEnv`).
+ENV_FIELDS = tuple(f.name for f in fields(PythonEnv))
+
+
 def env_from_dict(doc: Mapping[str, Any]) -> PythonEnv | None:
     """The recorded environment of a snapshot, or None for a snapshot taken before it was recorded."""
     try:
-        return PythonEnv(**{k: str(doc[k]) for k in ("interpreter", "python", "implementation", "kind", "chosen_by")})
+        return PythonEnv(**{k: str(doc[k]) for k in ENV_FIELDS})
     except (KeyError, TypeError):
         return None
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rq_obs.configfiles import CONFIG_FILE_NAMES, ENV_PREFIX
+from rq_obs.configfiles import CONFIG_FILE_NAMES, ENV_PREFIX, squash
 from rq_obs.errors import ConfigError
 from rq_obs.inputs import read_yaml_mapping
 
@@ -304,7 +304,7 @@ def _read_pyproject(path: Path) -> dict | None:
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.rq-obs] must be a table")
     if table is None and isinstance(tools, dict):
-        near = [k for k in tools if k != "rq-obs" and k.lower().replace("_", "").replace("-", "") == "rqobs"]
+        near = [k for k in tools if k != "rq-obs" and squash(k) == "rqobs"]
         if near:  # a settings table rq-obs would silently not read
             raise ConfigError(f"{path}: [tool.{near[0]}] is not read; rq-obs' table is [tool.rq-obs]")
     return table

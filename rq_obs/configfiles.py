@@ -12,11 +12,16 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-__all__ = ["CONFIG_FILE_NAMES", "ENV_PREFIX", "may_enable"]
+__all__ = ["CONFIG_FILE_NAMES", "ENV_PREFIX", "may_enable", "squash"]
 
 #: searched in this order in the project directory; the first one with settings wins
 CONFIG_FILE_NAMES = ("rq-obs.yaml", "rq-obs.yml", "pyproject.toml")
 ENV_PREFIX = "RQ_OBS_"
+
+
+def squash(text: str) -> str:
+    """``text`` lower-cased without ``_`` and ``-``: every spelling of rq-obs (rq_obs, RQ-Obs...) becomes rqobs."""
+    return text.lower().replace("_", "").replace("-", "")
 
 
 def may_enable(root: str | os.PathLike, env: Mapping[str, str]) -> bool:
@@ -36,6 +41,6 @@ def may_enable(root: str | os.PathLike, env: Mapping[str, str]) -> bool:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return True
-        if "rqobs" in text.lower().replace("_", "").replace("-", ""):
+        if "rqobs" in squash(text):
             return True
     return False

@@ -153,4 +153,4 @@ def check(limits: Mapping[str, float] | Limits, head: "Snapshot", score: Mapping
                   f"of {len(perf.memory)} with peak memory")
     vulns = len(head.vulnerabilities) if head.quality.vulnerability_scan else None
     return evaluate(limits, total, regressions, vulns, head.quality.coverage, strict,
-                    missing=missing if total is not None else (), regressions_detail=detail)
+                    missing=missing, regressions_detail=detail)

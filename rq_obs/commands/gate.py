@@ -32,9 +32,6 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
     for name, v, hi in (("--min-score", min_score, 100), ("--min-coverage", min_coverage, 1)):
         if v is not None and not 0 <= v <= hi:
             raise UsageError(f"{name} is {v}; expected 0 to {hi}")
-    for name, v in (("--max-regressions", max_regressions), ("--max-vulnerabilities", max_vulnerabilities)):
-        if v is not None and v < 0:
-            raise UsageError(f"{name} is {v}; expected 0 or more")
     config = config_from(ctx)
     limits = thresholds(config, project_root(ctx), {
         "min_score": min_score, "max_regressions": max_regressions, "max_vulnerabilities": max_vulnerabilities,

@@ -118,11 +118,8 @@ class Comparison:
         }
 
 
-def _severities(changes) -> str:
-    counts: dict[str, int] = {}
-    for c in changes:
-        counts[c.severity] = counts.get(c.severity, 0) + 1
-    return ", ".join(f"{counts[s]} {s}" for s in q.REGRESSION_PENALTY if s in counts)
+def _severities(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s}" for s, n in counts.items() if n)
 
 
 def _gate_reason(g: Gate, source: str, perf: PerfDiff, deps: DepDiff) -> str:
@@ -134,9 +131,9 @@ def _gate_reason(g: Gate, source: str, perf: PerfDiff, deps: DepDiff) -> str:
     if g.name == "max_regressions":
         parts = []
         if perf.regressions:
-            parts.append(f"timing {_severities(perf.regressions)}")
+            parts.append(f"timing {_severities(perf.by_severity())}")
         if perf.memory_regressions:
-            parts.append(f"memory {_severities(perf.memory_regressions)}")
+            parts.append(f"memory {_severities(perf.memory_by_severity())}")
         return f"{g.actual:g} performance regressions, more than max_regressions {g.threshold:g} ({source}): " + "; ".join(parts)
     bad = [v for v in deps.introduced if v.severity in ("critical", "high")]
     new = ("; new critical/high: " + ", ".join(f"{v.id} ({v.package})" for v in bad[:5])) if bad else ""

@@ -84,7 +84,7 @@ def test_output_reports_series_samples_blocks_and_the_retention_flag(backfilled)
     lines = res.out.splitlines()
     assert lines[0] == (f"replayed {N_RUNS} runs: {report.series} series, {report.samples} samples every 5m from "
                         "2023-11-14 00:40:00Z to 2023-11-17 00:00:00Z")
-    assert lines[1].startswith("wrote ") and f"block(s)" in lines[1] and str(work / "data") in lines[1]
+    assert lines[1].startswith("wrote ") and "block(s)" in lines[1] and str(work / "data") in lines[1]
     blocks = sorted(p for p in (work / "data").iterdir() if (p / "meta.json").exists())
     assert lines[1].startswith(f"wrote {len(blocks)} block(s)")
     assert "--storage.tsdb.retention.time=" in lines[-1]
@@ -220,9 +220,7 @@ def test_empty_store_and_bad_flags_are_usage_errors(tmp_path):
     res = run_cli("backfill", "--store", tmp_path / "missing.db", "--data-dir", tmp_path / "d")
     assert res.code == 2 and "store not found" in res.err
     # a history shorter than one step: said plainly, with what to do
-    store = Store(tmp_path / "recent.db")
-    save_run(store, make_run(0))
-    store.close()
+    write_store(tmp_path / "recent.db", [make_run(0)])
     end = start(0) + RUN_WALL + 1
     assert (end - 1) % 3600 != 0  # the run ends between two hourly grid times
     res = run_cli("backfill", "--store", tmp_path / "recent.db", "--data-dir", tmp_path / "d", "--end", str(end),

@@ -158,10 +158,7 @@ def _edit_file(source: str, *, import_module: str, names: list[str], app_var: st
                app_function: str | None = None, decorate: Iterable[str] = (), profile: Iterable[str] = ()) -> str:
     import libcst as cst
 
-    try:
-        module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
-        raise UsageError(f"cannot parse: {exc}") from None
+    module = django_project.parse(source)
     body = list(module.body)
     decorators = {"traced": set(decorate), "profiled": set(profile)}
     for i, stmt in enumerate(body):

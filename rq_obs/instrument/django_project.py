@@ -16,7 +16,6 @@ New string literals use the quote character the edited list already uses.
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,7 +242,8 @@ def _string(value: str, quote: str) -> str:
     return quote + value.replace("\\", "\\\\").replace(quote, "\\" + quote) + quote
 
 
-def _parse(source: str):
+def parse(source: str):
+    """A Python module as a libcst tree; UsageError naming the syntax error."""
     import libcst as cst
 
     try:
@@ -284,7 +284,7 @@ def add_installed_app(source: str, entry: str) -> str:
     """``source`` (a settings module) with ``entry`` at the end of ``INSTALLED_APPS``."""
     import libcst as cst
 
-    module = _parse(source)
+    module = parse(source)
     if _mentions_string(module, entry):
         return source
     body = list(module.body)
@@ -323,7 +323,7 @@ def add_url_routes(source: str, routes: list[tuple[str, str]]) -> str:
     whose view it does not route yet, first in ``urlpatterns``. Imports are the caller's."""
     import libcst as cst
 
-    module = _parse(source)
+    module = parse(source)
     used = _names_used(module)
     todo = [(r, v) for r, v in routes if v not in used]
     if not todo:
@@ -347,4 +347,4 @@ def add_url_routes(source: str, routes: list[tuple[str, str]]) -> str:
 
 def route_of(path: str) -> str:
     """A URL path from the settings (``/metrics``) as a Django route (``metrics``)."""
-    return re.sub(r"^/+", "", path)
+    return path.lstrip("/")

@@ -553,20 +553,21 @@ class RqObsMetricsMiddleware(MiddlewareMixin):
     def process_request(self, request):
         if request.path_info not in self.excluded:
             method = _method(request.method)
-            HTTP_ACTIVE.labels(method).inc()
-            request.rq_obs_http = [method, time.perf_counter(), ""]
+            active = HTTP_ACTIVE.labels(method)
+            active.inc()
+            request.rq_obs_http = [method, active, time.perf_counter(), ""]
 
     def process_exception(self, request, exception):
         state = getattr(request, "rq_obs_http", None)
         if state is not None:  # Django answers 500 for it
-            state[2] = _error_type(exception)
+            state[3] = _error_type(exception)
 
     def process_response(self, request, response):
         state = getattr(request, "rq_obs_http", None)
         if state is not None:
-            method, start, error = state
+            method, active, start, error = state
             request.rq_obs_http = None
-            HTTP_ACTIVE.labels(method).dec()
+            active.dec()
             match = getattr(request, "resolver_match", None)  # None when no URL pattern matched (404)
             record_request(method, (match.route or "") if match is not None else "", response.status_code, error,
                            time.perf_counter() - start)

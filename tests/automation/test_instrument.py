@@ -86,10 +86,13 @@ out = {}
 '''
 
 
-def _probe(root: Path, body: str) -> dict:
-    code = PROBE + f"COUNT = {M.APP_FUNCTION_DURATION.count!r}\n" + textwrap.dedent(body) + "\nprint(json.dumps(out))\n"
-    cp = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=root,
-                        env=python_env({"OTEL_SERVICE_NAME": "", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}), timeout=120)
+def _probe(root: Path, *parts: str, env: dict | None = None) -> dict:
+    """Run the code ``parts`` in a fresh interpreter in ``root`` (spans go to an in-memory exporter); returns ``out``."""
+    code = (PROBE + f"COUNT = {M.APP_FUNCTION_DURATION.count!r}\n" + "".join(textwrap.dedent(p) for p in parts)
+            + "\nprint(json.dumps(out))\n")
+    cp = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=root, timeout=120,
+                        env=python_env({"OTEL_SERVICE_NAME": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "", "RQ_OBS_PROFILE": "",
+                                        "RQ_OBS_PROFILE_DIR": "", **(env or {})}))
     assert cp.returncode == 0, cp.stderr
     return json.loads(cp.stdout.strip().splitlines()[-1])
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from rq_obs.catalog import M
+from rq_obs.errors import UsageError
 from rq_obs.instrument.django_project import add_installed_app, add_url_routes
 from tests.automation.test_instrument import COMMENT, _git, _probe, _snapshot
 from tests.helpers.cli import run_cli
@@ -437,7 +438,7 @@ def test_settings_and_urlconf_edits_keep_layout_and_fall_back_to_statements():
     from rq_obs.instrument.apply import _edit_file
     assert _edit_file("from django.urls import re_path as url, include  # old style\n", import_module="django.urls",
                       names=["path"]) == "from django.urls import include, path, re_path as url  # old style\n"
-    with pytest.raises(Exception, match="no module-level urlpatterns"):
+    with pytest.raises(UsageError, match="no module-level urlpatterns"):
         add_url_routes("routes = []\n", routes)
 
 

@@ -10,30 +10,18 @@ test_instrument_django.py.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from rq_obs.catalog import M
-from tests.automation.test_instrument import PROBE, _snapshot
+from tests.automation.test_instrument import _probe, _snapshot
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import PROMTOOL, need, python_env
 
 HTTP = M.HTTP_SERVER_DURATION
-
-
-def run_probe(root: Path, *parts: str, env: dict | None = None) -> dict:
-    """Run the code ``parts`` in a fresh interpreter in ``root`` (spans go to an in-memory exporter); returns ``out``."""
-    code = PROBE + "".join(textwrap.dedent(p) for p in parts) + "\nprint(json.dumps(out))\n"
-    cp = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, cwd=root, timeout=120,
-                        env=python_env({"OTEL_SERVICE_NAME": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "", "RQ_OBS_PROFILE": "",
-                                        "RQ_OBS_PROFILE_DIR": "", **(env or {})}))
-    assert cp.returncode == 0, cp.stderr
-    return json.loads(cp.stdout.strip().splitlines()[-1])
 
 
 def families(text: str) -> dict[str, dict[tuple, float]]:
@@ -175,7 +163,7 @@ def flask_app(tmp_path) -> Path:
 
 
 def test_fastapi_requests_counted_by_method_route_status_and_error(fastapi_app):
-    out = run_probe(fastapi_app, """
+    out = _probe(fastapi_app, """
         from fastapi.testclient import TestClient
         from api.main import app
         client = TestClient(app, raise_server_exceptions=False)
@@ -208,7 +196,7 @@ def test_fastapi_requests_counted_by_method_route_status_and_error(fastapi_app):
 
 
 def test_flask_requests_counted_by_method_route_status_and_error(flask_app):
-    out = run_probe(flask_app, """
+    out = _probe(flask_app, """
         import notes
         client = notes.app.test_client()
         ITEM, POST = "/notes/", "/notes"
@@ -240,7 +228,7 @@ def test_flask_requests_counted_by_method_route_status_and_error(flask_app):
 
 
 def test_methods_outside_the_standard_nine_are_one_label_value(flask_app):
-    out = run_probe(flask_app, """
+    out = _probe(flask_app, """
         import notes
         client = notes.app.test_client()
         out["codes"] = [client.open("/notes/1", method=m).status_code for m in ("PURGE", "FOO", "HEAD")]
@@ -326,7 +314,7 @@ def test_profiled_is_applied_by_libcst_next_to_traced(profiled_app):
 
 def test_profiling_on_records_cpu_memory_and_pstats_per_call(profiled_app, tmp_path):
     prof_dir = tmp_path / "profiles"
-    out = run_probe(profiled_app, """
+    out = _probe(profiled_app, """
         import asyncio, os, pstats
         import heavy
         from rq_obs_instrumentation import REGISTRY, dump_profiles
@@ -365,7 +353,7 @@ def test_profiling_on_records_cpu_memory_and_pstats_per_call(profiled_app, tmp_p
 
 
 def test_profiling_off_costs_one_check_and_can_be_turned_on_at_run_time(profiled_app, tmp_path):
-    out = run_probe(profiled_app, """
+    out = _probe(profiled_app, """
         import tracemalloc
         import heavy
         import rq_obs_instrumentation as inst

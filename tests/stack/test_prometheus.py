@@ -62,9 +62,9 @@ def test_bad_remote_write_url_is_a_config_error(url, expected):
 
 
 def test_no_app_targets_no_apps_job(write_stack):
-    doc = load(write_stack() / prometheus.PATH)
-    assert prometheus.APP_JOB not in [j["job_name"] for j in doc["scrape_configs"]]
-    assert "# No job apps: app_targets is empty" in (write_stack() / prometheus.PATH).read_text()
+    path = write_stack() / prometheus.PATH
+    assert prometheus.APP_JOB not in [j["job_name"] for j in load(path)["scrape_configs"]]
+    assert "# No job apps: app_targets is empty" in path.read_text()
 
 
 def test_app_targets_become_one_job_grouped_by_metrics_path(write_stack):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import urllib.parse
 import urllib.request
@@ -13,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from rq_obs.demo.processes import free_port  # noqa: F401 - one helper for the product and the tests
+from rq_obs.demo.processes import Service, Services, free_port  # noqa: F401 - free_port: one for product and tests
 
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -60,62 +59,37 @@ class Prometheus:
                  data_dir: Path | None = None):
         self.workdir = Path(workdir)
         self.data_dir = Path(data_dir) if data_dir is not None else self.workdir / "data"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0
+        self.url = ""
         self.config_file = self.workdir / "prometheus.yml"
         self.config_file.write_text(config_yaml)
         self.extra_args = extra_args
-        self.proc: subprocess.Popen | None = None
+        self._services = Services()
 
     def __enter__(self) -> "Prometheus":
         exe = need(PROMETHEUS, "prometheus")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, 4):  # a free port is only free when asked: another process may bind it first
-            self.log = open(self.workdir / "prometheus.log", "wb")
-            self.proc = subprocess.Popen(
-                [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.data_dir}",
-                 f"--web.listen-address=127.0.0.1:{self.port}", "--web.enable-lifecycle", *self.extra_args],
-                stdout=self.log, stderr=subprocess.STDOUT,
-            )
-            if not self._ready_or_exited(60):
-                self.log.close()
-                lost_port = "address already in use" in (self.workdir / "prometheus.log").read_text().lower()
-                if attempt < 3 and lost_port:
-                    self.port = free_port()
-                    self.url = f"http://127.0.0.1:{self.port}"
-                    continue
-                self._alive()  # raises with the end of its log
-            # ready, and it is ours (not another Prometheus that got the port while ours failed to bind)
-            flags = self.api("status/flags")
-            assert flags["storage.tsdb.path"] == str(self.data_dir), flags["storage.tsdb.path"]
-            return self
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _ready_or_exited(self, timeout: float) -> bool:
-        """Poll until it answers /-/ready (True) or exits (False); AssertionError after ``timeout``."""
-        def state():
-            if self.proc.poll() is not None:
-                return "exited"
-            try:
-                return "ready" if http_get(self.url + "/-/ready")[0] == 200 else None
-            except OSError:
-                return None
-        return wait_until(state, timeout, what="prometheus ready") == "ready"
+        def make(port: int) -> Service:
+            return Service("prometheus", f"http://127.0.0.1:{port}",
+                           [exe, f"--config.file={self.config_file}", f"--storage.tsdb.path={self.data_dir}",
+                            f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle", *self.extra_args],
+                           self.workdir / "prometheus.log", ready_path="/-/ready")
 
-    def _alive(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError("prometheus exited:\n" + (self.workdir / "prometheus.log").read_text()[-3000:])
-        return True
+        try:  # on a free port, and a new one if another process takes it before Prometheus binds it
+            service = self._services.start_on_free_port(make, 60)
+        except BaseException:
+            self._services.stop()
+            raise
+        self.url = service.url
+        self.port = int(self.url.rsplit(":", 1)[1])
+        # ready, and it is ours (not another Prometheus that got the port while ours failed to bind)
+        flags = self.api("status/flags")
+        assert flags["storage.tsdb.path"] == str(self.data_dir), flags["storage.tsdb.path"]
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+        self._services.stop()
 
     def api(self, path: str, **params: Any) -> Any:
         url = f"{self.url}/api/v1/{path}?" + urllib.parse.urlencode(params)

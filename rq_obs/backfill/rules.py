@@ -43,7 +43,7 @@ from rq_obs.config import Config
 from rq_obs.demo.processes import Services
 from rq_obs.errors import InputError, UsageError
 
-__all__ = ["Rule", "RuleFigures", "PassFigures", "RulesResult", "VIA", "deployed_rules", "rules_from_document",
+__all__ = ["Rule", "RuleFigures", "PassFigures", "RulesResult", "VIA", "deployed_rules",
            "passes", "backfill_rules"]
 
 VIA = ("query", "promtool")
@@ -100,29 +100,12 @@ class RulesResult:
         return tuple(r.record for r in self.rules if not r.samples)
 
 
-def rules_from_document(doc: object, where: str) -> tuple[Rule, ...]:
-    """The recording rules of a Prometheus rule-file document (``groups:``); alerts are skipped."""
-    out = []
-    groups = doc.get("groups") if isinstance(doc, dict) else None
-    if not isinstance(groups, list):
-        raise InputError(f"{where}: expected a mapping with a list 'groups'")
-    for g, group in enumerate(groups):
-        for i, rule in enumerate((group or {}).get("rules") or ()):
-            if "record" not in rule:
-                continue
-            record, expr, labels = rule.get("record"), rule.get("expr"), rule.get("labels") or {}
-            if not isinstance(record, str) or not isinstance(expr, str) or not isinstance(labels, dict):
-                raise InputError(f"{where}: groups[{g}].rules[{i}]: expected string 'record' and 'expr' and a "
-                                 "mapping 'labels'")
-            out.append(Rule(record, expr, tuple(sorted((str(k), str(v)) for k, v in labels.items()))))
-    return tuple(out)
-
-
 def deployed_rules(config: Config) -> tuple[Rule, ...]:
-    """The recording rules of the generated ``rules/rq-obs.rules.yml`` for ``config``."""
-    from rq_obs.rules.prometheus import RECORDING_PATH, recording_document
+    """The recording rules the generated ``rules/rq-obs.rules.yml`` holds for ``config`` (one definition:
+    :func:`rq_obs.rules.definitions.recording_rules`)."""
+    from rq_obs.rules.definitions import recording_rules
 
-    return rules_from_document(recording_document(config), RECORDING_PATH)
+    return tuple(Rule(r.record, r.expr) for r in recording_rules(config))
 
 
 def _mentions(expr: str, name: str) -> bool:

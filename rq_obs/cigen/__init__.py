@@ -70,14 +70,15 @@ def resolve(root: Path, *, base_branch: str | None = None, rq_obs_spec: str | No
     from rq_obs.cigen.stackdir import MARKER, find_stack, given_stack
 
     root = Path(root)
+    repo = is_repository(root)  # asked of git once
     stack = given_stack(root, stack_dir) if stack_dir is not None else find_stack(root)
     stack_reason = stack.reason
     if stack.rel is not None:
         marker = MARKER if stack.rel == "." else f"{stack.rel}/{MARKER}"
-        if is_repository(root) and not is_tracked(root, marker):
+        if repo and not is_tracked(root, marker):
             stack_reason += f"; {marker} is not committed yet: commit the stack, or CI's check fails"
-    source = resolve_source(root, rq_obs_spec, stack)
-    branch = BaseBranch(base_branch, "--base-branch") if base_branch else default_branch(root)
+    source = resolve_source(root, rq_obs_spec, stack, repo)
+    branch = BaseBranch(base_branch, "--base-branch") if base_branch else default_branch(root, repo)
     opts = Options(rq_obs_spec=source.spec, base_branch=branch.name, stack_dir=stack.rel, push_url=push_url)
     return Resolved(opts, branch.reason, source.reason, stack_reason)
 

@@ -43,13 +43,14 @@ def is_tracked(root: Path, rel: str) -> bool:
     return _git(root, "ls-files", "--error-unmatch", "--", rel) is not None
 
 
-def default_branch(root: Path) -> BaseBranch:
+def default_branch(root: Path, repo: bool | None = None) -> BaseBranch:
     """The branch pull requests target: origin's default branch (``refs/remotes/origin/HEAD``), else the
-    current branch when it is main or master, else :data:`FALLBACK_BRANCH`."""
+    current branch when it is main or master, else :data:`FALLBACK_BRANCH`. ``repo``: whether ``root`` is in a
+    git work tree (asked of git when None)."""
     remote = _git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
     if remote and remote.startswith("origin/") and remote != "origin/":
         return BaseBranch(remote[len("origin/"):], "origin's default branch, refs/remotes/origin/HEAD")
-    if not is_repository(root):
+    if not (is_repository(root) if repo is None else repo):
         return BaseBranch(FALLBACK_BRANCH, f"default: {root} is not a git repository")
     current = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
     if current in _USUAL:

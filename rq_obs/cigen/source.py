@@ -39,7 +39,11 @@ def _pip_path(rel: str) -> str:
     return rel if "/" in rel else f"./{rel}"
 
 
-def _given_wheel(root: Path, value: str) -> RqObsSource:
+def _in_repo(root: Path, repo: bool | None) -> bool:
+    return is_repository(root) if repo is None else repo
+
+
+def _given_wheel(root: Path, value: str, repo: bool | None) -> RqObsSource:
     from packaging.utils import canonicalize_name
 
     from rq_obs.stack.wheel import wheel_problem
@@ -59,7 +63,7 @@ def _given_wheel(root: Path, value: str) -> RqObsSource:
         problem = "is not an rq-obs wheel"
     if problem:
         raise UsageError(f"--rq-obs-spec {value}: {path} {problem}")
-    if is_repository(root) and not is_tracked(root, rel):
+    if _in_repo(root, repo) and not is_tracked(root, rel):
         raise UsageError(f"--rq-obs-spec {value}: {rel} is not committed, so CI's checkout will not have it; "
                          f"run `git add -f {rel}` (and commit) first")
     return RqObsSource(_pip_path(rel), "--rq-obs-spec (a wheel in the project)")
@@ -89,15 +93,16 @@ def _given_requirement(value: str) -> RqObsSource:
                               "not on PyPI: set PIP_INDEX_URL / UV_INDEX_URL in CI to yours)")
 
 
-def resolve_source(root: Path, given: str | None, stack: Stack) -> RqObsSource:
-    """What the pipeline's install step passes to pip/uv for rq-obs (see the module docstring)."""
+def resolve_source(root: Path, given: str | None, stack: Stack, repo: bool | None = None) -> RqObsSource:
+    """What the pipeline's install step passes to pip/uv for rq-obs (see the module docstring). ``repo``: whether
+    ``root`` is in a git work tree (asked of git when None)."""
     root = Path(root)
     if given is not None:
         value = given.strip()
         if not value:
             raise UsageError(f"--rq-obs-spec is empty; {OPTIONS}")
         if value.endswith(".whl") and "@" not in value and "://" not in value:
-            return _given_wheel(root, value)
+            return _given_wheel(root, value, repo)
         return _given_requirement(value)
     from rq_obs.stack.wheel import WHEEL_DIR, is_rq_obs_wheel, wheel_path
 
@@ -113,7 +118,7 @@ def resolve_source(root: Path, given: str | None, stack: Stack) -> RqObsSource:
         raise UsageError(f"rq-obs is not on PyPI, so the pipeline cannot `pip install rq-obs`, and "
                          f"{rel} does not exist{held}: run `rq-obs stack wheel --out {stack.rel}` and "
                          f"`git add -f {rel}`, or {OPTIONS}")
-    if not is_repository(root):
+    if not _in_repo(root, repo):
         return RqObsSource(_pip_path(rel), "the wheel in the stack (not a git repository: CI's checkout must "
                                            "include it)")
     if not is_tracked(root, rel):

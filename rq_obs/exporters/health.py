@@ -17,7 +17,8 @@ from rq_obs import __version__
 from rq_obs.catalog import M
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
-from rq_obs.store.totals import Totals, key_cache, read_totals
+from rq_obs.snapshot.store import DUPLICATE
+from rq_obs.store.totals import Totals, read_totals
 
 __all__ = ["ScrapeStats", "HealthCollector", "record_ingest", "ingest_count", "snapshot_count", "INGEST_RESULTS"]
 
@@ -54,14 +55,10 @@ def ingest_count(attempts: int):
     return count
 
 
-def snapshot_count(store: Store):
-    """A ``count`` for :func:`rq_obs.snapshot.store.put_snapshot`: one pushed snapshot, stored (new or replacing
+def snapshot_count(totals: Totals, outcome: str) -> None:
+    """The ``count`` of :func:`rq_obs.snapshot.store.put_snapshot`: one pushed snapshot, stored (new or replacing
     its release's) or duplicate, committed with it."""
-    def count(conn, outcome: str) -> None:
-        totals = Totals(key_cache(store))
-        totals.add(M.INGEST_SNAPSHOTS.total, {"result": "duplicate" if outcome == "duplicate" else "stored"})
-        totals.flush(conn)
-    return count
+    totals.add(M.INGEST_SNAPSHOTS.total, {"result": "duplicate" if outcome == DUPLICATE else "stored"})
 
 
 def record_ingest(store: Store, result: str, attempts: int = 0, metric=M.INGEST_RUNS) -> None:

@@ -63,7 +63,7 @@ def ingest_snapshot(config: Config, store: Store, headers: Mapping[str, str], re
         return rejected(str(exc))
     snap = dataclasses.replace(snap, environment=redact_environment(snap.environment))
     try:
-        outcome = put_snapshot(store, snap, snapshot_count(store))
+        outcome = put_snapshot(store, snap, snapshot_count)
     except (sqlite3.Error, RqObsError) as exc:
         log.error("ingest of the snapshot of release %r failed: %s", snap.release, exc)
         return error_reply(503, f"the store could not save the snapshot of release {snap.release!r} ({exc}); retry later",

@@ -14,13 +14,13 @@ again (:func:`pending_snapshots`, :func:`mark_pushed`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from typing import Callable
 
 from rq_obs.errors import InputError, UsageError
 from rq_obs.snapshot.model import Snapshot, TestSummary, snapshot_from_dict
 from rq_obs.store import Store
+from rq_obs.store.totals import Totals, key_cache
 
 __all__ = ["MIGRATIONS", "put_snapshot", "save_snapshot", "document_of", "pending_snapshots", "mark_pushed", "load_revision",
            "STORED", "REPLACED", "DUPLICATE", "load_snapshot", "list_snapshots", "load_recent", "baseline_for", "resolve_release",
@@ -58,11 +58,12 @@ def document_of(snap: Snapshot) -> str:
     return json.dumps(snap.to_dict(), sort_keys=True, separators=(",", ":"))
 
 
-def put_snapshot(store: Store, snap: Snapshot, count: Callable[[sqlite3.Connection, str], None] | None = None) -> str:
+def put_snapshot(store: Store, snap: Snapshot, count: Callable[[Totals, str], None] | None = None) -> str:
     """Store ``snap`` in one transaction: ``"stored"`` (a new release), ``"replaced"`` (a different document
     replaced the release's) or ``"duplicate"`` (this very document was stored already: nothing is written).
 
-    ``count(conn, outcome)``, when given, runs inside the transaction (counters that commit with it).
+    ``count(totals, outcome)``, when given, adds to running totals that commit with it (as
+    :func:`rq_obs.store.runs.save_run`'s ``count``).
     """
     doc = document_of(snap)
     with _ready(store).transaction() as conn:
@@ -77,7 +78,9 @@ def put_snapshot(store: Store, snap: Snapshot, count: Callable[[sqlite3.Connecti
                 "document = excluded.document, revision = revision + 1, pushed_at = NULL",
                 (snap.release, snap.created_at, snap.commit, doc))
         if count is not None:
-            count(conn, outcome)
+            totals = Totals(key_cache(store))
+            count(totals, outcome)
+            totals.flush(conn)
     return outcome
 
 

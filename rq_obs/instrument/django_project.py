@@ -287,18 +287,31 @@ def add_installed_app(source: str, entry: str) -> str:
     module = parse(source)
     if _mentions_string(module, entry):
         return source
+    return _extend_list(module, "INSTALLED_APPS", lambda q: [cst.parse_expression(_string(entry, q))], first=False,
+                        missing="the instrumentation app to")
+
+
+def _extend_list(module, name: str, items, *, first: bool, missing: str) -> str:
+    """``module``'s code with ``items(quote)`` (expressions, written with the quote the list uses) added to
+    the module-level list ``name``: in the literal when it is one (first or last), else by a new statement
+    ``name = [..., *name]`` (or ``[*name, ...]``) right after it."""
+    import libcst as cst
+
     body = list(module.body)
-    i = _top_assign(body, "INSTALLED_APPS")
+    i = _top_assign(body, name)
     if i is None:
-        raise UsageError("no module-level INSTALLED_APPS = [...] to add the instrumentation app to")
+        raise UsageError(f"no module-level {name} = [...] to add {missing}")
     stmt = body[i]
     assign = stmt.body[0]
-    if _is_literal_list(assign.value):
-        value = cst.parse_expression(_string(entry, _quote_in(assign.value)))
-        body[i] = stmt.with_changes(body=[assign.with_changes(value=_append(assign.value, [value]))])
+    literal = _is_literal_list(assign.value)
+    values = items(_quote_in(assign.value if literal else module))
+    if literal:
+        new = (_prepend if first else _append)(assign.value, values)
+        body[i] = stmt.with_changes(body=[assign.with_changes(value=new)])
     else:
-        q = _quote_in(module)
-        body.insert(i + 1, cst.parse_statement(f"INSTALLED_APPS = [*INSTALLED_APPS, {_string(entry, q)}]\n"))
+        listed = ", ".join(cst.Module([]).code_for_node(v) for v in values)
+        both = f"{listed}, *{name}" if first else f"*{name}, {listed}"
+        body.insert(i + 1, cst.parse_statement(f"{name} = [{both}]\n"))
     return module.with_changes(body=body).code
 
 
@@ -328,21 +341,9 @@ def add_url_routes(source: str, routes: list[tuple[str, str]]) -> str:
     todo = [(r, v) for r, v in routes if v not in used]
     if not todo:
         return source
-    body = list(module.body)
-    i = _top_assign(body, "urlpatterns")
-    if i is None:
-        raise UsageError("no module-level urlpatterns = [...] to add the routes to")
-    stmt = body[i]
-    assign = stmt.body[0]
-    literal = _is_literal_list(assign.value)
-    q = _quote_in(assign.value if literal else module)
-    calls = [cst.parse_expression(f"path({_string(r, q)}, {v}, name={_string(v, q)})") for r, v in todo]
-    if literal:
-        body[i] = stmt.with_changes(body=[assign.with_changes(value=_prepend(assign.value, calls))])
-    else:
-        items = ", ".join(cst.Module([]).code_for_node(c) for c in calls)
-        body.insert(i + 1, cst.parse_statement(f"urlpatterns = [{items}, *urlpatterns]\n"))
-    return module.with_changes(body=body).code
+    return _extend_list(module, "urlpatterns",
+                        lambda q: [cst.parse_expression(f"path({_string(r, q)}, {v}, name={_string(v, q)})")
+                                   for r, v in todo], first=True, missing="the routes to")
 
 
 def route_of(path: str) -> str:

@@ -167,6 +167,16 @@ def probe_paths(settings: dict) -> list:
     return [settings[k] for k in ("metrics_path", "health_path", "ready_path") if settings[k]]
 
 
+def _start_web(tracer_provider):
+    """What every web framework's instrumentation starts with: the settings, tracing (of the app and of its
+    HTTP clients) and the probe paths; returns (settings, provider, probe paths, OpenTelemetry excluded_urls)."""
+    settings = load_settings()
+    provider = _provider[0] = setup_tracing(settings, tracer_provider)
+    _instrument_clients(provider)
+    paths = probe_paths(settings)
+    return settings, provider, paths, ",".join(p + "$" for p in paths)
+
+
 def _method(method: str) -> str:
     return method if method in _METHODS else "_OTHER"  # a bounded label, as OpenTelemetry asks
 
@@ -272,12 +282,9 @@ def _stepped(coro, call):
         try:
             yielded = coro.send(value) if error is None else coro.throw(error)
         except StopIteration as stop:
-            call.cpu += time.thread_time() - start
             return stop.value
-        except BaseException:
+        finally:
             call.cpu += time.thread_time() - start
-            raise
-        call.cpu += time.thread_time() - start
         try:
             value, error = (yield yielded), None
         except GeneratorExit:
@@ -407,11 +414,8 @@ def instrument_app(app, tracer_provider=None):
     from fastapi.responses import JSONResponse, Response
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    settings = load_settings()
-    provider = _provider[0] = setup_tracing(settings, tracer_provider)
-    _instrument_clients(provider)
-    paths = probe_paths(settings)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+    settings, provider, paths, excluded = _start_web(tracer_provider)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=excluded)
     app.add_middleware(_HttpMetrics, excluded=paths)
 
     if settings["metrics_path"]:
@@ -482,11 +486,8 @@ def instrument_app(app, tracer_provider=None):
     from flask import Response, jsonify
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
-    settings = load_settings()
-    provider = _provider[0] = setup_tracing(settings, tracer_provider)
-    _instrument_clients(provider)
-    paths = probe_paths(settings)
-    FlaskInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+    settings, provider, paths, excluded = _start_web(tracer_provider)
+    FlaskInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=excluded)
     app.wsgi_app = _HttpMetrics(app.wsgi_app, paths)
     app.teardown_request(_note_request)
 
@@ -580,17 +581,14 @@ def instrument_django(tracer_provider=None):
     from django.conf import settings as django_settings
     from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-    settings = load_settings()
-    provider = _provider[0] = setup_tracing(settings, tracer_provider)
-    _instrument_clients(provider)
+    _settings, provider, _paths, excluded = _start_web(tracer_provider)
     middleware = list(getattr(django_settings, "MIDDLEWARE", None) or ())
     ours = __name__ + ".RqObsMetricsMiddleware"
     if ours not in middleware:
         django_settings.MIDDLEWARE = [ours, *middleware]
     instrumentor = DjangoInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
-        paths = probe_paths(settings)
-        instrumentor.instrument(tracer_provider=provider, excluded_urls=",".join(p + "$" for p in paths))
+        instrumentor.instrument(tracer_provider=provider, excluded_urls=excluded)
     return provider
 
 

@@ -116,3 +116,13 @@ def python_env(extra: dict | None = None) -> dict:
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra or {})
     return env
+
+
+def need_tool(name: str, how: str) -> str:
+    """A Go-built (or otherwise installed) program the test runs for real; fail naming how to get it."""
+    from rq_obs.toolpaths import find_tool
+
+    path = find_tool(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed; {how} (the README's test command runs .ci/tools/install)")
+    return path

@@ -24,7 +24,8 @@ def command() -> None:
 @format_option("text", "json")
 def analyze(path: str, fmt: str) -> None:
     """Framework, app objects, endpoints, database/cache clients, async functions and packages needed."""
-    from rq_obs.instrument.analyze import analyze as run, render_text
+    from rq_obs.instrument.analyze import render_text
+    from rq_obs.instrument.project import analyze as run
 
     result = run(Path(path))
     if fmt == "json":
@@ -42,19 +43,23 @@ def analyze(path: str, fmt: str) -> None:
 @click.option("--profile", "profile", multiple=True, metavar="NAME[,NAME...]",
               help="Functions to profile with @profiled (CPU time, peak memory, cProfile while RQ_OBS_PROFILE is "
                    "on at run time): NAME, Class.method or FILE:NAME (repeatable, comma-separated).")
+@click.option("--sampling-rate", type=click.FloatRange(0.0, 1.0), default=None, metavar="RATE",
+              help="Share of traces to sample, 0 to 1 (parent-based trace-id ratio; written to the settings file; "
+                   "RQ_OBS_SAMPLING_RATE overrides it at run time). Default: 1, or what the settings file says.")
 @click.option("--force", is_flag=True, help="Write even when the git work tree has uncommitted changes.")
 def apply(path: str, dry_run: bool, service_name: str | None, functions: tuple[str, ...], profile: tuple[str, ...],
-          force: bool) -> None:
+          sampling_rate: float | None, force: bool) -> None:
     """Add tracing, HTTP metrics, @traced/@profiled, /metrics, /health, /ready, a config file, the dependencies."""
     from rq_obs.errors import UsageError
-    from rq_obs.instrument.analyze import analyze as run
-    from rq_obs.instrument.apply import plan, unified_diff, write
+    from rq_obs.instrument.apply import unified_diff, write
     from rq_obs.instrument.git import uncommitted_changes
+    from rq_obs.instrument.project import analyze as run, plan
 
     root = Path(path)
     names = [n.strip() for f in functions for n in f.split(",") if n.strip()]
     profiles = [n.strip() for f in profile for n in f.split(",") if n.strip()]
-    changes = plan(root, run(root), service_name=service_name, functions=names, profile=profiles)
+    changes = plan(root, run(root), service_name=service_name, functions=names, profile=profiles,
+                   sampling_rate=sampling_rate)
     if dry_run:
         click.echo(unified_diff(changes), nl=False)
         return

@@ -53,8 +53,9 @@ class Check:
 _HEAD = '''{marker}; re-running it rewrites this file.
 """OpenTelemetry tracing, Prometheus metrics, health and readiness checks for this {title} app.
 
-Settings are read from {config} beside this file; OTEL_SERVICE_NAME and
-OTEL_EXPORTER_OTLP_ENDPOINT override them. When the global tracer provider already is an
+Settings are read from {config} beside this file; OTEL_SERVICE_NAME,
+OTEL_EXPORTER_OTLP_ENDPOINT and RQ_OBS_SAMPLING_RATE override them. Traces are sampled
+parent-based with a trace-id ratio (sampling_rate, 0 to 1). When the global tracer provider already is an
 OpenTelemetry SDK TracerProvider (tests, another setup), or one is passed to {setup_fn}(),
 that provider is used as it is.
 
@@ -115,7 +116,13 @@ def setup_tracing(settings: dict, tracer_provider=None):
         return current
     from opentelemetry.sdk.resources import Resource
 
-    provider = TracerProvider(resource=Resource.create({{"service.name": settings["service_name"]}}))
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    rate = float(os.environ.get("RQ_OBS_SAMPLING_RATE") or settings.get("sampling_rate", 1.0))
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{{CONFIG_FILE}}: sampling_rate must be a number from 0 to 1, got {{rate}}")
+    provider = TracerProvider(resource=Resource.create({{"service.name": settings["service_name"]}}),
+                              sampler=ParentBased(TraceIdRatioBased(rate)))
     endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or settings["otlp_endpoint"]
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -633,9 +640,9 @@ def _py_dict(d: dict) -> str:
     return "{\n" + items + "}"
 
 
-def defaults(service_name: str, disabled: frozenset[str] = frozenset()) -> dict:
+def defaults(service_name: str, disabled: frozenset[str] = frozenset(), sampling_rate: float = 1.0) -> dict:
     d = {"service_name": service_name, "otlp_endpoint": "", "metrics_path": "/metrics", "health_path": "/health",
-         "ready_path": "/ready"}
+         "ready_path": "/ready", "sampling_rate": sampling_rate}
     for k in disabled:
         d[k] = None
     return d
@@ -662,14 +669,14 @@ def _metric_definitions() -> str:
 
 
 def render_module(framework: str, service_name: str, checks: list[Check], clients: list[str],
-                  disabled: frozenset[str] = frozenset()) -> str:
+                  disabled: frozenset[str] = frozenset(), sampling_rate: float = 1.0) -> str:
     django = framework == "django"
     head = _HEAD.format(marker=MARKER, title=_TITLE[framework], config=CONFIG_NAME,
                         setup_fn="instrument_django" if django else "instrument_app",
                         startup=_DJANGO_STARTUP if django else "",
                         extra_imports=("from django.apps import AppConfig\nfrom django.utils.deprecation import "
                                        "MiddlewareMixin\n") if django else "",
-                        defaults=_py_dict(defaults(service_name, disabled)), metrics=_metric_definitions(),
+                        defaults=_py_dict(defaults(service_name, disabled, sampling_rate)), metrics=_metric_definitions(),
                         http_name=M.HTTP_SERVER_DURATION.name, active_name=M.HTTP_SERVER_ACTIVE.name,
                         hist_name=M.APP_FUNCTION_DURATION.name)
     parts = [head, _HTTP, _PROFILE.replace("{cpu_name}", M.APP_FUNCTION_CPU.name)
@@ -693,5 +700,5 @@ def render_module(framework: str, service_name: str, checks: list[Check], client
     return "".join(parts)
 
 
-def render_config(service_name: str, disabled: frozenset[str] = frozenset()) -> str:
-    return json.dumps(defaults(service_name, disabled), indent=2, sort_keys=True) + "\n"
+def render_config(service_name: str, disabled: frozenset[str] = frozenset(), sampling_rate: float = 1.0) -> str:
+    return json.dumps(defaults(service_name, disabled, sampling_rate), indent=2, sort_keys=True) + "\n"

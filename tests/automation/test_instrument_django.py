@@ -175,7 +175,7 @@ def test_django_project_instrumented_serves_traces_metrics_health(django_project
         "opentelemetry-api>=1.25\nopentelemetry-exporter-otlp-proto-http>=1.25\n"
         "opentelemetry-instrumentation-django>=0.46b0\nopentelemetry-sdk>=1.25\nprometheus-client>=0.20\n")
     assert json.loads((root / "mysite" / "rq_obs_instrumentation.json").read_text()) == {
-        "health_path": "/health", "metrics_path": "/metrics", "otlp_endpoint": "", "ready_path": "/ready",
+        "health_path": "/health", "metrics_path": "/metrics", "otlp_endpoint": "", "ready_path": "/ready", "sampling_rate": 1.0,
         "service_name": "shop"}
 
     out = _probe(root, DJANGO_PROBE + textwrap.dedent("""

@@ -19,8 +19,10 @@ ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertman
 PROMTOOL = shutil.which("promtool")
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; return that value."""
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = "condition",
+               describe: Callable[[], Any] | None = None):
+    """Poll ``predicate`` until it returns something truthy; return that value. ``describe``: called on time-out,
+    its value goes into the failure message (what was seen instead)."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
     while time.monotonic() < deadline:
@@ -31,7 +33,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: fl
         except Exception as exc:  # noqa: BLE001 - keep polling, report the last one
             last_exc = exc
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+    seen = ""
+    if describe is not None:
+        try:
+            seen = f"; saw {describe()!r}"
+        except Exception as exc:  # noqa: BLE001 - the time-out is the failure to report
+            seen = f"; describing it failed: {exc}"
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+                         + seen)
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:

@@ -112,7 +112,7 @@ class Receiver:
             protocol_version = "HTTP/1.1"  # keep-alive, as a collector does
 
             def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
+                body = self._body()
                 receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 receiver.paths.append(self.path)
                 encoding = self.headers.get("Content-Encoding")
@@ -137,6 +137,18 @@ class Receiver:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers["Content-Length"]))
+                chunks = []  # HTTP/1.1 chunked framing (the OpenTelemetry JS exporters stream their bodies)
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    chunk = self.rfile.read(size)
+                    self.rfile.readline()
+                    if size == 0:
+                        return b"".join(chunks)
+                    chunks.append(chunk)
 
             def log_message(self, *args):
                 pass

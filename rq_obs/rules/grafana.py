@@ -1,9 +1,9 @@
-"""Render the same alert definitions as Grafana alerting provisioning (rules, Slack contact point, policy).
+"""Render the same alert definitions as Grafana alerting provisioning (rules, Slack/Teams contact point, policy).
 
 Every rule is three steps: A queries Prometheus (uid ``prometheus``) for the
 alert's value, B reduces each series to its last value (dropping NaN), C
-compares B with the threshold; C is the condition. The Slack webhook URL is the
-environment variable named by ``config.slack_webhook_env``, written as a
+compares B with the threshold; C is the condition. Each webhook URL is the
+environment variable named by ``config.slack_webhook_env`` / ``teams_webhook_env``, written as a
 ``${NAME}`` reference that Grafana expands when it loads the file: no URL is
 ever written here.
 """
@@ -14,11 +14,12 @@ import re
 
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
+from rq_obs.notifications import LABELS, channels, webhook_env
 from rq_obs.rules.definitions import Alert, alerts
 from rq_obs.rules.render import dump
 
 __all__ = ["RULES_PATH", "CONTACT_POINTS_PATH", "POLICIES_PATH", "DATASOURCE_UID", "CONTACT_POINT", "FOLDER",
-           "rule", "rules_document", "contact_points_document", "policies_document", "render", "rule_uid"]
+           "rule", "rules_document", "contact_point", "contact_points_document", "policies_document", "render", "rule_uid"]
 
 RULES_PATH = "grafana/provisioning/alerting/rq-obs-rules.yaml"
 CONTACT_POINTS_PATH = "grafana/provisioning/alerting/rq-obs-contact-points.yaml"
@@ -88,35 +89,52 @@ def rules_document(config: Config) -> dict:
     }]}
 
 
-def _webhook_ref(config: Config) -> str:
-    name = config.slack_webhook_env
+def _webhook_ref(config: Config, channel: str = "slack") -> str:
+    name = webhook_env(config, channel)
     if not _ENV_NAME.match(name):
-        raise ConfigError(f"slack_webhook_env is {name!r}; expected the name of an environment variable "
+        raise ConfigError(f"{channel}_webhook_env is {name!r}; expected the name of an environment variable "
                           "(letters, digits, _), never the webhook URL itself")
     return "${" + name + "}"
 
 
-def contact_points_document(config: Config) -> dict:
-    return {"apiVersion": 1, "contactPoints": [{
-        "orgId": 1, "name": CONTACT_POINT,
-        "receivers": [{
-            "uid": CONTACT_POINT, "type": "slack", "disableResolveMessage": False,
+def contact_point(config: Config) -> str:
+    """The contact point's name: rq-obs-slack, rq-obs-teams, or rq-obs-slack-teams with both integrations."""
+    return "-".join(("rq-obs", *channels(config)))
+
+
+def _integration(config: Config, channel: str) -> dict:
+    if channel == "teams":  # Grafana's Microsoft Teams integration (a Workflows webhook URL)
+        return {"uid": "rq-obs-teams", "type": "teams", "disableResolveMessage": False,
+                "settings": {
+                    "url": _webhook_ref(config, "teams"),
+                    "title": '{{ template "teams.default.title" . }}',
+                    "message": "{{ range .Alerts }}**{{ .Labels.severity }}** {{ .Annotations.summary }}\n\n"
+                               "{{ .Annotations.description }}\n\n[Runbook]({{ .Annotations.runbook_url }})\n\n"
+                               "{{ end }}",
+                }}
+    return {"uid": CONTACT_POINT, "type": "slack", "disableResolveMessage": False,
             "settings": {
                 "url": _webhook_ref(config),
                 "recipient": config.slack_channel,
                 "title": '{{ template "slack.default.title" . }}',
                 "text": "{{ range .Alerts }}*{{ .Labels.severity }}* {{ .Annotations.summary }}\n"
                         "{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
-            },
-        }],
+            }}
+
+
+def contact_points_document(config: Config) -> dict:
+    return {"apiVersion": 1, "contactPoints": [{
+        "orgId": 1, "name": contact_point(config),
+        "receivers": [_integration(config, c) for c in channels(config)],
     }]}
 
 
 def policies_document(config: Config) -> dict:
+    name = contact_point(config)
     return {"apiVersion": 1, "policies": [{
-        "orgId": 1, "receiver": CONTACT_POINT, "group_by": ["grafana_folder", "alertname"],
+        "orgId": 1, "receiver": name, "group_by": ["grafana_folder", "alertname"],
         "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h",
-        "routes": [{"receiver": CONTACT_POINT, "object_matchers": [["severity", "=", sev]], "group_wait": wait,
+        "routes": [{"receiver": name, "object_matchers": [["severity", "=", sev]], "group_wait": wait,
                     "repeat_interval": repeat, "continue": False} for sev, wait, repeat in _ROUTES],
     }]}
 
@@ -126,9 +144,12 @@ def render(config: Config) -> dict[str, str]:
         "Paused: Alertmanager delivers these alerts (alertmanager = true); set alertmanager = false to have\n"
         "Grafana evaluate and deliver them instead, so every alert reaches Slack once.\n"
         if config.alertmanager else ""))}
-    if config.alerts_to == "slack":
+    wanted = channels(config)
+    if wanted:
+        envs = ("variable " if len(wanted) == 1 else "variables ") + " and ".join(webhook_env(config, c) for c in wanted)
+        to = " and ".join(LABELS[c] for c in wanted)
         files[CONTACT_POINTS_PATH] = dump(contact_points_document(config), HEADER + "The webhook URL comes from the "
-                                          f"environment variable {config.slack_webhook_env} when Grafana starts.\n")
-        files[POLICIES_PATH] = dump(policies_document(config), HEADER + "Every alert goes to Slack; routes by "
+                                          f"environment {envs} when Grafana starts.\n")
+        files[POLICIES_PATH] = dump(policies_document(config), HEADER + f"Every alert goes to {to}; routes by "
                                     "severity set how fast and how often.\n")
     return files

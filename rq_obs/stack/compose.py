@@ -15,6 +15,7 @@ from typing import Any
 
 from rq_obs import __version__
 from rq_obs.config import Config
+from rq_obs.notifications import LABELS, channels, webhook_env
 from rq_obs.stack import alertmanager, exporter, prometheus, tempo
 from rq_obs.stack.grafana import DASHBOARDS_DIR
 from rq_obs.stack.images import IMAGES
@@ -37,14 +38,20 @@ def _http_probe(url: str) -> list[str]:
     return ["CMD", "wget", "-q", "-O", "/dev/null", url]
 
 
-def webhook_reference(config: Config) -> str:
+_WEBHOOK_KIND = {"slack": "the Slack incoming-webhook URL", "teams": "the Microsoft Teams Workflows webhook URL"}
+
+
+def webhook_reference(config: Config, channel: str = "slack") -> str:
     """``${VAR:?message}``: Compose refuses to start without the webhook instead of dropping alerts."""
-    var = config.slack_webhook_env
-    return "${" + var + ":?set " + var + " to the Slack incoming-webhook URL (or build with alerts_to = none)}"
+    var = webhook_env(config, channel)
+    return "${" + var + ":?set " + var + " to " + _WEBHOOK_KIND[channel] + " (or build with alerts_to = none)}"
+
+
+def _webhooks(config: Config) -> dict[str, str]:
+    return {webhook_env(config, c): webhook_reference(config, c) for c in channels(config)}
 
 
 def document(config: Config) -> dict[str, Any]:
-    slack = config.alerts_to == "slack"
     services: dict[str, Any] = {
         "grafana": {
             "image": IMAGES["grafana"],
@@ -55,7 +62,7 @@ def document(config: Config) -> dict[str, Any]:
                 "GF_USERS_ALLOW_SIGN_UP": "false",
                 "GF_ANALYTICS_REPORTING_ENABLED": "false",
                 "GF_DASHBOARDS_MIN_REFRESH_INTERVAL": "10s",
-                **({config.slack_webhook_env: webhook_reference(config)} if slack else {}),
+                **_webhooks(config),
             },
             "volumes": [
                 "./grafana/provisioning:/etc/grafana/provisioning:ro",
@@ -119,8 +126,8 @@ def document(config: Config) -> dict[str, Any]:
                         "alertmanager-data:/alertmanager"],
             "healthcheck": _health(_http_probe("http://localhost:9093/-/healthy")),
         }
-        if slack:
-            services["alertmanager"]["environment"] = {config.slack_webhook_env: webhook_reference(config)}
+        if channels(config):
+            services["alertmanager"]["environment"] = _webhooks(config)
             services["alertmanager"]["tmpfs"] = [alertmanager.WEBHOOK_DIR]
         services["prometheus"]["depends_on"] = {"alertmanager": {"condition": "service_started"}}
         volumes.append("alertmanager-data")
@@ -134,7 +141,7 @@ def render(config: Config) -> str:
         "The rq-obs stack: Grafana :" + str(config.grafana_port) + ", Prometheus :" + str(config.prometheus_port)
         + ", rq-obs serve :" + str(config.exporter_port) + ", OTLP :4317/:4318.",
         "Start, from this directory: rq-obs stack wheel --out .   (the rq-obs image installs that wheel), then",
-        "  " + (f"{config.slack_webhook_env}=<your Slack webhook URL> " if config.alerts_to == "slack" else "")
+        "  " + "".join(f"{webhook_env(config, c)}=<your {LABELS[c]} webhook URL> " for c in channels(config))
         + "docker compose up -d --build",
         "Tempo and the Collector images have no shell or HTTP client: their health checks verify",
         "their configuration; their liveness is up{job=\"tempo\"} / up{job=\"otelcol\"} in Prometheus.",

@@ -4,8 +4,10 @@ Chosen 2026-11 from tags the projects published; bump them here and rebuild. Tem
 2.x: Tempo 3 replaced the single-binary local-storage mode this stack uses with a Kafka-based
 ingest path. Grafana 13 matches the ``@grafana/schema`` version the dashboards are checked with.
 Prometheus and Alertmanager stay on the 2.x / 0.2x lines the tests run for real (Debian's
-Prometheus 2.42 and Alertmanager 0.25): Prometheus 3 changed scrape-protocol negotiation and
-``le`` label normalisation, which the rules and dashboards here were not exercised against.
+Prometheus 2.42 and Alertmanager 0.25; Alertmanager 0.28.1, the first with Teams Workflows
+receivers, is built from its Go module for the Teams delivery test): Prometheus 3 changed
+scrape-protocol negotiation and ``le`` label normalisation, which the rules and dashboards here
+were not exercised against.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ IMAGES = {
     "prometheus": "prom/prometheus:v2.55.1",
     "tempo": "grafana/tempo:2.10.4",
     "otel-collector": "otel/opentelemetry-collector-contrib:0.147.0",
-    "alertmanager": "prom/alertmanager:v0.27.0",
+    "alertmanager": "prom/alertmanager:v0.28.1",  # >= 0.28: msteamsv2_configs (Teams Workflows)
 }
 
 #: Base image of the rq-obs exporter image.

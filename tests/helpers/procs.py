@@ -135,3 +135,41 @@ def need_tool(name: str, how: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed; {how} (the README's test command runs .ci/tools/install)")
     return path
+
+
+class AlertmanagerProcess:
+    """A real Alertmanager on 127.0.0.1 (``exe``: Debian's or a Go-built one) with ``config`` and a temp
+    data dir under ``workdir``; ready when used as a context manager. ``url`` is its base URL."""
+
+    def __init__(self, exe: str, config: Path, workdir: Path):
+        import subprocess
+
+        self.log = Path(workdir) / "am.log"
+        data = Path(workdir) / "am-data"
+        data.mkdir(exist_ok=True)
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self._out = open(self.log, "wb")
+        self.proc = subprocess.Popen([exe, f"--config.file={config}", f"--storage.path={data}",
+                                      f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                                     stdout=self._out, stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> "AlertmanagerProcess":
+        try:
+            wait_until(lambda: http_get(self.url + "/-/ready")[0] == 200, 30, what="alertmanager ready",
+                       describe=lambda: self.log.read_text()[-1000:])
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def post_alerts(self, alerts: list[dict]) -> None:
+        req = urllib.request.Request(self.url + "/api/v2/alerts", data=json.dumps(alerts).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 200
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(15)
+        self._out.close()

@@ -5,13 +5,12 @@ import json
 import shutil
 import subprocess
 import threading
-import urllib.request
 
 import pytest
 import yaml
 
 from rq_obs.stack import alertmanager
-from tests.helpers.procs import ALERTMANAGER, free_port, http_get, need, wait_until
+from tests.helpers.procs import ALERTMANAGER, AlertmanagerProcess, need, wait_until
 from tests.stack.conftest import load, make_config
 
 AMTOOL = shutil.which("amtool")
@@ -45,6 +44,17 @@ def test_no_file_without_alertmanager(write_stack):
     assert not (write_stack(make_config(alertmanager=False)) / alertmanager.PATH).exists()
 
 
+#: a critical alert with a runbook and a warning without, as Prometheus would send them
+ALERTS = [
+    {"labels": {"alertname": "RqObsPassRateBelowSLO", "severity": "critical", "suite": "demo"},
+     "annotations": {"summary": "Pass rate 70% is below the 85% SLO",
+                     "description": "Suite demo passed 70% of tests over 1h.",
+                     "runbook_url": "https://example.invalid/runbooks#pass-rate"}},
+    {"labels": {"alertname": "RqObsFlakyTests", "severity": "warning", "suite": "demo"},
+     "annotations": {"summary": "3 flaky tests", "description": "Three tests flip between outcomes."}},
+]
+
+
 class _Slack(http.server.BaseHTTPRequestHandler):
     posts: list = []
 
@@ -74,30 +84,12 @@ def test_real_alertmanager_posts_summary_and_description_to_slack(write_stack, t
         receiver["slack_configs"][0]["api_url_file"] = str(webhook)
     config = tmp_path / "alertmanager.yml"
     config.write_text(yaml.safe_dump(doc))
-    port = free_port()
-    (tmp_path / "data").mkdir()
-    with open(tmp_path / "am.log", "wb") as log:
-        proc = subprocess.Popen([exe, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-                                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                                stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until(lambda: http_get(f"http://127.0.0.1:{port}/-/ready")[0] == 200, 30, what="alertmanager ready")
-            alerts = [
-                {"labels": {"alertname": "RqObsPassRateBelowSLO", "severity": "critical", "suite": "demo"},
-                 "annotations": {"summary": "Pass rate 70% is below the 85% SLO",
-                                 "description": "Suite demo passed 70% of tests over 1h.",
-                                 "runbook_url": "https://example.invalid/runbooks#pass-rate"}},
-                {"labels": {"alertname": "RqObsFlakyTests", "severity": "warning", "suite": "demo"},
-                 "annotations": {"summary": "3 flaky tests", "description": "Three tests flip between outcomes."}},
-            ]
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", data=json.dumps(alerts).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-            assert urllib.request.urlopen(req, timeout=5).status == 200
+    try:
+        with AlertmanagerProcess(exe, config, tmp_path) as am:
+            am.post_alerts(ALERTS)
             wait_until(lambda: len(_Slack.posts) >= 2, 30, what="two Slack posts")
-        finally:
-            proc.terminate()
-            proc.wait(15)
-            slack.shutdown()
+    finally:
+        slack.shutdown()
     by_title = {p["attachments"][0]["title"]: (path, p) for path, p in _Slack.posts}
     path, crit = by_title["[FIRING:1] RqObsPassRateBelowSLO: Pass rate 70% is below the 85% SLO"]
     assert path == "/services/T000/B000/XXXX" and crit["channel"] == "#rq-obs-alerts"

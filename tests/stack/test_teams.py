@@ -9,24 +9,14 @@ import http.server
 import json
 import subprocess
 import threading
-import urllib.request
 
 import yaml
 
 from rq_obs.rules import grafana
 from rq_obs.stack import alertmanager
-from tests.helpers.procs import free_port, http_get, need_tool, wait_until
+from tests.helpers.procs import AlertmanagerProcess, need_tool, wait_until
 from tests.stack.conftest import load, make_config
-
-ALERTS = [
-    {"labels": {"alertname": "RqObsPassRateBelowSLO", "severity": "critical", "suite": "demo"},
-     "annotations": {"summary": "Pass rate 70% is below the 85% SLO",
-                     "description": "Suite demo passed 70% of tests over 1h.",
-                     "runbook_url": "https://example.invalid/runbooks#pass-rate"}},
-    {"labels": {"alertname": "RqObsFlakyTests", "severity": "warning", "suite": "demo"},
-     "annotations": {"summary": "3 flaky tests", "description": "Three tests flip between outcomes."}},
-]
-
+from tests.stack.test_alertmanager import ALERTS
 
 class _Sink(http.server.BaseHTTPRequestHandler):
     """Answers as a Teams Workflows webhook does (202) and keeps what was posted, by path."""
@@ -70,24 +60,13 @@ def test_alertmanager_0_28_delivers_teams_cards_and_slack_messages(write_stack, 
         receiver["slack_configs"][0]["api_url_file"] = str(files["slack"])
     config = tmp_path / "alertmanager.yml"
     config.write_text(yaml.safe_dump(doc))
-    port = free_port()
-    (tmp_path / "data").mkdir()
-    with open(tmp_path / "am.log", "wb") as log:
-        proc = subprocess.Popen([exe, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-                                 f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-                                stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until(lambda: http_get(f"http://127.0.0.1:{port}/-/ready")[0] == 200, 30, what="alertmanager ready",
-                       describe=lambda: (tmp_path / "am.log").read_text()[-1000:])
-            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", data=json.dumps(ALERTS).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-            assert urllib.request.urlopen(req, timeout=5).status == 200
+    try:
+        with AlertmanagerProcess(exe, config, tmp_path) as am:
+            am.post_alerts(ALERTS)
             wait_until(lambda: len(_Sink.posts) >= 4, 30, what="two Teams cards and two Slack messages",
-                       describe=lambda: (_Sink.posts, (tmp_path / "am.log").read_text()[-1500:]))
-        finally:
-            proc.terminate()
-            proc.wait(15)
-            sink.shutdown()
+                       describe=lambda: (_Sink.posts, am.log.read_text()[-1500:]))
+    finally:
+        sink.shutdown()
     teams = [(ctype, _card_texts(p)) for path, ctype, p in _Sink.posts if path.startswith("/workflows/")]
     slack = [p for path, _, p in _Sink.posts if path.startswith("/services/")]
     assert len(slack) == 2 and {p["channel"] for p in slack} == {"#rq-obs-alerts"}

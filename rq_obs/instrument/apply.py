@@ -411,3 +411,5 @@ def write(root: Path, changes: Iterable[Change]) -> None:
         p = Path(root) / c.path
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(c.new, encoding="utf-8")
+        if c.old is None and c.new.startswith("#!"):  # a generated launch script
+            p.chmod(0o755)

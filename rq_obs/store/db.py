@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 
 from rq_obs.errors import StoreError
 
-__all__ = ["Store", "CORE_MIGRATIONS"]
+__all__ = ["Store", "CORE_MIGRATIONS", "writable"]
 
 CORE_MIGRATIONS: tuple[str, ...] = (
     # 1: runs, attempts, API calls, tracked files, change events, running totals
@@ -213,8 +213,7 @@ class Store:
         if "locked" in text or "busy" in text:
             return StoreError(f"{self.path}: the store is locked by another process's write for more than "
                               f"{self.busy_timeout:g} s ({text})")
-        if "readonly" in text or "read-only" in text or not os.access(self.path.parent, os.W_OK) \
-                or (self.path.exists() and not os.access(self.path, os.W_OK)):
+        if "readonly" in text or "read-only" in text or (self.path.exists() and not writable(self.path)):
             return StoreError(f"{self.path}: the store is read-only here ({text}); commands that only read it "
                               f"(runs, flaky, ...) still work")
         return StoreError(f"{self.path}: not a readable rq-obs store ({text})")
@@ -248,6 +247,9 @@ class Store:
         if self._current(component, len(migrations)):  # up to date: no write lock needed (a busy store opens)
             self._ensured.add(component)
             return
+        if self.readonly:
+            raise StoreError(f"{self.path}: the store is read-only here and its {component!r} tables are not at "
+                             f"schema version {len(migrations)}; open it once where it is writable")
         with self._lock:
             if component in self._ensured:
                 return
@@ -295,6 +297,11 @@ class Store:
             if p.exists():
                 total += p.stat().st_size
         return total
+
+
+def writable(path: Path) -> bool:
+    """Whether SQLite can write a WAL store here: the file and its directory (-wal, -shm files) are writable."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _statements(script: str) -> list[str]:

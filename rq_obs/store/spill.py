@@ -115,9 +115,6 @@ def drain(store: Store) -> list[Drained]:
     Raises the store's lock error when it is still locked (the files stay), :class:`InputError`
     naming a side file that cannot be read (it stays, the others are written).
     """
-    from rq_obs.store.runs import _finish_in, _insert_attempts, _insert_run_row, _record_tracked_files
-    from rq_obs.store.totals import Totals, key_cache
-
     done = []
     bad: list[str] = []
     for path in side_files(store.path):
@@ -127,23 +124,32 @@ def drain(store: Store) -> list[Drained]:
             bad.append(str(exc))
             continue
         now = time.time()
-        with store.transaction() as conn:
-            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
-            if row is not None and row[0] == "complete":  # written before (the file outlived its commit)
-                pass
-            else:
-                if row is None:
-                    totals = Totals(key_cache(store))
-                    _insert_run_row(conn, run, "incomplete", now)
-                    _record_tracked_files(conn, run, run.tracked_files, totals, now)
-                    totals.flush(conn, now)
-                _insert_attempts(conn, run, rows, None)
-                if doc.get("experiment"):
-                    conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?", (doc["experiment"], run.run_id))
-                _finish_in(conn, store, run, float(doc.get("finished_at") or now), doc.get("exit_code"),
-                           doc.get("counts"), now)
+        try:
+            _write_rest(store, run, rows, doc, now)
+        except sqlite3.DatabaseError as exc:
+            raise store.error(exc) from None
         path.unlink()
         done.append(Drained(path, run.run_id, len(rows)))
     if bad:
         raise InputError("; ".join(bad) + " (left in place; the other side files were written)")
     return done
+
+
+def _write_rest(store: Store, run: Run, rows: list, doc: dict, now: float) -> None:
+    from rq_obs.store.runs import _finish_in, _insert_attempts, _insert_run_row, _record_tracked_files
+    from rq_obs.store.totals import Totals, key_cache
+
+    with store.transaction() as conn:
+        row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
+        if row is not None and row[0] == "complete":  # written before (the file outlived its commit)
+            return
+        if row is None:
+            totals = Totals(key_cache(store))
+            _insert_run_row(conn, run, "incomplete", now)
+            _record_tracked_files(conn, run, run.tracked_files, totals, now)
+            totals.flush(conn, now)
+        _insert_attempts(conn, run, rows, None)
+        if doc.get("experiment"):
+            conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?", (doc["experiment"], run.run_id))
+        _finish_in(conn, store, run, float(doc.get("finished_at") or now), doc.get("exit_code"),
+                   doc.get("counts"), now)

@@ -339,7 +339,8 @@ class _Controller:
                 self.pushed = said
             else:
                 self.warn(said)
-        if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED:  # after the push, as serve would
+        # after the push, as serve would; not while another process holds the store (the next session prunes)
+        if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED and rec.side_file is None:
             try:
                 from rq_obs.store.retention import apply_retention_if_due
 

@@ -79,12 +79,17 @@ def junit_totals(path: Path) -> dict[str, int]:
 
 
 def junit_by_test(path: Path) -> dict[str, list[str]]:
-    """classname.name -> the result elements of its testcase (failure, error, skipped; [] when passed)."""
+    """classname.name -> the result elements of its testcase (failure, error, skipped; [] when passed).
+
+    Left out, as the summary line leaves them out: pytest's internal-error entry (``pytest.internal``) and
+    the nameless entry an interrupted session (pytest.exit, Ctrl-C) leaves."""
     out: dict[str, list[str]] = {}
     for case in ET.parse(path).getroot().iter("testcase"):
-        key = f"{case.get('classname')}.{case.get('name')}"
-        out.setdefault(key, []).extend(sorted(c.tag for c in case if c.tag in ("failure", "error", "skipped")))
-    return out
+        key = ".".join(p for p in (case.get("classname"), case.get("name")) if p)
+        if key in ("", "pytest.internal"):
+            continue
+        out.setdefault(key, []).extend(c.tag for c in case if c.tag in ("failure", "error", "skipped"))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 class Stored:
@@ -112,22 +117,59 @@ class Stored:
 
 def run_with_parity(pytester: pytest.Pytester, store: Path, *args: str, subprocess: bool = False,
                     by_test: bool = True, junit: bool = True, crashed: int = 0):
-    """``by_test=False`` for subtests: pytest counts each subtest's report, rq-obs stores the test's attempt.
+    """Run pytest with --rq-obs, -v and --junitxml; assert the store agrees with what pytest printed and wrote.
+
+    ``by_test=False`` for subtests: pytest counts each subtest's report, rq-obs stores the test's attempt.
     ``crashed``: tests whose xdist worker died; pytest's summary counts them failed, its JUnit XML as errors."""
-    """Run pytest with --rq-obs, -v and --junitxml; assert the store agrees with what pytest printed and wrote."""
     xml = pytester.path / "junit.xml"
     argv = ["-p", "no:cacheprovider", "-v", f"--junitxml={xml}", "--rq-obs", f"--rq-obs-store={store}", *args]
     result = (pytester.runpytest_subprocess if subprocess else pytester.runpytest)(*argv)
+    stored = check_parity(result.outlines, int(result.ret), store, xml if junit else None, by_test=by_test,
+                          crashed=crashed)
+    return result, stored
+
+
+def check_parity(lines: list[str], ret: int, store: Path, xml: Path | None, *, by_test: bool = True,
+                 crashed: int = 0) -> Stored:
+    """The one stored run against pytest's output lines, exit code and JUnit file."""
+    text = "\n".join(lines)
     stored = Stored(store)
-    expected = summary_line(result.outlines)
-    assert (stored.status, stored.exit_code) == ("complete", int(result.ret)), result.stdout.str()
-    assert stored.counts == expected, result.stdout.str()
+    expected = summary_line(lines)
+    assert (stored.status, stored.exit_code) == ("complete", ret), text
+    assert stored.counts == expected, text
     if by_test:  # each stored attempt's categories add up to the same line, and match pytest's, test by test
         assert stored.attempt_summary_counts() == expected
-        assert stored.by_test() == verbose_by_test(result.outlines), result.stdout.str()
-    if junit and xml.exists():
+        assert stored.by_test() == verbose_by_test(lines), text
+    if xml is not None and xml.exists():
         totals = junit_totals(xml)
         assert totals["errors"] == expected.get("error", 0) + crashed
         assert totals["failures"] == expected.get("failed", 0) - crashed
         assert totals["skipped"] == expected.get("skipped", 0) + expected.get("xfailed", 0)
-    return result, stored
+        if by_test and not crashed:
+            assert_matches_junit_by_test(stored, xml)
+    return stored
+
+
+#: summary category -> the JUnit element pytest writes for it (None: a testcase without one)
+_JUNIT_KIND = {"passed": None, "xpassed": None, "failed": "failure", "error": "error", "skipped": "skipped",
+               "xfailed": "skipped"}
+
+
+def junit_key(nodeid: str) -> str:
+    """The JUnit "classname.name" pytest's junitxml writes for a node id (its own mangle_test_address)."""
+    from _pytest.junitxml import mangle_test_address
+
+    names = mangle_test_address(nodeid)
+    return ".".join(names)
+
+
+def assert_matches_junit_by_test(stored: Stored, xml: Path) -> None:
+    """Each test's stored categories (reruns aside) give exactly the result elements of its JUnit testcase."""
+    junit = junit_by_test(xml)
+    mine: dict[str, list[str]] = {}
+    for test, _, _, _, summary, _ in stored.attempts:
+        kinds = mine.setdefault(junit_key(test), [])
+        kinds.extend(k for c in summary.split() if c != "rerun" and (k := _JUNIT_KIND[c]) is not None)
+    assert set(mine) == set(junit), sorted(set(mine) ^ set(junit))[:10]
+    differ = {k: (sorted(mine[k]), junit[k]) for k in junit if sorted(mine[k]) != junit[k]}
+    assert differ == {}

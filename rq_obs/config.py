@@ -210,6 +210,8 @@ class Config:
     dashboard_refresh: str = _f("1m", "dashboard auto-refresh; test runs are minutes apart", _duration)
     grafana_port: int = _f(3000, "Grafana's default port", _port)
     prometheus_port: int = _f(9090, "Prometheus' default port", _port)
+    # --- recording under contention (issue 14) ------------------------------------
+    store_lock_wait: float = _f(5.0, "seconds the end of a test session waits for another process's write lock on the store before it keeps the run's remaining attempts in a side file next to the store (written into it at the next session or rq-obs push)", _positive)
 
     def why(self, name: str) -> str:
         return _fields()[name].metadata["why"]

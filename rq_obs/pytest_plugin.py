@@ -108,6 +108,10 @@ def _spaced_store_outside(config: pytest.Config) -> str | None:
     return None
 
 
+#: seconds a store write waits for another process's lock during the session (then tried again later)
+RUN_LOCK_WAIT = 0.2
+
+
 def _stderr_warning(msg: str) -> None:
     sys.stderr.write(f"rq-obs: warning: {msg}\n")
 
@@ -204,6 +208,7 @@ class _Controller:
         self.store = None
         self.store_path = None
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.pruned = 0
         self.pushed = ""  # what a successful --rq-obs-push did
         self.tests = _Tests(cfg)  # tests running in this process (none in an xdist controller)
@@ -231,7 +236,8 @@ class _Controller:
                           f"--rq-obs-store={spaced} (or set RQ_OBS_STORE)")
             self.store_path = resolve_store_path(config.getoption("rq_obs_store"), os.environ, cfg.store_path, root,
                                                  config.invocation_params.dir)
-            self.store = Store(self.store_path)
+            self.store = Store(self.store_path, busy_timeout=RUN_LOCK_WAIT)
+            self._drain_side_files()
             suite = cfg.suite or root.name
             git = git_info(root)
             tracked = tracked_states(self.store, root, suite, cfg.tracked_files)
@@ -254,6 +260,28 @@ class _Controller:
                     sink.finish(0, {})
                 except Exception:  # noqa: BLE001
                     pass
+
+    def _drain_side_files(self) -> None:
+        """Runs an earlier session kept next to a locked store go into it now (see rq_obs.store.spill)."""
+        from rq_obs.store.spill import drain, is_locked, side_files
+
+        if not side_files(self.store_path):
+            return
+        try:
+            for done in drain(self.store):
+                self.notes.append(f"wrote run {done.run_id} ({done.attempts} attempts) from {done.path.name}, kept "
+                                  f"there by an earlier session while the store was locked")
+        except Exception as exc:  # noqa: BLE001 - never affect the session
+            if not is_locked(exc):
+                self.warn(f"side files next to {self.store_path}: {exc}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # what pytest's summary counts from collection: errors (a module that does not import) and skips
+        if (report.failed or report.skipped) and self.recorder is not None:
+            try:
+                self.recorder.collect_report(report)
+            except Exception as exc:  # noqa: BLE001 - never affect the session
+                self.warn(f"could not record the collection report of {report.nodeid}: {type(exc).__name__}: {exc}")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -291,9 +319,15 @@ class _Controller:
         rec = self.recorder
         if rec is not None:
             try:
-                span_warning = rec.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+                from rq_obs.telemetry.summary import session_counts
+
+                span_warning = rec.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED,
+                                          exit_code=int(exitstatus), counts=session_counts(self.config, rec),
+                                          lock_wait=self.cfg.store_lock_wait)
                 if span_warning:
                     self.warn(span_warning)
+                if rec.lock_note():
+                    self.warn(rec.lock_note())
             except Exception as exc:  # noqa: BLE001
                 self.warn(f"could not finish the run (it stays incomplete): {type(exc).__name__}: {exc}")
         url = self.config.getoption("rq_obs_push")
@@ -305,7 +339,8 @@ class _Controller:
                 self.pushed = said
             else:
                 self.warn(said)
-        if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED:  # after the push, as serve would
+        # after the push, as serve would; not while another process holds the store (the next session prunes)
+        if rec is not None and exitstatus != pytest.ExitCode.INTERRUPTED and rec.side_file is None:
             try:
                 from rq_obs.store.retention import apply_retention_if_due
 
@@ -319,7 +354,9 @@ class _Controller:
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         rec = self.recorder
-        if rec is not None and rec.stored:
+        for note in self.notes:
+            terminalreporter.write_line(f"rq-obs: {note}")
+        if rec is not None and rec.stored and rec.side_file is None:
             terminalreporter.write_line(
                 f"rq-obs: run {rec.sequence} of suite {rec.run.suite!r} ({rec.stored} attempts) stored in "
                 f"{self.store_path} [run id {rec.run.run_id}]")

@@ -45,14 +45,24 @@ def format_option(*choices: str) -> Callable:
     return deco
 
 
-def open_store(ctx: click.Context, store_path: str | None, *, create: bool = False):
-    """Open the store named by --store or the config (relative to the project root)."""
+def open_store(ctx: click.Context, store_path: str | None, *, create: bool = False, readonly: bool = False):
+    """Open the store named by --store or the config (relative to the project root).
+
+    ``readonly`` (commands that only read): opened for writing when possible, else read-only (a
+    read-only file system or directory), with a note on stderr saying so.
+    """
     from rq_obs.store import Store
 
     path = store_path or config_from(ctx).store_path
     p = Path(path)
     if not p.is_absolute() and store_path is None:
         p = project_root(ctx) / p
+    if readonly:
+        from rq_obs.store.db import writable
+
+        if p.exists() and not writable(p):
+            click.echo(f"rq-obs: note: {p} is read-only here; opened read-only", err=True)
+            return Store(p, readonly=True)
     return Store(p, create=create)
 
 

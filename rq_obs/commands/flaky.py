@@ -28,7 +28,7 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
     from rq_obs.analytics.reports import flaky_report
 
     config = config_from(ctx)
-    store = open_store(ctx, store_path)
+    store = open_store(ctx, store_path, readonly=True)
     now = time.time()
     tests = flaky_report(store, config, now, window, with_first_seen=True)
     summary = {s: sum(1 for t in tests if t.state == s) for s in STATES}

@@ -65,6 +65,10 @@ def command(ctx: click.Context, store_path: str | None, url: str, token: str | N
         token = config_from(ctx).token
     since_ts = parse_since(since) if since else None
     store = open_store(ctx, store_path)
+    from rq_obs.store.spill import drain
+
+    for done in drain(store):  # runs a test session kept beside the store while it was locked
+        click.echo(f"wrote run {done.run_id} ({done.attempts} attempts) from {done.path} into the store", err=True)
     report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff)
     snaps = push_snapshots(store, url, token, since=since_ts, retries=retries, backoff=backoff) if snapshots else None
     if fmt == "json":

@@ -1,6 +1,8 @@
 """List recent test runs with counts by outcome and pass rate.
 
-Newest first. Pass rate = passed / (passed + failed + error), counting every attempt.
+Newest first. ``counts`` are the counts of pytest's own summary line (same keys: passed, failed,
+error, skipped, xfailed, xpassed, rerun, ...); ``attempt_counts`` count stored attempts by outcome.
+Pass rate = passed / (passed + failed + error) of ``counts``. The text table shows pytest's exit code.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) ->
     """List recent test runs, newest first, with counts by outcome and pass rate."""
     from rq_obs.store.runs import list_runs
 
-    store = open_store(ctx, store_path)
+    store = open_store(ctx, store_path, readonly=True)
     runs = list_runs(store, limit)
     for r in runs:
         r["started"] = _iso(r["started_at"])
@@ -39,9 +41,11 @@ def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) ->
     if not runs:
         click.echo("no runs in the store yet")
         return
-    header = ["run_id", "suite", "seq", "started (UTC)", "status", "commit", *_OUTCOMES, "pass rate"]
-    rows = [[r["run_id"], r["suite"], str(r["sequence"]), r["started"], r["status"], (r["commit"] or "-")[:12],
-             *(str(r["counts"][o]) for o in _OUTCOMES),
+    header = ["run_id", "suite", "seq", "started (UTC)", "status", "exit", "commit", *_OUTCOMES, "rerun",
+              "pass rate"]
+    rows = [[r["run_id"], r["suite"], str(r["sequence"]), r["started"], r["status"],
+             "-" if r["exit_code"] is None else str(r["exit_code"]), (r["commit"] or "-")[:12],
+             *(str(r["counts"].get(o, 0)) for o in (*_OUTCOMES, "rerun")),
              "-" if r["pass_rate"] is None else f"{100 * r['pass_rate']:.1f}%"] for r in runs]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

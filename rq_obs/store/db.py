@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 
 from rq_obs.errors import StoreError
 
-__all__ = ["Store", "CORE_MIGRATIONS"]
+__all__ = ["Store", "CORE_MIGRATIONS", "writable"]
 
 CORE_MIGRATIONS: tuple[str, ...] = (
     # 1: runs, attempts, API calls, tracked files, change events, running totals
@@ -137,10 +137,15 @@ class Store:
     (``BEGIN IMMEDIATE``), committed to disk (WAL, ``synchronous=FULL``) before it returns.
     """
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True):
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, readonly: bool = False,
+                 busy_timeout: float = 30.0):
         self.path = Path(path)
-        if not create and not self.path.exists():
+        if (readonly or not create) and not self.path.exists():
             raise StoreError(f"{self.path}: store not found (run the tests with --rq-obs first, or pass --store)")
+        #: opened for reading only (``mode=ro``, or ``immutable=1`` on a read-only file system): no migrations
+        self.readonly = readonly
+        #: seconds a write waits for another process's write lock before SQLITE_BUSY ("database is locked")
+        self.busy_timeout = busy_timeout
         if create and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if self.path.parent.name == ".rq-obs":  # the default store's directory: keep it out of git
@@ -150,23 +155,68 @@ class Store:
         self._lock = threading.Lock()
         #: (series, sorted label items) -> ``totals`` label key, filled by :mod:`rq_obs.store.runs`
         self.label_keys: dict = {}
+        if readonly:
+            self._check_readable()
+            return
         self.ensure("core", CORE_MIGRATIONS)
+        from rq_obs.store.outcomes import OUTCOMES_MIGRATIONS
+
+        self.ensure("outcomes", OUTCOMES_MIGRATIONS)
 
     # -- connections ----------------------------------------------------------------
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=FULL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute("PRAGMA busy_timeout=30000")
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: not a readable rq-obs store ({exc})") from None
+            if self.readonly:
+                conn = self._connect_readonly()
+            else:
+                try:
+                    conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
+                                           check_same_thread=False)
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=FULL")
+                    conn.execute("PRAGMA foreign_keys=ON")
+                    conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                except sqlite3.DatabaseError as exc:
+                    raise self.error(exc) from None
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn
+
+    def _connect_readonly(self) -> sqlite3.Connection:
+        """``mode=ro``; when that cannot open the WAL's shared memory (a read-only file system or directory),
+        ``immutable=1``: SQLite then reads the file as it is, without locks (a checkpointed WAL store reads
+        whole; what is only in a -wal file is not seen)."""
+        uri = self.path.resolve().as_uri()
+        last: Exception | None = None
+        for query in ("?mode=ro", "?immutable=1"):
+            try:
+                conn = sqlite3.connect(uri + query, uri=True, timeout=self.busy_timeout, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.DatabaseError as exc:
+                last = exc
+        raise StoreError(f"{self.path}: not a readable rq-obs store, even read-only ({last})")
+
+    def _check_readable(self) -> None:
+        try:
+            rows = self.connect().execute("SELECT component, version FROM schema_versions").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a readable rq-obs store, opened read-only ({exc})") from None
+        if dict((r[0], r[1]) for r in rows).get("core", 0) > len(CORE_MIGRATIONS):
+            raise StoreError(f"{self.path}: component 'core' is newer than this rq-obs knows; upgrade rq-obs")
+
+    def error(self, exc: BaseException) -> StoreError:
+        """A StoreError that says what is wrong: locked by another process, read-only, or not a store."""
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(f"{self.path}: the store is locked by another process's write for more than "
+                              f"{self.busy_timeout:g} s ({text})")
+        if "readonly" in text or "read-only" in text or (self.path.exists() and not writable(self.path)):
+            return StoreError(f"{self.path}: the store is read-only here ({text}); commands that only read it "
+                              f"(runs, flaky, ...) still work")
+        return StoreError(f"{self.path}: not a readable rq-obs store ({text})")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -194,6 +244,12 @@ class Store:
         """Apply the component's pending migrations (idempotent, once per process)."""
         if component in self._ensured:
             return
+        if self._current(component, len(migrations)):  # up to date: no write lock needed (a busy store opens)
+            self._ensured.add(component)
+            return
+        if self.readonly:
+            raise StoreError(f"{self.path}: the store is read-only here and its {component!r} tables are not at "
+                             f"schema version {len(migrations)}; open it once where it is writable")
         with self._lock:
             if component in self._ensured:
                 return
@@ -219,8 +275,16 @@ class Store:
                             (component, len(migrations)),
                         )
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{self.path}: not a readable rq-obs store ({exc})") from None
+                raise self.error(exc) from None
             self._ensured.add(component)
+
+    def _current(self, component: str, version: int) -> bool:
+        try:
+            row = self.connect().execute("SELECT version FROM schema_versions WHERE component = ?",
+                                         (component,)).fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return row is not None and row[0] == version
 
     def schema_version(self, component: str = "core") -> int:
         row = self.connect().execute("SELECT version FROM schema_versions WHERE component = ?", (component,)).fetchone()
@@ -233,6 +297,11 @@ class Store:
             if p.exists():
                 total += p.stat().st_size
         return total
+
+
+def writable(path: Path) -> bool:
+    """Whether SQLite can write a WAL store here: the file and its directory (-wal, -shm files) are writable."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def _statements(script: str) -> list[str]:

@@ -89,7 +89,8 @@ def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Atte
         rows.append((attempt_id, run_id, a.test, a.outcome, a.duration, a.attempt, a.worker, a.category,
                      dumps(list(markers)) if markers else "[]", a.variant, a.started_at or run_started,
                      a.trace_id, a.span_id,
-                     dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}"))
+                     dumps(dict(a.attributes), sort_keys=True, default=str) if a.attributes else "{}",
+                     getattr(a, "summary", "")))
         for c in a.api_calls:
             call_rows.append((attempt_id, run_id, c.provider, c.model, c.status_code, c.error, c.latency,
                               c.retries, _json_list(c.retry_reasons), c.input_tokens, c.output_tokens,
@@ -97,7 +98,7 @@ def _insert_attempts(conn: sqlite3.Connection, run: Run, attempts: Sequence[Atte
     if rows:
         conn.executemany(
             "INSERT INTO attempts (id, run_id, test, outcome, duration, attempt, worker, category, markers, variant, "
-            "started_at, trace_id, span_id, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "started_at, trace_id, span_id, attributes, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     if call_rows:
@@ -202,15 +203,24 @@ def add_attempts(store: Store, run: Run, attempts: Sequence[Attempt], price: Pri
         _insert_attempts(conn, run, attempts, price)
 
 
-def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None:
+def finish_run(store: Store, run: Run, finished_at: float | None = None, exit_code: int | None = None,
+               counts: dict | None = None) -> None:
+    """Mark a run complete, with pytest's exit code and summary counts when known (:mod:`rq_obs.store.outcomes`)."""
     now = time.time()
     with store.transaction() as conn:
-        conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?",
-                     (finished_at or now, run.run_id))
-        totals = Totals(key_cache(store))
-        totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
-        totals.flush(conn, now)
-        _set_meta(conn, "last_ingest", repr(now))
+        _finish_in(conn, store, run, finished_at or now, exit_code, counts, now)
+
+
+def _finish_in(conn: sqlite3.Connection, store: Store, run: Run, finished_at: float, exit_code: int | None,
+               counts: dict | None, now: float) -> None:
+    from rq_obs.store.outcomes import set_outcome
+
+    conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?", (finished_at, run.run_id))
+    set_outcome(conn, run.run_id, exit_code, counts)
+    totals = Totals(key_cache(store))
+    totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
+    totals.flush(conn, now)
+    _set_meta(conn, "last_ingest", repr(now))
 
 
 def mark_series_old(store: Store, created_before: float) -> int:
@@ -243,22 +253,36 @@ def get_run(store: Store, run_id: str) -> sqlite3.Row | None:
 
 
 def list_runs(store: Store, limit: int = 20) -> list[dict]:
-    """Recent runs, newest first, with counts by outcome and pass rate."""
+    """Recent runs, newest first: pytest's summary counts, per-attempt counts, pass rate, exit code.
+
+    ``counts`` are the counts of pytest's own summary line when the plugin recorded them (see
+    :mod:`rq_obs.telemetry.summary`); for other runs (JUnit import, pushes) they are the attempt
+    counts. ``attempt_counts`` counts stored attempts by outcome (each rerun is an attempt). The
+    pass rate is passed / (passed + failed + error) of ``counts``.
+    """
+    import json
+
+    from rq_obs.store.outcomes import summary_columns
+    from rq_obs.telemetry.summary import pass_rate
+
+    extra = ", exit_code, summary" if summary_columns(store.connect()) else ", NULL AS exit_code, NULL AS summary"
     runs = store.query(
-        "SELECT run_id, suite, sequence, started_at, finished_at, status, commit_sha, branch FROM runs "
+        "SELECT run_id, suite, sequence, started_at, finished_at, status, commit_sha, branch" + extra + " FROM runs "
         "ORDER BY started_at DESC, sequence DESC LIMIT ?",
         (limit,),
     )
     out = []
     for r in runs:
-        counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+        attempt_counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
         for o, n in store.query("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ? GROUP BY outcome",
                                 (r["run_id"],)):
-            counts[o] = n
-        denom = counts["passed"] + counts["failed"] + counts["error"]
+            attempt_counts[o] = n
+        counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+        counts.update(json.loads(r["summary"]) if r["summary"] else attempt_counts)
         out.append({
             "run_id": r["run_id"], "suite": r["suite"], "sequence": r["sequence"], "started_at": r["started_at"],
             "finished_at": r["finished_at"], "status": r["status"], "commit": r["commit_sha"], "branch": r["branch"],
-            "counts": counts, "pass_rate": (counts["passed"] / denom) if denom else None,
+            "exit_code": r["exit_code"], "counts": counts, "attempt_counts": attempt_counts,
+            "pass_rate": pass_rate(counts),
         })
     return out

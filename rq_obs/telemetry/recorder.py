@@ -39,6 +39,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from dataclasses import replace as _replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -47,12 +48,16 @@ from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Run
 from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
 from rq_obs.telemetry.api import call_from_wire
+from rq_obs.store.spill import is_locked
+from rq_obs.telemetry.summary import attempt_categories, category, collect_error_text
 
 __all__ = ["BATCH_SIZE", "BATCH_SECONDS", "AttemptRow", "Recorder", "price_function", "attempt_outcome", "span_attributes",
            "resolve_store_path", "push"]
 
 BATCH_SIZE = 200
 BATCH_SECONDS = 1.0
+#: while another process holds the store's write lock, a write is tried again this often
+LOCK_RETRY_SECONDS = 2.0
 MAX_SPAN_TRACKED_FILES = 16
 
 
@@ -60,7 +65,7 @@ class AttemptRow(NamedTuple):
     """One attempt as the recorder hands it to :func:`~rq_obs.store.runs.add_attempts`.
 
     The fields of :class:`~rq_obs.store.records.Attempt`, same names and order (a test checks),
-    which is all ``add_attempts`` reads. A named tuple because one is built per test: ~4,700
+    which is all ``add_attempts`` reads, and ``summary`` (stored in ``attempts.summary``). A named tuple because one is built per test: ~4,700
     instructions, against ~26,000 for the frozen dataclass (it sets each of its 13 fields through
     ``object.__setattr__``).
     """
@@ -78,6 +83,7 @@ class AttemptRow(NamedTuple):
     span_id: str
     attributes: Mapping[str, Any]
     api_calls: tuple
+    summary: str = ""  # the categories this attempt added to pytest's summary line (rq_obs.telemetry.summary)
 
 
 def _failed(outcome: str) -> bool:
@@ -186,6 +192,13 @@ class Recorder:
         self._seen: dict[str, int] = {}
         self._experiments: set[str] = set()
         self._last_flush = clock()
+        #: the run row is in the store (False while the store was locked when the session started)
+        self.begun = False
+        #: when a write first found the store locked by another process (time.time()), 0.0 when never
+        self.locked_since = 0.0
+        self._retry_at = 0.0
+        #: where the rest of the run went when the store stayed locked to the end (see rq_obs.store.spill)
+        self.side_file: Path | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     @classmethod
@@ -210,10 +223,26 @@ class Recorder:
                   tracked_files=tuple(tracked))
         rec = cls(store, run, price=price, sink=sink, **kw)
         store.connect().execute("PRAGMA synchronous=NORMAL")  # run row and batches: no fsync (module docstring)
-        rec.sequence = begin_run(store, run)
-        if sink is not None:
-            sink.set_session_attributes({"test.run_sequence": rec.sequence})
+        rec._write(rec._begin)
         return rec
+
+    def _begin(self) -> None:
+        self.sequence = begin_run(self.store, self.run)
+        self.begun = True
+        if self.sink is not None:
+            self.sink.set_session_attributes({"test.run_sequence": self.sequence})
+
+    def _write(self, write: Callable[[], None]) -> bool:
+        """Do one store write; False when another process holds the store's write lock (tried again later)."""
+        try:
+            write()
+        except Exception as exc:
+            if not is_locked(exc):
+                raise
+            self.locked_since = self.locked_since or time.time()
+            self._retry_at = self.clock() + LOCK_RETRY_SECONDS
+            return False
+        return True
 
     @staticmethod
     def phase(part: list, report: Any) -> None:
@@ -269,6 +298,9 @@ class Recorder:
         if part is None:
             part = [None, None, getattr(teardown, "start", 0.0)]
         outcome, duration = attempt_outcome(part[0], part[1], teardown.outcome)
+        summary = attempt_categories(part[0], part[1], teardown.outcome if teardown.when == "teardown" else "passed")
+        if teardown.when != "teardown":  # xdist's "???" report for a test whose worker crashed
+            summary = category(teardown.outcome, teardown.when, False)
         n = self._seen.get(nodeid, 0) + 1
         self._seen[nodeid] = n
         experiment = info.get("experiment") or "none"
@@ -279,23 +311,23 @@ class Recorder:
             attributes["dropped_attributes"] = dropped
         started = part[2] or getattr(teardown, "start", 0.0) or time.time()
         worker = getattr(teardown, "worker_id", None) or "main"
-        category = info.get("category") or "none"
+        test_category = info.get("category") or "none"
         markers = tuple(info.get("markers") or ())
         variant = variant or info.get("variant") or "control"
         duration = float(duration)
         if self.sink is None:
-            attempt = AttemptRow(nodeid, outcome, duration, n, worker, category, markers, variant, started, "", "",
-                                 attributes, calls)
+            attempt = AttemptRow(nodeid, outcome, duration, n, worker, test_category, markers, variant, started, "",
+                                 "", attributes, calls, summary)
         else:
             fields = dict(
-                test=nodeid, outcome=outcome, duration=duration, attempt=n, worker=worker, category=category,
+                test=nodeid, outcome=outcome, duration=duration, attempt=n, worker=worker, category=test_category,
                 markers=markers, variant=variant, started_at=started, attributes=attributes, api_calls=calls,
             )
             attrs = span_attributes(fields)
             stop = getattr(teardown, "stop", 0.0) or started + duration
             fields["trace_id"], fields["span_id"] = self.sink.attempt(
                 nodeid, int(started * 1e9), int(stop * 1e9), attrs, outcome in ("failed", "error"))
-            attempt = AttemptRow(**fields)
+            attempt = AttemptRow(**fields, summary=summary)
         pending = self.pending
         pending.append(attempt)
         counts = self.counts
@@ -303,27 +335,62 @@ class Recorder:
         if len(pending) >= self.batch_size or self.clock() - self._last_flush >= self.batch_seconds:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the pending attempts (one transaction)."""
-        self._last_flush = self.clock()
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, []
-        add_attempts(self.store, self.run, batch, self.price)
-        self.stored += len(batch)
+    def flush(self, *, force: bool = False) -> bool:
+        """Write the pending attempts (one transaction); False when the store is locked (they stay pending).
 
-    def finish(self, *, interrupted: bool = False) -> str | None:
-        """Flush, mark the run complete (unless interrupted), end the spans. Returns a span warning or None."""
+        While locked, a write is tried again every :data:`LOCK_RETRY_SECONDS` (``force``: now).
+        """
+        self._last_flush = now = self.clock()
+        if not force and self._retry_at and now < self._retry_at:
+            return False
+        if not self.begun and not self._write(self._begin):
+            return False
+        if not self.pending:
+            return True
+        batch, self.pending = self.pending, []
+        if not self._write(lambda: add_attempts(self.store, self.run, batch, self.price)):
+            self.pending = batch + self.pending
+            return False
+        self.stored += len(batch)
+        return True
+
+    def collect_report(self, report: Any) -> None:
+        """A collection report that pytest counts (failed: ``error``; skipped, e.g. a module-level skip:
+        ``skipped``): one attempt record under the collector's node id, with the error text."""
+        outcome = "error" if report.failed else "skipped"
+        attributes = {"error": collect_error_text(report)} if report.failed else {}
+        n = self._seen.get(report.nodeid, 0) + 1
+        self._seen[report.nodeid] = n
+        self.pending.append(AttemptRow(report.nodeid or ".", outcome, 0.0, n, "main", "none", (), "control",
+                                       time.time(), "", "", attributes, (), outcome))
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    def finish(self, *, interrupted: bool = False, exit_code: int | None = None,
+               counts: Mapping[str, int] | None = None, lock_wait: float = 5.0) -> str | None:
+        """Flush and mark the run complete with pytest's exit code and summary counts; end the spans.
+
+        Waits up to ``lock_wait`` seconds for another process's write lock; when the store is still
+        locked, the rest of the run goes to a side file (:attr:`side_file`). Returns a span warning or None.
+        """
         finished = time.time()
         try:
-            self.flush()
-            if len(self._experiments) == 1 and self.run.experiment == "none":
-                with self.store.transaction() as conn:
-                    conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?",
-                                 (next(iter(self._experiments)), self.run.run_id))
-            self.store.connect().execute("PRAGMA synchronous=FULL")  # the last commit syncs the whole run
-            if not interrupted:
-                finish_run(self.store, self.run, finished)
+            conn = self.store.connect()
+            conn.execute(f"PRAGMA busy_timeout={int(lock_wait * 1000)}")
+            experiment = next(iter(self._experiments)) if len(self._experiments) == 1 and \
+                self.run.experiment == "none" else None
+            if self.flush(force=True):
+                def complete() -> None:
+                    if experiment:
+                        with self.store.transaction() as c:
+                            c.execute("UPDATE runs SET experiment = ? WHERE run_id = ?", (experiment, self.run.run_id))
+                    conn.execute("PRAGMA synchronous=FULL")  # the last commit syncs the whole run
+                    finish_run(self.store, self.run, finished, exit_code, dict(counts) if counts is not None else None)
+
+                done = self._write(complete)
+            else:
+                done = False
+            if not done:
+                self.side_file = self._spill(finished, exit_code, counts, experiment)
         finally:
             warning = None
             if self.sink is not None:
@@ -334,6 +401,48 @@ class Recorder:
                     "test.attempts": total,
                 })
         return warning
+
+    def _spill(self, finished: float, exit_code: int | None, counts: Mapping[str, int] | None,
+               experiment: str | None) -> Path:
+        from rq_obs.store.spill import write_side_file
+
+        price = self.price
+        rows = []
+        for a in self.pending:  # costs are settled now: the side file is written into the store without a price table
+            if a.api_calls and price is not None:
+                calls = tuple(c if c.cost_usd is not None else
+                              _replace(c, cost_usd=price(c.model, c.input_tokens, c.output_tokens, c.cached_tokens))
+                              for c in a.api_calls)
+                a = a._replace(api_calls=calls)
+            rows.append(a)
+        path = write_side_file(self.store.path, self.run, self.begun, rows, finished_at=finished,
+                               exit_code=exit_code, counts=counts, experiment=experiment)
+        self.pending = []
+        return path
+
+    def summary_counts(self) -> dict[str, int]:
+        """Counts per summary category of this run's attempts (stored and pending)."""
+        from rq_obs.telemetry.summary import counts_of
+
+        stored = []
+        if self.begun:
+            stored = [r[0] for r in self.store.query("SELECT summary FROM attempts WHERE run_id = ?",
+                                                     (self.run.run_id,))]
+        return counts_of([*stored, *(a.summary for a in self.pending)])
+
+    def lock_note(self) -> str:
+        """One line on what a locked store did to this run ('' when it never was locked)."""
+        if not self.locked_since:
+            return ""
+        where = self.store.path
+        if self.side_file is not None:
+            return (f"the store {where} was locked by another process (since "
+                    f"{time.strftime('%H:%M:%S', time.localtime(self.locked_since))}, still at the end of the session): "
+                    f"nothing was lost; the run's remaining results are kept in {self.side_file} and are written "
+                    f"into the store at the next test session or `rq-obs push`")
+        return (f"the store {where} was locked by another process during the run (from "
+                f"{time.strftime('%H:%M:%S', time.localtime(self.locked_since))}): attempts were kept in memory "
+                f"and written when the lock cleared; nothing was lost")
 
 
 def resolve_store_path(option: str | None, env: Mapping[str, str], config_path: str, rootdir: Path,

@@ -72,7 +72,8 @@ def test_price_function_charges_cached_input_at_the_cached_price():
 
 def test_attempt_rows_have_the_fields_of_attempt_in_its_order():
     # the recorder hands AttemptRow tuples to add_attempts in place of Attempt dataclasses
-    assert list(AttemptRow._fields) == [f.name for f in dataclasses.fields(Attempt)]
+    # plus the categories the attempt added to pytest's summary line (stored in attempts.summary)
+    assert list(AttemptRow._fields) == [f.name for f in dataclasses.fields(Attempt)] + ["summary"]
 
 
 def test_live_environ_sees_changes_and_reads_plain_mappings(monkeypatch):

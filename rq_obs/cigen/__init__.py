@@ -87,7 +87,7 @@ def generate(root: Path, provider: str, config, opts: Options,
              info: ProjectInfo | None = None) -> tuple[ProjectInfo, dict[str, str]]:
     """The pipeline file and the quality-gates file (``info``: the project's :func:`detect`, done here if None)."""
     mod = _renderer(provider)
-    info = info if info is not None else detect(Path(root))
+    info = info if info is not None else detect(Path(root), config)
     return info, {mod.PATH: mod.render(info, opts), GATES_FILE: gates_yaml(config)}
 
 

@@ -83,6 +83,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
         "on": {
             "push": {"branches": [opts.base_branch], "tags": ["*"]},
             "pull_request": {"branches": [opts.base_branch]},
+            "release": {"types": ["published"]},
         },
         "permissions": {"contents": "read", "actions": "read", "pull-requests": "write"},
         "jobs": {

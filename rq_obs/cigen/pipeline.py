@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from rq_obs.cigen.detect import BENCHMARK_FILE, COVERAGE_FILE, ProjectInfo
 
 __all__ = ["Step", "Options", "STORE_DIR", "REPORT", "GATE_OUTPUT", "RELEASE_FILE", "BASE_RELEASE_FILE",
-           "ARTIFACT", "install_step", "dashboards_check", "gate_steps", "report_lines", "GATES_FILE", "header",
+           "ARTIFACT", "VULNS_FILE", "AUDIT_REQUIREMENTS", "install_step", "audit_step", "dashboards_check", "gate_steps", "report_lines", "GATES_FILE", "header",
            "push_command"]
 
 STORE_DIR = ".rq-obs"
@@ -33,6 +33,8 @@ REPORT = "rq-obs-report.md"
 GATE_OUTPUT = "rq-obs-gate.txt"
 ARTIFACT = "rq-obs-store"
 GATES_FILE = ".quality-gates.yaml"
+VULNS_FILE = "vulns.json"
+AUDIT_REQUIREMENTS = "rq-obs-audit-requirements.txt"
 
 def header(opts: "Options") -> str:
     """The comment at the top of every generated pipeline file."""
@@ -76,6 +78,24 @@ def install_step(info: ProjectInfo, opts: Options) -> Step:
     return Step("install", "Install the project and rq-obs", (*info.install, info.install_rq_obs(opts.rq_obs_spec)))
 
 
+def audit_step(info: ProjectInfo) -> Step:
+    """pip-audit over the environment's pins, its JSON kept for the snapshot. Never fails the pipeline: pip-audit
+    needs its vulnerability service (PyPI's JSON API / OSV), and a run that cannot reach it has no vulnerability
+    data (the snapshot then leaves the dimension out, and the gate says it was not measured). pip-audit runs
+    from its own virtual environment so it is not recorded among the project's dependencies."""
+    audit_venv = '"${TMPDIR:-/tmp}/rq-obs-audit"'
+    return Step("audit", "Audit the dependencies for known vulnerabilities (pip-audit)", (
+        f"rm -f {VULNS_FILE}",
+        f"{info.freeze()} | grep -v -e ' @ ' -e '^-e ' > {AUDIT_REQUIREMENTS} || true",
+        'audit="$(command -v pip-audit || true)"',
+        f'if [ -z "$audit" ] && python3 -m venv {audit_venv} && {audit_venv}/bin/pip install --quiet pip-audit; then '
+        f'audit={audit_venv}/bin/pip-audit; fi',
+        f'"${{audit:-pip-audit}}" --requirement {AUDIT_REQUIREMENTS} --no-deps --disable-pip --format json '
+        f"--output {VULNS_FILE} || [ -s {VULNS_FILE} ] || echo 'pip-audit could not audit (its vulnerability "
+        "service is unreachable?): this release has no vulnerability data'",
+    ))
+
+
 def dashboards_check(info: ProjectInfo, stack_dir: str) -> str:
     import shlex
 
@@ -90,6 +110,7 @@ def gate_steps(info: ProjectInfo, opts: Options) -> tuple[Step, ...]:
         snapshot += f" --benchmarks {BENCHMARK_FILE}"
     if info.coverage:
         snapshot += f" --coverage {COVERAGE_FILE}"
+    snapshot += f' $([ -s {VULNS_FILE} ] && echo "--vulns {VULNS_FILE}")'
     compare = (
         f"if [ -f {BASE_RELEASE_FILE} ]; then",
         f'  {info.run("rq-obs compare")} "$(cat {BASE_RELEASE_FILE})" "$RQ_OBS_RELEASE" --format markdown > {REPORT}',
@@ -99,6 +120,7 @@ def gate_steps(info: ProjectInfo, opts: Options) -> tuple[Step, ...]:
     )
     steps = [
         Step("tests", "Run the tests with the rq-obs plugin", (info.run(info.test_command),), gate=True),
+        audit_step(info),
         Step("snapshot", "Snapshot the release", (info.run(snapshot), f'echo "$RQ_OBS_RELEASE" > {RELEASE_FILE}')),
         Step("compare", "Compare with the base branch", compare, gate=True),
     ]

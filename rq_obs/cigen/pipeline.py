@@ -105,12 +105,13 @@ def dashboards_check(info: ProjectInfo, stack_dir: str) -> str:
 def gate_steps(info: ProjectInfo, opts: Options) -> tuple[Step, ...]:
     """Tests, snapshot, compare, dashboards check (when the project has a stack) and gates: the part every
     provider shares."""
-    snapshot = 'rq-obs snapshot --release "$RQ_OBS_RELEASE"'
-    if info.benchmarks:
-        snapshot += f" --benchmarks {BENCHMARK_FILE}"
-    if info.coverage:
-        snapshot += f" --coverage {COVERAGE_FILE}"
-    snapshot += f' $([ -s {VULNS_FILE} ] && echo "--vulns {VULNS_FILE}")'
+    # each report only when it was written (a test session that crashed writes no coverage or benchmark JSON,
+    # pip-audit offline writes no vulnerabilities): the snapshot records what there is
+    inputs = [("--benchmarks", BENCHMARK_FILE)] if info.benchmarks else []
+    inputs += [("--coverage", COVERAGE_FILE)] if info.coverage else []
+    inputs.append(("--vulns", VULNS_FILE))
+    snapshot = 'rq-obs snapshot --release "$RQ_OBS_RELEASE"' + "".join(
+        f' $([ -s {path} ] && echo "{flag} {path}")' for flag, path in inputs)
     compare = (
         f"if [ -f {BASE_RELEASE_FILE} ]; then",
         f'  {info.run("rq-obs compare")} "$(cat {BASE_RELEASE_FILE})" "$RQ_OBS_RELEASE" --format markdown > {REPORT}',

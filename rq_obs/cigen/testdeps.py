@@ -40,6 +40,15 @@ def is_test_name(name: str) -> bool:
     return any(part in TEST_WORDS for part in re.split(r"[-_.]+", name.lower()))
 
 
+def _pick(names) -> tuple[str, ...]:
+    """The names for tests among ``names``: those that say test/tests/testing, else those that say dev (a dev
+    extra or group often carries linters, docs and release tools too, so it is only used when nothing is
+    named for tests)."""
+    names = [n for n in names if is_test_name(n)]
+    tests = [n for n in names if set(re.split(r"[-_.]+", n.lower())) & {"test", "tests", "testing"}]
+    return tuple(tests or names)
+
+
 @dataclass(frozen=True)
 class Found:
     where: str  # file, relative to the project root
@@ -74,16 +83,16 @@ _PYPROJECT_LOOKS = ("pyproject.toml [project.optional-dependencies]", "pyproject
 
 
 def _requirement_files(root: Path) -> list[str]:
-    out = []
-    for p in sorted(root.glob("requirements*.txt"), key=lambda p: (p.name != "requirements.txt", p.name)):
-        if p.name == "requirements.txt" or is_test_name(p.stem.removeprefix("requirements")):
-            out.append(p.name)
+    root_files = sorted(root.glob("requirements*.txt"), key=lambda p: (p.name != "requirements.txt", p.name))
+    picked = _pick(p.stem for p in root_files)
+    out = [p.name for p in root_files if p.name == "requirements.txt" or p.stem in picked]
     rdir = root / "requirements"
     if rdir.is_dir():
         txt = sorted(p for p in rdir.iterdir() if p.is_file() and p.suffix == ".txt")
         # compiled pins (.txt) win over their .in sources
         ins = sorted(p for p in rdir.iterdir() if p.is_file() and p.suffix == ".in" and not p.with_suffix(".txt").exists())
-        out.extend(f"requirements/{p.name}" for p in (*txt, *ins) if is_test_name(p.stem))
+        picked = _pick(p.stem for p in (*txt, *ins))
+        out.extend(f"requirements/{p.name}" for p in (*txt, *ins) if p.stem in picked)
     return out
 
 
@@ -149,12 +158,12 @@ def find(root: Path, pyproject: dict, package_manager: str) -> TestDeps:
     found: list[Found] = []
     looked = ["pyproject.toml"] if (root / "pyproject.toml").is_file() else []
     project = pyproject.get("project") or {}
-    extras = tuple(e for e in (project.get("optional-dependencies") or {}) if is_test_name(e))
+    extras = _pick(project.get("optional-dependencies") or {})
     found.extend(Found("pyproject.toml", f"extra {e!r}") for e in extras)
-    groups = tuple(g for g in (pyproject.get("dependency-groups") or {}) if is_test_name(g))
+    groups = _pick(pyproject.get("dependency-groups") or {})
     found.extend(Found("pyproject.toml", f"dependency group {g!r}") for g in groups)
     poetry = (pyproject.get("tool") or {}).get("poetry") or {}
-    poetry_groups = tuple(g for g in (poetry.get("group") or {}) if is_test_name(g))
+    poetry_groups = _pick(poetry.get("group") or {})
     found.extend(Found("pyproject.toml", f"Poetry group {g!r}") for g in poetry_groups)
     if poetry.get("dev-dependencies"):
         found.append(Found("pyproject.toml", "[tool.poetry.dev-dependencies]"))
@@ -168,7 +177,7 @@ def find(root: Path, pyproject: dict, package_manager: str) -> TestDeps:
             pass
         else:
             if parser.has_section("options.extras_require"):
-                cfg_extras = tuple(e for e in parser["options.extras_require"] if is_test_name(e))
+                cfg_extras = _pick(parser["options.extras_require"])
                 found.extend(Found("setup.cfg", f"extra {e!r}") for e in cfg_extras)
                 extras += tuple(e for e in cfg_extras if e not in extras)
     looked.append("requirements*.txt")

@@ -486,8 +486,9 @@ def test_github_workflow_validates_and_runs_the_rq_obs_commands(tmp_path):
                                     "pip install pytest pytest-cov",
                                     "pip install 'rq-obs @ git+https://github.com/acme/rq-obs@v0.1.0'"]
     assert run["tests"] == "pytest --rq-obs --cov --cov-report=json:coverage.json\n"
-    assert run["snapshot"].splitlines()[0] == ('rq-obs snapshot --release "$RQ_OBS_RELEASE" --coverage coverage.json '
-                                               '$([ -s vulns.json ] && echo "--vulns vulns.json")')
+    assert run["snapshot"].splitlines()[0] == ('rq-obs snapshot --release "$RQ_OBS_RELEASE" $([ -s coverage.json ] && '
+                                               'echo "--coverage coverage.json") $([ -s vulns.json ] && echo "--vulns '
+                                               'vulns.json")')
     assert 'rq-obs compare "$(cat .rq-obs/ci-base-release)" "$RQ_OBS_RELEASE" --format markdown > rq-obs-report.md' in run["compare"]
     assert "rq-obs gate > rq-obs-gate.txt" in run["gate"]
     gated = [s["id"] for s in steps if s.get("continue-on-error") and "id" in s]
@@ -540,7 +541,7 @@ def test_gitlab_pipeline_validates_and_enforces_gates_at_the_end(tmp_path):
     tests = next(s for s in script if "pytest --rq-obs" in s)
     assert "pytest --rq-obs --cov --cov-report=json:coverage.json --benchmark-json=benchmark.json" in tests and tests.endswith("|| echo tests >> .rq-obs/ci-failed")
     snap = next(s for s in script if "rq-obs snapshot" in s)
-    assert 'rq-obs snapshot --release "$RQ_OBS_RELEASE" --benchmarks benchmark.json' in snap
+    assert 'rq-obs snapshot --release "$RQ_OBS_RELEASE" $([ -s benchmark.json ] && echo "--benchmarks benchmark.json")' in snap
     assert script[-1].startswith("if [ -s .rq-obs/ci-failed ]") and "exit 1" in script[-1]
     assert job["artifacts"]["when"] == "always" and ".rq-obs/" in job["artifacts"]["paths"]
     assert any("merge_requests/$CI_MERGE_REQUEST_IID/notes" in s for s in job["after_script"])

@@ -46,7 +46,7 @@ def _project(root: Path, files: dict[str, str]) -> Path:
 
 
 @pytest.mark.parametrize("files, found, install", [
-    ({"pyproject.toml": PROJECT + '[project.optional-dependencies]\ntesting = ["pytest"]\ndocs = ["sphinx"]\n'
+    ({"pyproject.toml": PROJECT + '[project.optional-dependencies]\ntesting = ["pytest"]\ndocs = ["sphinx"]\ndev = ["tox"]\n'
                                   '[dependency-groups]\ntest = ["hypothesis"]\nlint = ["ruff"]\n'},
      ["extra 'testing' (pyproject.toml)", "dependency group 'test' (pyproject.toml)"],
      [UPGRADE, "pip install -e '.[testing]' --group test"]),
@@ -54,10 +54,10 @@ def _project(root: Path, files: dict[str, str]) -> Path:
      ["dependency group 'dev' (pyproject.toml)"], [UPGRADE, "pip install --group dev"]),
     ({"setup.py": "", "setup.cfg": "[options.extras_require]\ntests = pytest\n",
       "requirements/tests.txt": "pytest\n", "requirements/docs.txt": "sphinx\n", "requirements/dev.in": "tox\n"},
-     ["extra 'tests' (setup.cfg)", "requirements file (requirements/tests.txt)",
-      "requirements file (requirements/dev.in)"],
-     [UPGRADE, "pip install -r requirements/dev.in", "pip install -r requirements/tests.txt",
-      "pip install -e '.[tests]'"]),
+     ["extra 'tests' (setup.cfg)", "requirements file (requirements/tests.txt)"],  # tests win over dev
+     [UPGRADE, "pip install -r requirements/tests.txt", "pip install -e '.[tests]'"]),
+    ({"setup.py": "", "requirements/dev.in": "tox\n", "requirements/docs.txt": "sphinx\n"},  # dev when no tests
+     ["requirements file (requirements/dev.in)"], [UPGRADE, "pip install -r requirements/dev.in", "pip install -e ."]),
     ({"setup.py": "", "requirements-test.txt": "pytest\n", "requirements.txt": "click\n",
       "requirements-docs.txt": "sphinx\n"},
      ["requirements file (requirements.txt)", "requirements file (requirements-test.txt)"],

@@ -51,6 +51,7 @@ class StepResult:
     name: str
     outcome: str  # success | failure | skipped
     output: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -65,7 +66,10 @@ class Result:
 
     @property
     def log(self) -> str:
-        return "\n".join(f"--- {s.name}: {s.outcome}\n{s.output}" for s in self.steps)
+        return "\n".join(f"--- {s.name}: {s.outcome} ({s.seconds:.1f}s)\n{s.output}" for s in self.steps)
+
+    def timings(self) -> str:
+        return ", ".join(f"{s.name[:20]} {s.seconds:.1f}s" for s in self.steps if s.seconds >= 0.5)
 
 
 # --- hosted services -------------------------------------------------------------------------------
@@ -231,11 +235,18 @@ def _environ(venv: Path, services: Services, extra: dict[str, str]) -> dict[str,
     return env
 
 
+_LAST = [0.0]
+
+
 def _shell(argv: list[str], script: str, cwd: Path, env: dict[str, str], timeout: float) -> tuple[int, str]:
+    import time
+
     path = Path(env["TMPDIR"]) / "step.sh"
     path.write_text(script)
+    t0 = time.monotonic()
     cp = subprocess.run([*argv, str(path)], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                         text=True, timeout=timeout)
+    _LAST[0] = time.monotonic() - t0
     return cp.returncode, cp.stdout
 
 
@@ -393,7 +404,7 @@ def run_github(root: Path, venv: Path, services: Services, event: Event, *, time
                                   (with_["path"].rstrip("/"),))
             elif action not in ("actions/checkout", "actions/setup-python", "actions/cache"):
                 raise AssertionError(f"the runner does not know the action {step['uses']}")
-            code, out = 0, ""
+            code, out, _LAST[0] = 0, "", 0.0
         else:
             env = dict(base_env, **job_env, **{k: _interpolate(str(v), ctx, funcs) for k, v in (step.get("env") or {}).items()})
             code, out = _shell(["bash", "--noprofile", "--norc", "-e"], _interpolate(step["run"], ctx, funcs),
@@ -402,7 +413,7 @@ def run_github(root: Path, venv: Path, services: Services, event: Event, *, time
         if "id" in step:
             steps_ctx[step["id"]] = {"outcome": outcome,
                                      "conclusion": "success" if step.get("continue-on-error") else outcome}
-        result.steps.append(StepResult(name, outcome, out))
+        result.steps.append(StepResult(name, outcome, out, _LAST[0]))
         if code != 0 and not step.get("continue-on-error"):
             failed = True
     result.code = 1 if failed else 0
@@ -435,7 +446,7 @@ def run_gitlab(root: Path, venv: Path, services: Services, event: Event, *, time
     result = Result(0)
     script = "\n".join([*job.get("before_script", []), *job["script"]]) + "\n"
     code, out = _shell(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"], script, root, env, timeout)
-    result.steps.append(StepResult("script", "success" if code == 0 else "failure", out))
+    result.steps.append(StepResult("script", "success" if code == 0 else "failure", out, _LAST[0]))
     acode, aout = _shell(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail"],
                          "\n".join(job.get("after_script", [])) + "\n", root, env, timeout)
     result.steps.append(StepResult("after_script", "success" if acode == 0 else "failure", aout))
@@ -555,7 +566,7 @@ def run_jenkins(root: Path, venv: Path, services: Services, event: Event, *, tim
             paths = tuple(p.strip().removesuffix("/**") for p in m.group(1).split(","))
             services.keep_run(f"PR-{event.number}" if pr else event.branch, not failed, root, paths)
             code, out = 0, ""
-        result.steps.append(StepResult(name, "success" if code == 0 else "failure", out))
+        result.steps.append(StepResult(name, "success" if code == 0 else "failure", out, _LAST[0] if kind == "sh" else 0))
         if code != 0:
             failed = True
             return caught

@@ -112,20 +112,16 @@ def test_init_without_a_provider_to_detect_says_how_to_choose(tmp_path):
 @pytest.mark.thirdparty
 def test_init_on_a_fresh_copy_of_a_real_project_then_its_pipeline_runs_green(tmp_path):
     from tests.automation.test_ci_pipelines_run import KEEP, _pytest_counts, _rq_obs
-    from tests.helpers.cirunner import Event, Services, fresh_checkout, layered_venv, run_gitlab
+    from tests.helpers.cirunner import Event, Services, fresh_checkout, layered_venv, run_github
     from tests.helpers.thirdparty import sdist
 
     root = sdist("humanize", "4.12.3", tmp_path / "src")
     _git(root, "init", "-q", "-b", "main")
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "sdist")
-    (root / ".gitlab-ci.yml").write_text("test:\n  script: [pytest]\n")  # the project's own CI: GitLab
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "ci")
-    r = run_cli("init", str(root), "--force")  # --force: init replaces the project's .gitlab-ci.yml
+    r = run_cli("init", str(root))
     assert r.code == 0, r.err
-    assert r.out.splitlines()[0] == "provider: gitlab (the repository has .gitlab-ci.yml)"
-    assert "replace   .gitlab-ci.yml" in r.out.splitlines()
+    assert r.out.splitlines()[0] == "provider: github (the repository has .github/)"  # the sdist carries it
     # the three next commands, run as printed
     for line in r.out.splitlines()[-3:-1]:
         subprocess.run(line.split(". ", 1)[1].replace("git commit", "git -c user.name=t -c user.email=t@e commit"),
@@ -137,7 +133,7 @@ def test_init_on_a_fresh_copy_of_a_real_project_then_its_pipeline_runs_green(tmp
     services.set_vulns({"dependencies": [], "fixes": []})
     sha = _git(root, "rev-parse", "HEAD")
     fresh_checkout(root, KEEP)
-    result = run_gitlab(root, venv, services, Event("push", "main", "main", sha))
+    result = run_github(root, venv, services, Event("push", "main", "main", sha))
     assert result.code == 0, result.log[-6000:]
     assert _pytest_counts(result.log)["passed"] > 0
     assert "6 generated files are current in observability" in result.log  # the dashboards check ran, green

@@ -98,7 +98,8 @@ def _run(provider: str, root: Path, services: Services, event: Event):
     return result
 
 
-def _check_green(provider: str, root: Path, result, event: Event, baseline: str | None) -> None:
+def _check_green(provider: str, root: Path, result, event: Event, baseline: str | None, *,
+                 vulns_measured: bool = True) -> None:
     assert result.code == 0, result.log[-6000:]
     log = result.log
     # the tests ran with the plugin, and the store saw what pytest saw
@@ -106,19 +107,21 @@ def _check_green(provider: str, root: Path, result, event: Event, baseline: str 
     runs = json.loads(_rq_obs(root, "runs", "--format", "json").stdout)
     assert runs[0]["counts"]["passed"] == counts["passed"] > 0 and runs[0]["counts"]["failed"] == 0, (runs, counts)
     # a snapshot of this release was taken, with coverage; compare and gate ran
-    assert (root / ".rq-obs/ci-release").read_text().strip() == event.sha
+    release = event.tag or event.sha
+    assert (root / ".rq-obs/ci-release").read_text().strip() == release
     gate = _rq_obs(root, "gate", "--format", "json")
     verdict = json.loads(gate.stdout)
-    assert verdict["release"] == event.sha and verdict["passed"] is True and gate.returncode == 0
+    assert verdict["release"] == release and verdict["passed"] is True and gate.returncode == 0
     coverage = next(g for g in verdict["gates"] if g["name"] == "min_coverage")
     assert coverage["actual"] is not None and 0 < coverage["actual"] <= 1
     vulns = next(g for g in verdict["gates"] if g["name"] == "max_vulnerabilities")
-    assert vulns["actual"] == 0
+    assert vulns["actual"] == (0 if vulns_measured else None)
+    assert ("max_vulnerabilities" in verdict["not_measured"]) is not vulns_measured
     report = (root / "rq-obs-report.md").read_text()
     if baseline is None:
         assert report.startswith("No snapshot from the base branch yet")
     else:
-        assert baseline in report and event.sha in report, report[:2000]
+        assert baseline in report and release in report, report[:2000]
     assert "Quality gates for" in log and "PASS" in log
 
 
@@ -151,13 +154,15 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
     _check_green("gitlab", root, result, mr, main_sha)
     assert len(services.comments()) == 1 and main_sha in services.comments()[0]
 
-    # Jenkins, the same pull request's build; pip-audit cannot reach its service: no data, and no failure
+    # Jenkins, a tag's build: the release is snapshotted under the tag's name and compared with main's run;
+    # pip-audit cannot reach its service: no vulnerability data, and no failure
     services.set_vulns(None)
-    result = _run("jenkins", root, services, mr)
-    assert result.code == 0, result.log[-6000:]
+    _git(root, "checkout", "-q", "main")
+    _git(root, "tag", f"v{version}-ci")
+    tag = Event("tag", "main", "main", main_sha, tag=f"v{version}-ci")
+    result = _run("jenkins", root, services, tag)
     assert "pip-audit could not audit" in result.log
-    gate = json.loads(_rq_obs(root, "gate", "--format", "json").stdout)
-    assert gate["passed"] is True and "max_vulnerabilities" in gate["not_measured"]
+    _check_green("jenkins", root, result, tag, main_sha, vulns_measured=False)
 
 
 @pytest.mark.thirdparty

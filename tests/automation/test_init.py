@@ -132,10 +132,12 @@ def test_init_on_a_fresh_copy_of_a_real_project_then_its_pipeline_runs_green(tmp
     services = Services(tmp_path / "services")
     services.set_vulns({"dependencies": [], "fixes": []})
     sha = _git(root, "rev-parse", "HEAD")
+    _git(root, "tag", "v4.12.3")
     fresh_checkout(root, KEEP)
-    result = run_github(root, venv, services, Event("push", "main", "main", sha))
+    # a release published on GitHub: the workflow runs on it and snapshots the release under its tag
+    result = run_github(root, venv, services, Event("release", "main", "main", sha, tag="v4.12.3"))
     assert result.code == 0, result.log[-6000:]
     assert _pytest_counts(result.log)["passed"] > 0
     assert "6 generated files are current in observability" in result.log  # the dashboards check ran, green
     gate = json.loads(_rq_obs(root, "gate", "--format", "json").stdout)
-    assert gate["passed"] is True and gate["release"] == sha
+    assert gate["passed"] is True and gate["release"] == "v4.12.3"

@@ -38,7 +38,7 @@ __all__ = ["Event", "Services", "Result", "run_github", "run_gitlab", "run_jenki
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # push | pull_request | tag
+    kind: str  # push | pull_request | tag (a tag pushed) | release (GitHub: a release published; else as tag)
     branch: str  # the branch pushed, or the pull request's head branch
     base: str  # the base (default) branch
     sha: str
@@ -292,21 +292,18 @@ class _Expr:
             raise ValueError(f"trailing tokens {self.toks[self.i:]}")
         return v
 
-    def _or(self):
-        v = self._and()
-        while self._peek()[1] == "||":
+    def _chain(self, op: str, operand, pick):
+        v = operand()
+        while self._peek()[1] == op:
             self._take()
-            r = self._and()
-            v = v if _truthy(v) else r
+            v = pick(v, operand())
         return v
 
-    def _and(self):
-        v = self._cmp()
-        while self._peek()[1] == "&&":
-            self._take()
-            r = self._cmp()
-            v = r if _truthy(v) else v
-        return v
+    def _or(self):  # a || b: a when truthy, else b (values, not booleans)
+        return self._chain("||", self._and, lambda a, b: a if _truthy(a) else b)
+
+    def _and(self):  # a && b: b when a is truthy, else a
+        return self._chain("&&", self._cmp, lambda a, b: b if _truthy(a) else a)
 
     def _cmp(self):
         v = self._unary()
@@ -365,11 +362,12 @@ def run_github(root: Path, venv: Path, services: Services, event: Event, *, time
     wf = yaml.safe_load((root / ".github/workflows/rq-obs.yml").read_text())
     triggers = wf.get("on") or wf.get(True)
     trigger = "push" if event.kind == "tag" else event.kind
+    tagged = event.kind in ("tag", "release")
     assert trigger in triggers, f"the workflow does not run on {trigger}: {triggers}"
     job = wf["jobs"]["quality"]
     pr = event.kind == "pull_request"
     github = {"event_name": trigger, "sha": event.sha, "token": "ghs_stubtoken",
-              "ref_type": "tag" if event.kind == "tag" else "branch",
+              "ref_type": "tag" if tagged else "branch",
               "ref_name": event.tag or (f"{event.number}/merge" if pr else event.branch),
               "base_ref": event.base if pr else "", "head_ref": event.branch if pr else "",
               "event": {"pull_request": {"number": event.number} if pr else None,
@@ -431,7 +429,7 @@ def run_gitlab(root: Path, venv: Path, services: Services, event: Event, *, time
                  "CI_API_V4_URL": "https://gitlab.example/api/v4", "CI_PROJECT_ID": "42", "CI_JOB_NAME": job_name,
                  "CI_JOB_TOKEN": "stub-job-token", "GITLAB_CI": "true",
                  "CI_PIPELINE_SOURCE": "merge_request_event" if mr else "push"}
-    if event.kind == "tag":
+    if event.kind in ("tag", "release"):
         variables["CI_COMMIT_TAG"] = event.tag
     elif mr:
         variables.update(CI_MERGE_REQUEST_IID=str(event.number), CI_MERGE_REQUEST_TARGET_BRANCH_NAME=event.base,
@@ -529,7 +527,7 @@ def run_jenkins(root: Path, venv: Path, services: Services, event: Event, *, tim
             "BRANCH_NAME": f"PR-{event.number}" if pr else (event.tag or event.branch)}
     if pr:
         jenv.update(CHANGE_ID=str(event.number), CHANGE_TARGET=event.base)
-    if event.kind == "tag":
+    if event.kind in ("tag", "release"):
         jenv["TAG_NAME"] = event.tag
     envblock = re.search(r"\n    environment \{\n(.*?)\n    \}\n", text, re.S).group(1)
     for line in envblock.splitlines():

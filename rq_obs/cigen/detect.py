@@ -50,6 +50,7 @@ class ProjectInfo:
     dependencies: tuple[str, ...]  # normalised names found in the dependency files
 
     test_deps: tuple[Found, ...] = ()  # where the test dependencies were found
+    dependency_files: tuple[str, ...] = ()  # the files that declare what gets installed (a CI cache key)
 
     def tools(self) -> tuple[str, ...]:
         """What the pipeline installs itself, after the project's test dependencies."""
@@ -266,7 +267,10 @@ def detect(root: Path, config=None) -> ProjectInfo:
         prefix = "pipenv run "
     else:
         install, prefix = _pip_install(root, pyproject, deps), ""
-    info = ProjectInfo(version, source, pm, (), prefix, "", coverage, benchmarks, names, deps.found)
+    declared = {f.where for f in deps.found} | {n for n in ("pyproject.toml", "setup.py", "setup.cfg")
+                                                 if (root / n).is_file()}
+    info = ProjectInfo(version, source, pm, (), prefix, "", coverage, benchmarks, names, deps.found,
+                       tuple(sorted(declared)))
     install.append(f"{info.installer()} {_q(info.tools())}")
     test = "pytest --rq-obs"
     if coverage:

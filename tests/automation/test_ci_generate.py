@@ -126,7 +126,7 @@ def test_github_for_the_users_project_installs_the_committed_wheel_on_python_3_1
     assert wf["on"] == {"push": {"branches": ["master"], "tags": ["*"]}, "pull_request": {"branches": ["master"]},
                         "release": {"types": ["published"]}}
     setup = next(s for s in wf["jobs"]["quality"]["steps"] if s.get("uses") == "actions/setup-python@v5")
-    assert setup["with"] == {"python-version": "3.10", "cache": "pip"}
+    assert setup["with"] == {"python-version": "3.10", "cache": "pip", "cache-dependency-path": "pyproject.toml\n"}
     run = _run_steps(wf)
     assert run["Install the project and rq-obs"].splitlines() == [
         "python -m pip install --upgrade pip", "pip install -e '.[tests]'", "pip install pytest pytest-cov",
@@ -478,7 +478,8 @@ def test_github_workflow_validates_and_runs_the_rq_obs_commands(tmp_path):
     assert set(wf["on"]) == {"push", "pull_request", "release"} and wf["on"]["pull_request"]["branches"] == ["main"]
     steps = wf["jobs"]["quality"]["steps"]
     setup = next(s for s in steps if s.get("uses") == "actions/setup-python@v5")
-    assert setup["with"] == {"python-version": "3.11", "cache": "pip"}
+    assert setup["with"] == {"python-version": "3.11", "cache": "pip",
+                             "cache-dependency-path": "requirements-dev.txt\nrequirements.txt\n"}
     run = _run_steps(wf)
     install = next(v for k, v in run.items() if k.startswith("Install"))
     assert install.splitlines() == ["python -m pip install --upgrade pip", "pip install -r requirements.txt",

@@ -153,6 +153,7 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
     result = _run("gitlab", root, services, mr)
     _check_green("gitlab", root, result, mr, main_sha)
     assert len(services.comments()) == 1 and main_sha in services.comments()[0]
+    assert services.comments()[0].count("### rq-obs gate") == 1  # this run's report only
 
     # Jenkins, a tag's build: the release is snapshotted under the tag's name and compared with main's run;
     # pip-audit cannot reach its service: no vulnerability data, and no failure

@@ -187,6 +187,8 @@ class Config:
     snapshot_env: list = _f(["CI", "GITHUB_*", "GITLAB_CI", "PYTHON*", "RQ_OBS_*", "VIRTUAL_ENV", "LANG", "TZ"], "environment variables recorded in a snapshot (globs); names that look secret are recorded as present, never their values", _globs)
     snapshot_python: str = _f("", "Python interpreter whose installed distributions a snapshot records (relative to the project directory), e.g. .venv/bin/python; empty: the project's .venv or venv when rq-obs runs from elsewhere, else the environment rq-obs runs in")
     feature_flags: dict = _f({}, "feature flags ({name: true/false}) recorded in every release snapshot so comparisons show flag changes")
+    ci_coverage: bool = _f(True, "generated CI pipelines install pytest-cov and snapshot line coverage, so the quality score's test_coverage and the min_coverage gate have input")
+    ci_benchmarks: bool = _f(False, "generated CI pipelines install pytest-benchmark and snapshot its JSON (on by itself when the project depends on pytest-benchmark)")
     # --- exporter / ingest --------------------------------------------------------
     exporter_host: str = _f("127.0.0.1", "rq-obs serve listens on loopback unless told otherwise")
     exporter_port: int = _f(9464, "the OpenTelemetry Prometheus exporter's conventional port", _port)

@@ -8,18 +8,23 @@ Everything is read from files (no subprocess, no network):
   that the rq-obs plugin can run on: it runs inside the project's environment); otherwise
   :data:`DEFAULT_PYTHON`. A ``.python-version`` older than rq-obs allows is an error.
 - Package manager, from lock files in this order: ``uv.lock`` (uv), ``poetry.lock`` (poetry),
-  ``Pipfile.lock`` / ``Pipfile`` (pipenv), ``requirements*.txt`` (pip), ``pyproject.toml`` (pip,
-  editable install with the first of the extras ``test``, ``tests``, ``dev`` that exists).
+  ``Pipfile.lock`` / ``Pipfile`` (pipenv), else pip.
+- Test dependencies: :mod:`rq_obs.cigen.testdeps` (extras, dependency groups, requirement files, lock
+  files, tox, nox); none found is an error naming the files looked at. pytest is always installed.
 - Test command: ``pytest --rq-obs`` (the plugin records the run), with ``--cov`` and a JSON coverage
-  report when pytest-cov is a dependency and ``--benchmark-json`` when pytest-benchmark is.
+  report when the config's ``ci_coverage`` is on (the default) or pytest-cov is a dependency, and
+  ``--benchmark-json`` when ``ci_benchmarks`` is on or pytest-benchmark is a dependency; the pipeline
+  installs pytest-cov / pytest-benchmark itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rq_obs.cigen.testdeps import TEST_WORDS, Found, TestDeps
 from rq_obs.errors import InputError, UsageError
 
 __all__ = ["ProjectInfo", "detect", "rq_obs_requires_python", "KNOWN_PYTHONS", "DEFAULT_PYTHON", "COVERAGE_FILE", "BENCHMARK_FILE"]
@@ -44,13 +49,29 @@ class ProjectInfo:
     benchmarks: bool
     dependencies: tuple[str, ...]  # normalised names found in the dependency files
 
+    test_deps: tuple[Found, ...] = ()  # where the test dependencies were found
+    dependency_files: tuple[str, ...] = ()  # the files that declare what gets installed (a CI cache key)
+
+    def tools(self) -> tuple[str, ...]:
+        """What the pipeline installs itself, after the project's test dependencies."""
+        return ("pytest", *(["pytest-cov"] if self.coverage else []), *(["pytest-benchmark"] if self.benchmarks else []))
+
+    def installer(self) -> str:
+        """The command that installs packages into the environment the tests run in."""
+        return {"uv": "uv pip install --python .venv/bin/python", "poetry": "poetry run pip install",
+                "pipenv": "pipenv run pip install"}.get(self.package_manager, "pip install")
+
+    def freeze(self) -> str:
+        """Lists the environment's distributions as pins (``name==version``), editable installs left out."""
+        if self.package_manager == "uv":
+            return "uv pip freeze --python .venv/bin/python --exclude-editable"
+        return self.run("python -m pip freeze --exclude-editable")
+
     def install_rq_obs(self, spec: str) -> str:
         """Installs rq-obs from ``spec`` (a wheel path or a requirement) into the environment the tests run in."""
         import shlex
 
-        command = {"uv": "uv pip install --python .venv/bin/python", "poetry": "poetry run pip install",
-                   "pipenv": "pipenv run pip install"}.get(self.package_manager, "pip install")
-        return f"{command} {shlex.quote(spec)}"
+        return f"{self.installer()} {shlex.quote(spec)}"
 
     def run(self, command: str) -> str:
         """``command`` run inside the project's environment."""
@@ -59,7 +80,8 @@ class ProjectInfo:
     def to_dict(self) -> dict:
         return {"python_version": self.python_version, "python_source": self.python_source,
                 "package_manager": self.package_manager, "install": list(self.install),
-                "test_command": self.test_command, "coverage": self.coverage, "benchmarks": self.benchmarks}
+                "test_command": self.test_command, "coverage": self.coverage, "benchmarks": self.benchmarks,
+                "test_dependencies": [{"file": f.where, "what": f.what} for f in self.test_deps]}
 
 
 def _norm(name: str) -> str:
@@ -174,46 +196,85 @@ def _dependencies(root: Path, pyproject: dict) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _pip_install(root: Path, pyproject: dict) -> tuple[str, ...]:
-    lines = ["python -m pip install --upgrade pip"]
-    reqs = sorted(p.name for p in root.glob("requirements*.txt"))
-    # requirements.txt first, then the others (requirements-dev.txt, requirements-test.txt...)
-    reqs.sort(key=lambda n: (n != "requirements.txt", n))
-    lines.extend(f"pip install -r {n}" for n in reqs)
-    project = pyproject.get("project")
-    if project:
-        extras = project.get("optional-dependencies") or {}
-        extra = next((e for e in ("test", "tests", "dev") if e in extras), None)
-        lines.append(f"pip install -e '.[{extra}]'" if extra else "pip install -e .")
-    return tuple(lines)
+def _installable(root: Path, pyproject: dict) -> bool:
+    return bool(pyproject.get("project")) or (root / "setup.py").is_file() or (root / "setup.cfg").is_file()
 
 
-def detect(root: Path) -> ProjectInfo:
-    """Detect what the pipeline for the project at ``root`` needs."""
+def _q(args) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def _pip_install(root: Path, pyproject: dict, deps: TestDeps) -> list[str]:
+    lines = ["python -m pip install --upgrade pip"]  # pip >= 25.1 for --group
+    reqs = sorted(deps.requirement_files(), key=lambda n: (n != "requirements.txt", n))
+    lines.extend(f"pip install -r {_q([n])}" for n in reqs)
+    groups = [a for g in deps.groups for a in ("--group", g)]
+    if _installable(root, pyproject):
+        target = f".[{','.join(deps.extras)}]" if deps.extras else "."
+        lines.append(f"pip install -e {_q([target, *groups])}")
+    elif groups:
+        lines.append(f"pip install {_q(groups)}")
+    lines.extend(f"pip install {_q(args)}" for args in deps.extra_pip_args())
+    return lines
+
+
+def _no_way_to_install(root: Path, deps: TestDeps) -> InputError:
+    return InputError(
+        f"{root}: found no way to install the tests: looked at {', '.join(deps.looked_at)} and none declares test "
+        f"dependencies (an extra or [dependency-groups] group named {'/'.join(TEST_WORDS)}, requirements.txt, a "
+        f"requirements file named for tests, a lock file, tox [testenv] deps or nox session installs); declare "
+        f"them, e.g. [dependency-groups] test = [\"pytest\"] in pyproject.toml")
+
+
+def detect(root: Path, config=None) -> ProjectInfo:
+    """Detect what the pipeline for the project at ``root`` needs (``config``: the rq-obs config, whose
+    ``ci_coverage`` / ``ci_benchmarks`` say what the pipeline measures; defaults when None)."""
+    from rq_obs.cigen.testdeps import find
+
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory")
+    if config is None:
+        from rq_obs.config import Config
+
+        config = Config()
     pyproject = _load_pyproject(root)
     version, source = _python_version(root, pyproject)
-    deps = _dependencies(root, pyproject)
+    names = _dependencies(root, pyproject)
     if (root / "uv.lock").is_file():
-        pm, install, prefix = "uv", ("pip install uv", "uv sync --frozen --all-extras"), "uv run "
+        pm = "uv"
     elif (root / "poetry.lock").is_file():
-        pm, install, prefix = "poetry", ("pip install poetry", "poetry install --no-interaction --all-extras"), "poetry run "
+        pm = "poetry"
     elif (root / "Pipfile.lock").is_file() or (root / "Pipfile").is_file():
         pm = "pipenv"
-        install = ("pip install pipenv", "pipenv sync --dev" if (root / "Pipfile.lock").is_file() else "pipenv install --dev")
+    else:
+        pm = "pip"
+    deps = find(root, pyproject, pm)
+    if not deps.found:
+        raise _no_way_to_install(root, deps)
+    coverage = bool(config.ci_coverage) or "pytest-cov" in names
+    benchmarks = bool(config.ci_benchmarks) or "pytest-benchmark" in names
+    if pm == "uv":
+        sync = "uv sync --frozen --all-extras" + "".join(f" --group {_q([g])}" for g in deps.groups)
+        install, prefix = ["pip install uv", sync], "uv run "
+    elif pm == "poetry":
+        with_ = f" --with {_q([','.join(deps.poetry_groups)])}" if deps.poetry_groups else ""
+        install, prefix = ["pip install poetry", f"poetry install --no-interaction --all-extras{with_}"], "poetry run "
+    elif pm == "pipenv":
+        install = ["pip install pipenv", "pipenv sync --dev" if (root / "Pipfile.lock").is_file() else "pipenv install --dev"]
         prefix = "pipenv run "
     else:
-        pm, install, prefix = "pip", _pip_install(root, pyproject), ""
-        if len(install) == 1:
-            raise InputError(f"{root}: found no requirements*.txt, pyproject.toml [project], uv.lock, poetry.lock or "
-                             f"Pipfile; cannot tell how to install the project")
-    coverage = "pytest-cov" in deps
-    benchmarks = "pytest-benchmark" in deps
+        install, prefix = _pip_install(root, pyproject, deps), ""
+    declared = {f.where for f in deps.found} | {n for n in ("pyproject.toml", "setup.py", "setup.cfg")
+                                                 if (root / n).is_file()}
+    info = ProjectInfo(version, source, pm, (), prefix, "", coverage, benchmarks, names, deps.found,
+                       tuple(sorted(declared)))
+    install.append(f"{info.installer()} {_q(info.tools())}")
     test = "pytest --rq-obs"
     if coverage:
         test += f" --cov --cov-report=json:{COVERAGE_FILE}"
     if benchmarks:
         test += f" --benchmark-json={BENCHMARK_FILE}"
-    return ProjectInfo(version, source, pm, install, prefix, test, coverage, benchmarks, deps)
+    return dataclasses.replace(info, install=tuple(install), test_command=test)

@@ -26,7 +26,10 @@ def _script(lines) -> str:
 def render(info: ProjectInfo, opts: Options) -> str:
     setup = {"python-version": info.python_version}
     if info.package_manager == "pip":
+        # setup-python keys its pip cache on requirements.txt or pyproject.toml unless told, and fails when
+        # neither exists (a setup.py or tox.ini project): name the files that declare what is installed
         setup["cache"] = "pip"
+        setup["cache-dependency-path"] = "\n".join(info.dependency_files) + "\n"
     steps: list[dict] = [
         {"name": "Check out", "uses": "actions/checkout@v4"},
         {"name": "Set up Python", "uses": "actions/setup-python@v5", "with": setup},
@@ -83,6 +86,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
         "on": {
             "push": {"branches": [opts.base_branch], "tags": ["*"]},
             "pull_request": {"branches": [opts.base_branch]},
+            "release": {"types": ["published"]},
         },
         "permissions": {"contents": "read", "actions": "read", "pull-requests": "write"},
         "jobs": {

@@ -27,7 +27,8 @@ def render(info: ProjectInfo, opts: Options) -> str:
             f"mkdir -p {STORE_DIR}",
             'if curl --fail --silent --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output rq-obs-baseline.zip '
             '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$BASE_BRANCH/download?job=$CI_JOB_NAME"; then',
-            f"  python -m zipfile -e rq-obs-baseline.zip . && cp {RELEASE_FILE} {BASE_RELEASE_FILE}",
+            # the artifact also holds the earlier run's summary: drop it, this run writes its own
+            f"  python -m zipfile -e rq-obs-baseline.zip . && rm -f {_SUMMARY} && cp {RELEASE_FILE} {BASE_RELEASE_FILE}",
             "else",
             '  echo "No baseline store from a successful pipeline on $BASE_BRANCH yet"',
             "fi",

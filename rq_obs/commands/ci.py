@@ -61,7 +61,7 @@ def generate(ctx: click.Context, path: str, provider: str, rq_obs_spec: str | No
     root = Path(path)
     obj = ctx.find_root().obj or {}
     config = load(root, config_file=obj.get("config_file")).config
-    info = detect(root)
+    info = detect(root, config)
     plan = resolve(root, base_branch=base_branch, rq_obs_spec=rq_obs_spec, stack_dir=stack_dir, push_url=push_url)
     opts = plan.options
     info, files = gen(root, provider, config, opts, info)
@@ -76,6 +76,8 @@ def generate(ctx: click.Context, path: str, provider: str, rq_obs_spec: str | No
         return
     click.echo(f"python {info.python_version} ({info.python_source}), {info.package_manager}, "
                f"tests: {info.test_command}")
+    click.echo("test dependencies: " + "; ".join(f.describe() for f in info.test_deps)
+               + f"; and by the pipeline: {', '.join(info.tools())}")
     click.echo(f"base branch: {opts.base_branch} ({plan.base_branch_reason})")
     click.echo(f"rq-obs from: {opts.rq_obs_spec} ({plan.rq_obs_reason})")
     click.echo(f"dashboards check: {check} ({plan.stack_reason})" if check

@@ -41,6 +41,10 @@ def _archive(name: str, version: str) -> Path:
                                  "--no-build-isolation", "-d", str(dest), f"{name}=={version}"],
                                 capture_output=True, text=True)
             found = [p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
+            if cp.returncode != 0 or not found:  # its build backend (flit, hatch, setuptools-scm) is not here
+                cp = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:",
+                                     "--no-deps", "-d", str(dest), f"{name}=={version}"], capture_output=True, text=True)
+                found = [p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip"))]
             if cp.returncode != 0 or not found:
                 pytest.fail(f"could not download the sdist of {name}=={version} from PyPI: {cp.stderr.strip()[-500:]}")
         return found[0]

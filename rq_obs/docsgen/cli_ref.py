@@ -12,11 +12,12 @@ from rq_obs.docsgen import _md
 __all__ = ["render", "walk", "option_names"]
 
 
-def walk(group: click.Command | None = None, parent: click.Context | None = None) -> Iterator[tuple[click.Context, click.Command]]:
+def walk(group: click.Command | None = None, parent: click.Context | None = None,
+         name: str = "rq-obs") -> Iterator[tuple[click.Context, click.Command]]:
     """(context, command) for the root and every command below it, depth first, sorted by name."""
     if group is None:
         from rq_obs.cli import cli as group
-    ctx = click.Context(group, info_name="rq-obs" if parent is None else group.name, parent=parent)
+    ctx = click.Context(group, info_name=name, parent=parent)
     yield ctx, group
     if isinstance(group, click.Group):
         for name in group.list_commands(ctx):
@@ -24,7 +25,7 @@ def walk(group: click.Command | None = None, parent: click.Context | None = None
             if sub is not None and not sub.hidden:
                 sub_ctx = click.Context(sub, info_name=name, parent=ctx)
                 if isinstance(sub, click.Group):
-                    yield from walk(sub, ctx)
+                    yield from walk(sub, ctx, name)
                 else:
                     yield sub_ctx, sub
 

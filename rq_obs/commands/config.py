@@ -41,6 +41,8 @@ def check(ctx: click.Context) -> None:
     """Validate the configuration; list every problem (file, key, what was expected) and exit 2 when there is one."""
     problems: list[str] = []
     loaded = loaded_config(ctx, problems=problems)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
     if problems:
         for problem in problems:
             click.echo(f"rq-obs: error: {problem}", err=True)

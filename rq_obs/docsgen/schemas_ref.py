@@ -18,7 +18,7 @@ def render() -> str:
            "validate each command's real output against it.\n"]
     for command in sorted(SCHEMAS):
         schema = load(command)
-        out.append(f"## rq-obs {command}\n")
+        out.append(f"## {schema.get('title', command)}\n")
         out.append(_md.text(schema.get("description", "")) + "\n")
         out.append("```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n")
     return "\n".join(out)

@@ -146,3 +146,29 @@ def test_reference_is_deterministic_and_writable_without_mkdocs(tmp_path, pages)
     assert cp.returncode == 0, cp.stderr
     written = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*.md")}
     assert written == pages
+
+
+def test_readme_is_short_keeps_the_ci_command_and_names_only_real_commands_and_options():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) <= 12 * 1024
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci == ("python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .ci/tools/install && "
+                  ".venv/bin/python -m pytest -n 2 -q")
+    assert f"\n{ci}\n" in readme  # .ci/run runs the README's second command verbatim
+    commands = {ctx.command_path: cmd for ctx, cmd in walk()}
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    used = []
+    for block in blocks:
+        for m in re.finditer(r"(?:^|[\s;&|(/])rq-obs ((?:[a-z][\w-]*)(?: [a-z][\w-]*)?)((?: +[^\s;&|#]+)*)", block, re.M):
+            words = m.group(1).split()
+            path = "rq-obs " + " ".join(words) if "rq-obs " + " ".join(words) in commands else "rq-obs " + words[0]
+            assert path in commands, f"README names {path!r}, which is no command"
+            opts = [o.split("=")[0] for o in m.group(2).split() if o.startswith("--")]
+            if len(words) == 2 and path == "rq-obs " + words[0]:
+                opts = []  # a positional argument, not a subcommand
+            for o in opts:
+                assert o in option_names(commands[path]), f"README gives {path} the option {o}, which it does not take"
+            used.append(path)
+    for step in ("rq-obs runs", "rq-obs flaky", "rq-obs snapshot", "rq-obs compare", "rq-obs gate", "rq-obs serve",
+                 "rq-obs demo", "rq-obs build", "rq-obs stack wheel"):
+        assert step in used

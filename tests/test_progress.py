@@ -4,8 +4,6 @@ snapshot --sample-command drives it from a real sampled process."""
 from __future__ import annotations
 
 import io
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 from rq_obs.progress import Status
 from rq_obs.snapshot.benchmarks import sample_command
 from tests.helpers.procs import python_env
+from tests.helpers.tty import run_on_tty
 
 
 class Tty(io.StringIO):
@@ -52,20 +51,7 @@ def _snapshot(tmp_path: Path, *extra: str, tty: bool) -> tuple[int, str]:
     if not tty:
         cp = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env)
         return cp.returncode, cp.stderr
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, cwd=tmp_path, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return proc.wait(60), b"".join(chunks).decode()
+    return run_on_tty(args, env=env, cwd=tmp_path, stdout_tty=False)
 
 
 def test_snapshot_shows_its_progress_on_a_terminal_only(tmp_path):

@@ -85,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("rq-obs: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, then where to read more (click's own is three or more)
+        path = exc.ctx.command_path if exc.ctx is not None else "rq-obs"
+        click.echo(f"rq-obs: error: {exc.format_message()}", err=True)
+        click.echo(f"See '{path} --help'.", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -272,27 +272,38 @@ def _type_name(default: Any) -> str:
     return "a value"
 
 
-def _apply(values: dict, sources: dict, raw: Mapping[str, Any], origin: str, where: str) -> None:
-    fields = _fields()
+def _apply(values: dict, sources: dict, raw: Mapping[str, Any], origin: str, where: str,
+           problems: list[str] | None = None) -> None:
+    """Set each key; a bad one raises ConfigError, or with ``problems`` is appended there and skipped."""
     for key, value in raw.items():
-        name = str(key).replace("-", "_")
-        if name not in fields:
-            import difflib
+        try:
+            _apply_one(values, sources, key, value, origin, where)
+        except ConfigError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
 
-            close = difflib.get_close_matches(name, fields, n=1, cutoff=0.75)
-            if close:
-                raise ConfigError(f"{where}: unknown key {key!r}; did you mean {close[0]!r}?")
-            raise ConfigError(f"{where}: unknown key {key!r}; expected one of: {', '.join(sorted(fields))}")
-        default = values[name]
-        ok, coerced = _type_ok(default, value)
-        if not ok:
-            raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {_type_name(default)}")
-        check = fields[name].metadata["check"]
-        problem = check(coerced) if check else None
-        if problem:
-            raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {problem}")
-        values[name] = coerced
-        sources[name] = origin
+
+def _apply_one(values: dict, sources: dict, key: Any, value: Any, origin: str, where: str) -> None:
+    fields = _fields()
+    name = str(key).replace("-", "_")
+    if name not in fields:
+        import difflib
+
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.75)
+        if close:
+            raise ConfigError(f"{where}: unknown key {key!r}; did you mean {close[0]!r}?")
+        raise ConfigError(f"{where}: unknown key {key!r}; expected one of: {', '.join(sorted(fields))}")
+    default = values[name]
+    ok, coerced = _type_ok(default, value)
+    if not ok:
+        raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {_type_name(default)}")
+    check = fields[name].metadata["check"]
+    problem = check(coerced) if check else None
+    if problem:
+        raise ConfigError(f"{where}: key {key!r} is {value!r}; expected {problem}")
+    values[name] = coerced
+    sources[name] = origin
 
 
 def _read_pyproject(path: Path) -> dict | None:
@@ -336,12 +347,14 @@ def load(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     config_file: str | os.PathLike | None = None,
+    problems: list[str] | None = None,
 ) -> Loaded:
     """Read the effective configuration.
 
     ``project_dir`` (default: cwd) is searched for ``rq-obs.yaml`` then
     ``pyproject.toml``; ``config_file`` names one explicitly. ``overrides`` are CLI
-    flag values (``None`` entries are ignored).
+    flag values (``None`` entries are ignored). With a ``problems`` list, every bad value is appended
+    there (and the default kept) instead of raising at the first one: ``rq-obs config check`` lists them all.
     """
     env = os.environ if env is None else env
     root = Path(project_dir) if project_dir is not None else Path.cwd()
@@ -363,10 +376,17 @@ def load(
             if path.suffix != ".toml" or _read_pyproject(path) is not None:
                 ignored.append(str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))
             continue
-        raw = _read_pyproject(path) if path.suffix == ".toml" else read_yaml_mapping(path, "a mapping of settings at the top level")
+        try:
+            raw = _read_pyproject(path) if path.suffix == ".toml" else read_yaml_mapping(path, "a mapping of settings at the top level")
+        except ConfigError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            continue
         if raw is None:
             continue
-        _apply(values, sources, raw, str(path), str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""))
+        _apply(values, sources, raw, str(path), str(path) + (" [tool.rq-obs]" if path.suffix == ".toml" else ""),
+               problems)
         files.append(str(path))
 
     for name in FIELDS:
@@ -374,8 +394,14 @@ def load(
         if var not in env and ENV_ALIASES.get(name, "") in env:
             var = ENV_ALIASES[name]
         if var in env:
-            parsed = _parse_env(name, values[name], env[var], var)
-            _apply(values, sources, {name: parsed}, f"env {var}", f"environment {var}")
+            try:
+                parsed = _parse_env(name, values[name], env[var], var)
+            except ConfigError as exc:
+                if problems is None:
+                    raise
+                problems.append(str(exc))
+                continue
+            _apply(values, sources, {name: parsed}, f"env {var}", f"environment {var}", problems)
 
     if overrides:
         for name, value in overrides.items():

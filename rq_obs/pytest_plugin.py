@@ -360,6 +360,10 @@ class _Controller:
             terminalreporter.write_line(
                 f"rq-obs: run {rec.sequence} of suite {rec.run.suite!r} ({rec.stored} attempts) stored in "
                 f"{self.store_path} [run id {rec.run.run_id}]")
+            from rq_obs.telemetry.firstrun import notes
+
+            for line, warn in notes(rec.sequence, rec.run.suite, bool(self.cfg.suite), self.store_path):
+                terminalreporter.write_line(f"rq-obs: {'warning: ' if warn else ''}{line}", yellow=warn)
         if self.pushed:
             terminalreporter.write_line(f"rq-obs: {self.pushed}")
         if self.pruned:

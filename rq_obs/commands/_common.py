@@ -20,10 +20,10 @@ def project_root(ctx: click.Context) -> Path:
     return Path(obj.get("project_dir") or os.getcwd())
 
 
-def loaded_config(ctx: click.Context, **overrides: Any) -> Loaded:
-    """Effective config for this invocation (file < env < the given flag values)."""
+def loaded_config(ctx: click.Context, problems: list[str] | None = None, **overrides: Any) -> Loaded:
+    """Effective config for this invocation (file < env < the given flag values); ``problems``: see config.load."""
     obj = ctx.find_root().obj or {}
-    return load(project_root(ctx), overrides=overrides, config_file=obj.get("config_file"))
+    return load(project_root(ctx), overrides=overrides, config_file=obj.get("config_file"), problems=problems)
 
 
 def config_from(ctx: click.Context, **overrides: Any) -> Config:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rq_obs.commands._common import emit_json, format_option, loaded_config
+from rq_obs.errors import ConfigError
 
 
 @click.group("config")
@@ -37,8 +38,15 @@ def show(ctx: click.Context, fmt: str) -> None:
 @command.command("check")
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Validate the configuration; exit 2 naming the file and key when it is wrong."""
-    loaded = loaded_config(ctx)
+    """Validate the configuration; list every problem (file, key, what was expected) and exit 2 when there is one."""
+    problems: list[str] = []
+    loaded = loaded_config(ctx, problems=problems)
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        for problem in problems:
+            click.echo(f"rq-obs: error: {problem}", err=True)
+        raise ConfigError(f"{len(problems)} problem(s) in the configuration" + " (listed above)")
     where = ", ".join(loaded.files) or "defaults only (no rq-obs.yaml or [tool.rq-obs] found)"
     click.echo(f"config ok: {where}")
     for path in loaded.ignored:

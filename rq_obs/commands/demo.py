@@ -19,17 +19,19 @@ import click
 @click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
               help="Demo directory (empty or absent). Default: a new temporary directory.")
 @click.option("--docker", is_flag=True, help="Generate the stack into DIR and run it with docker compose instead.")
-@click.option("--quiet", is_flag=True, help="Only print the service lines.")
+@click.option("--quiet", is_flag=True, help="Only print the service lines (the progress line shows only on a terminal).")
 def command(directory: str | None, docker: bool, quiet: bool) -> None:
     from rq_obs.demo import runner
     from rq_obs.demo.processes import Services
+    from rq_obs.progress import Status
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="rq-obs-demo-"))
-    say = (lambda s: None) if quiet else (lambda s: click.echo(f"rq-obs demo: {s}", err=True))
+    status = Status(quiet)
+    say = status.step
     if docker:
         from rq_obs.demo.docker import compose_up
 
-        compose_up(root, say=say)
+        compose_up(root, say=(lambda s: None) if quiet else (lambda s: click.echo(f"rq-obs demo: {s}", err=True)))
         return
     stop = threading.Event()
 
@@ -42,10 +44,11 @@ def command(directory: str | None, docker: bool, quiet: bool) -> None:
     with Services() as services:
         endpoints = runner.start(prepared, services, say=say)
         runner.push_latest(prepared, endpoints)
+        status.done()
         for name, url in endpoints.lines():
             click.echo(f"{name}: {url}")
         click.echo("press Ctrl-C to stop")
         while not stop.wait(0.5):
             pass
-        say("stopping")
-    say(f"stopped; the demo directory {root} is kept")
+    if not quiet:
+        click.echo(f"rq-obs demo: stopped; the demo directory {root} is kept", err=True)

@@ -47,6 +47,6 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
     header = ("state", "pass", "flips", "stability", "attempts", "last flake", "first seen", "suite", "test")
     rows = [(t.state, f.pct(t.pass_rate), f.pct(t.flip_rate), f"{t.stability:.1f}", str(t.attempts),
              f.when(t.last_flake), f.when(t.first_seen), t.suite, t.test) for t in shown]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    for r in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    from rq_obs.commands._table import STATE_COLOURS, echo_table
+
+    echo_table(header, rows, {0: STATE_COLOURS})

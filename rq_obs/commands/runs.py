@@ -47,6 +47,6 @@ def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) ->
              "-" if r["exit_code"] is None else str(r["exit_code"]), (r["commit"] or "-")[:12],
              *(str(r["counts"].get(o, 0)) for o in (*_OUTCOMES, "rerun")),
              "-" if r["pass_rate"] is None else f"{100 * r['pass_rate']:.1f}%"] for r in runs]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    from rq_obs.commands._table import STATE_COLOURS, echo_table
+
+    echo_table(header, rows, {4: STATE_COLOURS})

@@ -55,6 +55,12 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
     from rq_obs.store.retention import Pruner
 
     pruner = Pruner(store, config.retention_days).start()
+    from rq_obs import durations
+    from rq_obs.exporters.grace import notice
+
+    said = notice(store, durations.seconds(config.new_series_grace, "new_series_grace"), config.new_series_grace)
+    if said:
+        click.echo(f"rq-obs serve: {said}", err=True)
     server.service.warm_up()
     try:
         server.serve_forever(poll_interval=0.2)

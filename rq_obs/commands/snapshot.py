@@ -38,9 +38,10 @@ from rq_obs.commands._common import emit_json, format_option, loaded_config, ope
               help="Python interpreter whose installed distributions are recorded (e.g. .venv/bin/python). Default: "
                    "config snapshot_python, else the project's .venv or venv, else rq-obs's own environment.")
 @format_option("text", "json")
+@click.option("--quiet", is_flag=True, help="No progress line (it is shown only when stderr is a terminal).")
 @click.pass_context
 def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, coverage, vulns, code_quality,
-            documentation, sample_command, commit, python, fmt):
+            documentation, sample_command, commit, python, fmt, quiet):
     from rq_obs.snapshot import build_snapshot
     from rq_obs.snapshot.pyenv import choose
     from rq_obs.snapshot.quality_inputs import parse_score
@@ -51,11 +52,15 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     project = Path(project_dir) if project_dir else project_root(ctx)
     target = choose(project, python, config.snapshot_python, loaded.sources["snapshot_python"])
     store = open_store(ctx, store_path, create=True)
-    snap = build_snapshot(
-        config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
-        vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
-        documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
-        sample=shlex.split(sample_command) if sample_command else None, commit=commit, python=target)
+    from rq_obs.progress import Status
+
+    with Status(quiet) as status:
+        snap = build_snapshot(
+            config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
+            vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
+            documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
+            sample=shlex.split(sample_command) if sample_command else None, commit=commit, python=target,
+            progress=status.step)
     load = (snap.environment.get("load") or {}).get("per_cpu_1m")
     if run_file and isinstance(load, (int, float)):
         from rq_obs.snapshot.environment import BUSY_LOAD

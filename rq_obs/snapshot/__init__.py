@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from rq_obs import durations
 from rq_obs.config import Config
@@ -44,9 +44,12 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
                    run_file: str | None = None, coverage: str | None = None, vulns: str | None = None,
                    code_quality: float | None = None, documentation: float | None = None,
                    sample: Sequence[str] | None = None, commit: str | None = None, now: float | None = None,
-                   env: Mapping[str, str] | None = None, python: Target | None = None) -> Snapshot:
+                   env: Mapping[str, str] | None = None, python: Target | None = None,
+                   progress: Callable[[str], None] | None = None) -> Snapshot:
     """``python``: the environment whose installed distributions are recorded (:func:`rq_obs.snapshot.pyenv.choose`;
-    default: config ``snapshot_python``, else the project's detected virtualenv, else rq-obs's own)."""
+    default: config ``snapshot_python``, else the project's detected virtualenv, else rq-obs's own).
+    ``progress`` gets a status text as each slow step starts (:mod:`rq_obs.progress`)."""
+    step = progress or (lambda text: None)
     from rq_obs.compare import quality_of
     from rq_obs.errors import UsageError
     from rq_obs.snapshot import benchmarks as bm
@@ -64,6 +67,7 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
     if not project.is_dir():
         raise UsageError(f"{project}: project directory not found")
     # first: a wrong interpreter fails before benchmarks or a sampled command run
+    step("reading the installed distributions")
     deps_env, installed = read(python if python is not None else choose(project, None, config.snapshot_python), project)
     now = time.time() if now is None else now
     commit = git_commit(project) if commit is None else commit
@@ -71,13 +75,15 @@ def build_snapshot(config: Config, store: Store, project: Path, release: str, *,
     if benchmarks_file:
         benches.update({b.name: b for b in bm.load_pytest_benchmark(benchmarks_file)})
     if run_file:
+        step(f"timing the bench_* functions of {run_file}")
         benches.update({b.name: b for b in bm.run_file(run_file)})
     vuln_list, scan = (), ""
     if vulns:
         scan, found = load_vulnerabilities(vulns)
         vuln_list = tuple(found)
     cov = load_coverage(coverage) if coverage else None
-    resources = bm.sample_command(list(sample)) if sample else {}
+    resources = bm.sample_command(list(sample), progress=progress) if sample else {}
+    step("reading dependencies, environment and test runs")
     snap = Snapshot(
         release=release, commit=commit, created_at=now, project=project.name,
         dependencies=collect_dependencies(project, dists=installed), vulnerabilities=vuln_list,

@@ -125,8 +125,10 @@ def run_file(path: str | Path, warmup: int = 3, iterations: int = 20) -> list[Be
     return [run_callable(f"{p.name}::{n}", f, warmup, iterations) for n, f in fns]
 
 
-def sample_command(argv: Sequence[str], interval: float = 0.1, timeout: float = 3600.0) -> dict[str, Any]:
-    """Run ``argv`` and sample its resource use (process tree CPU and RSS, disk I/O, host network I/O)."""
+def sample_command(argv: Sequence[str], interval: float = 0.1, timeout: float = 3600.0,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run ``argv`` and sample its resource use (process tree CPU and RSS, disk I/O, host network I/O);
+    ``progress`` gets a status text after each sample."""
     import subprocess
 
     import psutil
@@ -173,6 +175,8 @@ def sample_command(argv: Sequence[str], interval: float = 0.1, timeout: float = 
                         pass
             except psutil.Error:
                 continue
+        if progress is not None:
+            progress(f"sampling {argv[0]}: {time.monotonic() - t0:.0f} s, CPU {cpu:.0f} %, RSS {rss / 1e6:.0f} MB")
         if code is None or rss:
             samples.append({"t": round(time.monotonic() - t0, 3), "cpu_percent": cpu, "rss_bytes": rss})
     duration = time.monotonic() - t0

@@ -453,11 +453,11 @@ def test_provider_given_as_path_gets_a_hint(tmp_path, monkeypatch):
     for provider in ("github", "gitlab", "jenkins"):
         r = run_cli("ci", "generate", provider)
         assert r.code == 2
-        assert r.err.splitlines()[-1] == (f"Error: Invalid value for '[PATH]': Directory '{provider}' does not exist; "
+        assert r.err.splitlines()[0] == (f"rq-obs: error: Invalid value for '[PATH]': Directory '{provider}' does not exist; "
                                           f"did you mean --provider {provider}? "
                                           f"(usage: rq-obs ci generate [PATH] --provider {provider})")
     r = run_cli("ci", "generate", "elsewhere", "--provider", "github")
-    assert r.code == 2 and r.err.splitlines()[-1] == "Error: Invalid value for '[PATH]': Directory 'elsewhere' does not exist."
+    assert r.code == 2 and r.err.splitlines()[0] == "rq-obs: error: Invalid value for '[PATH]': Directory 'elsewhere' does not exist."
     assert not any(tmp_path.iterdir())
 
 

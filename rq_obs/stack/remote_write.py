@@ -66,6 +66,12 @@ def url(config: Config) -> str:
     return value
 
 
+def _check_auth(config: Config) -> None:
+    problem = _auth_problem(config)
+    if problem:
+        raise ConfigError(problem)
+
+
 def _auth_problem(config: Config) -> str | None:
     if config.remote_write_password_file and not config.remote_write_username:
         return "remote_write_password_file is set without remote_write_username (basic auth needs both)"
@@ -83,9 +89,7 @@ def relabel_rules(config: Config) -> list[tuple[str, str]]:
 
 def prometheus_entry(config: Config) -> dict[str, Any]:
     """The ``remote_write`` entry of prometheus.yml."""
-    problem = _auth_problem(config)
-    if problem:
-        raise ConfigError(problem)
+    _check_auth(config)
     entry: dict[str, Any] = {"url": url(config), "send_exemplars": True,
                              "queue_config": dict(config.remote_write_queue)}
     if config.remote_write_username:
@@ -93,12 +97,16 @@ def prometheus_entry(config: Config) -> dict[str, Any]:
                                "password_file": config.remote_write_password_file}
     if config.remote_write_bearer_token_file:
         entry["authorization"] = {"type": "Bearer", "credentials_file": config.remote_write_bearer_token_file}
+    return _headers_and_relabelling(config, entry, "write_relabel_configs", "source_labels")
+
+
+def _headers_and_relabelling(config: Config, entry: dict[str, Any], relabel_key: str, labels_key: str) -> dict[str, Any]:
+    """Add the headers and the write relabelling (the two renderings differ only in key names)."""
     if config.remote_write_headers:
         entry["headers"] = dict(config.remote_write_headers)
     rules = relabel_rules(config)
     if rules:
-        entry["write_relabel_configs"] = [{"source_labels": [label], "regex": regex, "action": "drop"}
-                                          for label, regex in rules]
+        entry[relabel_key] = [{labels_key: [label], "regex": regex, "action": "drop"} for label, regex in rules]
     return entry
 
 
@@ -110,6 +118,7 @@ def operator_entry(config: Config, *, auth: str = "none", secret_name: str = "",
     ``auth`` is ``none``, ``basic`` (``username_key`` and ``password_key`` of Secret ``secret_name``) or
     ``bearer`` (``token_key`` of it): in Kubernetes the credentials are a Secret the user creates.
     """
+    _check_auth(config)
     entry: dict[str, Any] = {"url": url_override or url(config), "sendExemplars": True,
                              "queueConfig": {OPERATOR_QUEUE_KEYS[k]: v for k, v in config.remote_write_queue.items()}}
     if auth == "basic":
@@ -117,10 +126,4 @@ def operator_entry(config: Config, *, auth: str = "none", secret_name: str = "",
                               "password": {"name": secret_name, "key": password_key}}
     elif auth == "bearer":
         entry["authorization"] = {"type": "Bearer", "credentials": {"name": secret_name, "key": token_key}}
-    if config.remote_write_headers:
-        entry["headers"] = dict(config.remote_write_headers)
-    rules = relabel_rules(config)
-    if rules:
-        entry["writeRelabelConfigs"] = [{"sourceLabels": [label], "regex": regex, "action": "drop"}
-                                        for label, regex in rules]
-    return entry
+    return _headers_and_relabelling(config, entry, "writeRelabelConfigs", "sourceLabels")

@@ -92,6 +92,7 @@ def document(config: Config) -> dict[str, Any]:
             "alerting": {
                 "sidecar": {"enabled": True, "label": "grafana_alert", "labelValue": "1"},
                 "notificationPolicies": False,
+                "operator": {"enabled": False, "webhookSecret": {"name": "rq-obs-slack", "key": "url"}},
             },
         },
         "collector": {
@@ -221,8 +222,15 @@ def schema(config: Config) -> dict[str, Any]:
                     ("urls", "sidecar", "operator")),
                 "alerting": _obj({"sidecar": _sidecar("alerting"),
                                   "notificationPolicies": _bool("also provision rq-obs' notification policy tree "
-                                                                "(it replaces the Grafana organisation's)")},
-                                 ("sidecar", "notificationPolicies")),
+                                                                "(it replaces the Grafana organisation's)"),
+                                  "operator": _obj({
+                                      "enabled": _bool("also create GrafanaFolder, GrafanaAlertRuleGroup and "
+                                                       "GrafanaContactPoint objects"),
+                                      "webhookSecret": _obj({"name": _str("Secret holding the contact point's "
+                                                                          "webhook URL (you create it)", 1, _DNS_NAME),
+                                                             "key": _str("its key", 1)}, ("name", "key"))},
+                                      ("enabled", "webhookSecret"))},
+                                 ("sidecar", "notificationPolicies", "operator")),
             }, ("operator", "dashboards", "datasources", "alerting")),
             "collector": _obj({
                 "enabled": _bool("deploy the OpenTelemetry Collector with rq-obs' pipeline"),

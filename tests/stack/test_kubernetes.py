@@ -122,9 +122,9 @@ def test_rules_in_prometheusrules_equal_the_rule_files_and_pass_promtool(chart, 
     config, _, default, _ = chart
     expected = {p.rsplit("/", 1)[1]: yaml.safe_load(t) for p, t in rules.artifacts(config).items() if p.startswith("rules/")}
     objs = by_kind(default, "PrometheusRule")
-    assert set(objs) == {"rq-obs-rq-obs-alerts", "rq-obs-rq-obs-rules"}
+    assert set(objs) == {"rq-obs-alerts", "rq-obs-rules"}
     for name, obj in objs.items():
-        rule_file = name.removeprefix("rq-obs-").replace("rq-obs-", "rq-obs.") + ".yml"
+        rule_file = name.replace("rq-obs-", "rq-obs.") + ".yml"
         assert obj["spec"] == expected[rule_file]
         path = tmp_path / rule_file
         path.write_text(yaml.safe_dump(obj["spec"]))

@@ -122,3 +122,22 @@ def test_a_second_prometheus_receives_rq_obs_series_and_recording_rules(tmp_path
                 assert sender.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d')
     finally:
         srv.stop()
+
+
+def test_the_operator_rendering_says_what_prometheus_yml_says():
+    """kube-prometheus-stack's remoteWrite and prometheus.yml's remote_write: same URL, queue, headers, relabelling."""
+    import re
+
+    config = settings(remote_write_url=URL, remote_write_headers={"X-Scope-OrgID": "qa"},
+                      remote_write_queue={"capacity": 5000, "max_shards": 4, "min_backoff": "100ms"})
+
+    def snake(node):
+        if isinstance(node, dict):
+            return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): v if k == "headers" else snake(v)
+                    for k, v in node.items()}
+        return [snake(v) for v in node] if isinstance(node, list) else node
+
+    assert snake(remote_write.operator_entry(config)) == remote_write.prometheus_entry(config)
+    basic = settings(remote_write_url=URL, remote_write_username="u", remote_write_password_file="/run/pw")
+    entry = remote_write.operator_entry(basic, auth="basic", secret_name="rw")
+    assert entry["basicAuth"] == {"username": {"name": "rw", "key": "username"}, "password": {"name": "rw", "key": "password"}}

@@ -272,3 +272,53 @@ def test_no_token_or_webhook_reaches_the_chart(tmp_path):
     assert config.token == token
     for path, text in build.collect(config, targets=("kubernetes",)).items():
         assert "hooks.slack.com" not in text and "SECRET" not in text, path
+
+
+@pytest.mark.e2e
+def test_the_pod_spec_runs_the_real_rq_obs_serve(chart, tmp_path):
+    """No cluster here, so the rendered pod is run by hand: the image's command (exporters/Dockerfile) with the
+    ConfigMap's file at its mount path, the token from the Secret in the env variable the spec names, the store
+    on the volume; the probes' paths answer 200 on the container port, a push with that token is stored, and
+    /metrics (the ServiceMonitor's path) serves it."""
+    import sys
+    import urllib.request
+
+    from rq_obs.catalog import M
+    from rq_obs.demo.processes import Service, Services
+    from rq_obs.stack import exporter
+    from tests.helpers.procs import http_get, python_env
+    from tests.server.runs import doc
+
+    _, _, default, _ = chart
+    pod = by_kind(default, "StatefulSet")["rq-obs"]["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    cm_name = next(v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "config")
+    ((key, text),) = by_kind(default, "ConfigMap")[cm_name]["data"].items()
+    assert f"{mounts['config']}/{key}" == exporter.CONFIG_IN_CONTAINER
+    config_file = tmp_path / key
+    config_file.write_text(text)
+    assert exporter.STORE.startswith(mounts["data"] + "/")
+    store = tmp_path / "data" / exporter.STORE.removeprefix(mounts["data"] + "/")
+    store.parent.mkdir()
+    (token_env,) = c["env"]
+    port_name = c["livenessProbe"]["httpGet"]["port"]
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}[port_name] == exporter.PORT
+    token = "pod-token-7f3a"
+    with Services() as services:
+        serve = services.start_on_free_port(lambda port: Service(
+            "serve", f"http://127.0.0.1:{port}",
+            [sys.executable, "-m", "rq_obs", "--config", str(config_file), "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--store", str(store)], tmp_path / "serve.log", ready_path="/healthz",
+            cwd=str(tmp_path), env=python_env({token_env["name"]: token})), 60)
+        for probe in ("livenessProbe", "readinessProbe"):
+            status, _ = http_get(serve.url + c[probe]["httpGet"]["path"])
+            assert status == 200, probe
+        body = json.dumps(doc("pod-0")).encode()
+        req = urllib.request.Request(serve.url + "/api/v1/runs", body, {
+            "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 201
+        path = by_kind(default, "ServiceMonitor")["rq-obs"]["spec"]["endpoints"][0]["path"]
+        status, metrics = http_get(serve.url + path)
+        assert status == 200 and f'{M.INGEST_RUNS.total}{{result="stored"}} 1.0' in metrics.decode()

@@ -322,3 +322,13 @@ def test_the_pod_spec_runs_the_real_rq_obs_serve(chart, tmp_path):
         path = by_kind(default, "ServiceMonitor")["rq-obs"]["spec"]["endpoints"][0]["path"]
         status, metrics = http_get(serve.url + path)
         assert status == 200 and f'{M.INGEST_RUNS.total}{{result="stored"}} 1.0' in metrics.decode()
+
+
+def test_install_notes_name_the_push_and_otlp_endpoints(chart):
+    _, path, _, _ = chart
+    cp = run_helm("install", "ci", path, "--dry-run=client", "--namespace", "qa")
+    assert cp.returncode == 0, cp.stderr
+    notes = cp.stdout.split("NOTES:", 1)[1]
+    assert "rq-obs push --url http://ci-rq-obs.qa.svc:9464" in notes
+    assert f"OTLP spans: http://ci-rq-obs-collector.qa.svc:{collector.PORTS['otlp_http']}" in notes
+    assert "key token of Secret rq-obs-token" in notes

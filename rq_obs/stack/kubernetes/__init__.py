@@ -138,7 +138,7 @@ rq-obs {{ .Chart.AppVersion }} is installed as {{ include "rq-obs.fullname" . }}
 Push test runs (the token is key {{ .Values.token.secretKey }} of Secret {{ .Values.token.secretName }}):
   rq-obs push --url http://{{ include "rq-obs.fullname" . }}.{{ .Release.Namespace }}.svc:{{ include "rq-obs.serve.port" . }}
 {{- if .Values.collector.enabled }}
-OTLP spans: http://{{ include "rq-obs.fullname" . }}-collector.{{ .Release.Namespace }}.svc:4318
+OTLP spans: http://{{ include "rq-obs.fullname" . }}-collector.{{ .Release.Namespace }}.svc:{{ (include "rq-obs.collector.ports" . | fromJson).otlp_http }}
 {{- end }}
 Dashboards appear in Grafana's "{{ .Values.grafana.dashboards.folder }}" folder once its sidecar (or operator) picks them up.
 """

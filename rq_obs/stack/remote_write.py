@@ -12,7 +12,9 @@ What stays local is chosen by name (:data:`LOCAL`), turned into write relabellin
 before it is sent: the per-test series (one per test of up to ``max_tests_per_suite`` tests per
 suite; the suite-level recording rules carry their aggregates) and this stack's own telemetry
 (Prometheus, the collector, Tempo, Alertmanager), which a central TSDB usually gets from its
-own agents.
+own agents. A Prometheus shared with other workloads (kube-prometheus-stack's) sends only rq-obs'
+series through this entry (``shared=True``: :func:`shared_keep` comes first): its scrape jobs'
+series and the outputs of its recording rules.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from urllib.parse import urlsplit
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
 
-__all__ = ["LOCAL", "QUEUE_KEYS", "STACK_JOBS", "enabled", "url", "relabel_rules", "prometheus_entry",
-           "operator_entry", "OPERATOR_QUEUE_KEYS"]
+__all__ = ["LOCAL", "QUEUE_KEYS", "STACK_JOBS", "RQ_OBS_JOBS", "enabled", "url", "relabel_rules", "shared_keep",
+           "prometheus_entry", "operator_entry", "OPERATOR_QUEUE_KEYS"]
 
 #: Jobs of the stack's own components (:data:`rq_obs.stack.prometheus.JOBS` less the data jobs).
 STACK_JOBS = ("prometheus", "otelcol", "tempo", "alertmanager")
+
+#: Jobs whose series are rq-obs' own in a shared Prometheus (the chart's ServiceMonitor and PodMonitor set them).
+RQ_OBS_JOBS = ("rq-obs", "spanmetrics", "otelcol")
 
 #: Names a user lists in ``remote_write_keep_local`` -> (source label, regex) of the series that stay local.
 LOCAL = {
@@ -87,8 +92,17 @@ def relabel_rules(config: Config) -> list[tuple[str, str]]:
     return [LOCAL[name] for name in config.remote_write_keep_local]
 
 
-def prometheus_entry(config: Config) -> dict[str, Any]:
-    """The ``remote_write`` entry of prometheus.yml."""
+def shared_keep(config: Config) -> tuple[tuple[str, str], str]:
+    """(source labels, regex) of a ``keep`` rule: series of rq-obs' jobs, and its recording rules' outputs
+    (which carry no job label, or the instrumented apps' job)."""
+    from rq_obs.rules.definitions import recording_rules
+
+    names = "|".join(r.record for r in recording_rules(config))
+    return ("job", "__name__"), f"({'|'.join(RQ_OBS_JOBS)});.*|[^;]*;({names})"
+
+
+def prometheus_entry(config: Config, *, shared: bool = False) -> dict[str, Any]:
+    """The ``remote_write`` entry of prometheus.yml (``shared``: keep only rq-obs' series, see :func:`shared_keep`)."""
     _check_auth(config)
     entry: dict[str, Any] = {"url": url(config), "send_exemplars": True,
                              "queue_config": dict(config.remote_write_queue)}
@@ -97,22 +111,27 @@ def prometheus_entry(config: Config) -> dict[str, Any]:
                                "password_file": config.remote_write_password_file}
     if config.remote_write_bearer_token_file:
         entry["authorization"] = {"type": "Bearer", "credentials_file": config.remote_write_bearer_token_file}
-    return _headers_and_relabelling(config, entry, "write_relabel_configs", "source_labels")
+    return _headers_and_relabelling(config, entry, "write_relabel_configs", "source_labels", shared)
 
 
-def _headers_and_relabelling(config: Config, entry: dict[str, Any], relabel_key: str, labels_key: str) -> dict[str, Any]:
+def _headers_and_relabelling(config: Config, entry: dict[str, Any], relabel_key: str, labels_key: str,
+                             shared: bool) -> dict[str, Any]:
     """Add the headers and the write relabelling (the two renderings differ only in key names)."""
     if config.remote_write_headers:
         entry["headers"] = dict(config.remote_write_headers)
-    rules = relabel_rules(config)
-    if rules:
-        entry[relabel_key] = [{labels_key: [label], "regex": regex, "action": "drop"} for label, regex in rules]
+    relabel = []
+    if shared:
+        labels, regex = shared_keep(config)
+        relabel.append({labels_key: list(labels), "separator": ";", "regex": regex, "action": "keep"})
+    relabel += [{labels_key: [label], "regex": regex, "action": "drop"} for label, regex in relabel_rules(config)]
+    if relabel:
+        entry[relabel_key] = relabel
     return entry
 
 
 def operator_entry(config: Config, *, auth: str = "none", secret_name: str = "",
                    username_key: str = "username", password_key: str = "password", token_key: str = "token",
-                   url_override: str = "") -> dict[str, Any]:
+                   url_override: str = "", shared: bool = False) -> dict[str, Any]:
     """The same entry as a Prometheus Operator ``RemoteWriteSpec``.
 
     ``auth`` is ``none``, ``basic`` (``username_key`` and ``password_key`` of Secret ``secret_name``) or
@@ -126,4 +145,4 @@ def operator_entry(config: Config, *, auth: str = "none", secret_name: str = "",
                               "password": {"name": secret_name, "key": password_key}}
     elif auth == "bearer":
         entry["authorization"] = {"type": "Bearer", "credentials": {"name": secret_name, "key": token_key}}
-    return _headers_and_relabelling(config, entry, "writeRelabelConfigs", "sourceLabels")
+    return _headers_and_relabelling(config, entry, "writeRelabelConfigs", "sourceLabels", shared)

@@ -241,7 +241,9 @@ def test_kube_prometheus_stack_remote_write_validates_against_the_prometheus_crd
         assert entry["queueConfig"] == {"capacity": 10000, "maxShards": 10, "maxSamplesPerSend": 2000,
                                         "batchSendDeadline": "5s"}
         assert ("basicAuth" in entry, "authorization" in entry) == (auth == "basic", auth == "bearer")
-        assert len(entry.get("writeRelabelConfigs", [])) == len(config.remote_write_keep_local)
+        keep, *drops = entry["writeRelabelConfigs"]  # a shared Prometheus: only rq-obs' series go
+        assert keep["action"] == "keep" and keep["sourceLabels"] == ["job", "__name__"]
+        assert len(drops) == len(config.remote_write_keep_local)
     # the invalid one is caught: a wrong action
     entry["writeRelabelConfigs"] = [{"sourceLabels": ["test"], "action": "dropit"}]
     assert list(validator.iter_errors(entry))

@@ -69,38 +69,41 @@ def test_promtool_accepts_remote_write_with_credentials_from_files(tmp_path, kw)
     assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
-def _series(prom: Prometheus, match: str) -> set[str]:
-    return {s["__name__"] for s in prom.api("series", **{"match[]": match})}
-
-
 @pytest.mark.e2e
 def test_a_second_prometheus_receives_rq_obs_series_and_recording_rules(tmp_path):
-    """Sender: the generated prometheus.yml (scrape jobs pointed at a real rq-obs serve and itself, the
-    generated recording rules, remote_write to the receiver); receiver: --web.enable-remote-write-receiver."""
+    """Sender: the generated prometheus.yml (scrape jobs pointed at a real rq-obs serve and itself, plus a
+    job of another workload, the generated recording rules, remote_write to receiver A) and, as in a shared
+    kube-prometheus-stack Prometheus, the shared entry (its keep rule first) to receiver B; receivers run
+    --web.enable-remote-write-receiver."""
     tests = [f"tests/test_rw.py::test_{i}" for i in range(4)]
     outcomes = ("passed", "failed", "passed", "passed")
     (tmp_path / "store").mkdir()
     srv = Running(Store(tmp_path / "store" / "store.db"), {"RQ_OBS_TOKEN": "rw-token"})
     try:
         assert srv.push(doc("rw-0", tests=tests, outcomes=outcomes), token="rw-token").status == 201
-        (tmp_path / "receiver").mkdir()
-        with Prometheus(tmp_path / "receiver", "global:\n  scrape_interval: 1h\n",
-                        ("--web.enable-remote-write-receiver",)) as receiver:
+        for d in ("a", "b", "sender"):
+            (tmp_path / d).mkdir()
+        receiver_args = ("--web.enable-remote-write-receiver",)
+        with Prometheus(tmp_path / "a", "global:\n  scrape_interval: 1h\n", receiver_args) as a, \
+                Prometheus(tmp_path / "b", "global:\n  scrape_interval: 1h\n", receiver_args) as b:
             config = make_config(scrape_interval="1s", evaluation_interval="1s", alertmanager=False,
-                                 remote_write_url=f"{receiver.url}/api/v1/write",
+                                 remote_write_url=f"{a.url}/api/v1/write",
                                  remote_write_queue={"batch_send_deadline": "1s", "max_shards": 1})
-            (tmp_path / "sender").mkdir()
             recording = tmp_path / "sender" / "recording.yml"
             recording.write_text(rule_files.render(config)[rule_files.RECORDING_PATH])
             sender_doc = prometheus.document(config)
-            local = {"rq-obs": srv.url.removeprefix("http://")}
-            sender_doc["scrape_configs"] = [j for j in sender_doc["scrape_configs"] if j["job_name"] in ("rq-obs", "prometheus")]
-            sender_doc["rule_files"] = [str(recording)]
             assert sender_doc["remote_write"] == [remote_write.prometheus_entry(config)]
+            shared = remote_write.prometheus_entry(config, shared=True)
+            sender_doc["remote_write"].append({**shared, "url": f"{b.url}/api/v1/write"})
+            sender_doc["rule_files"] = [str(recording)]
+            jobs = [j for j in sender_doc["scrape_configs"] if j["job_name"] in ("rq-obs", "prometheus")]
+            sender_doc["scrape_configs"] = jobs + [{"job_name": "other-workload", "static_configs": [
+                {"targets": [a.url.removeprefix("http://")]}]}]
 
             with Prometheus(tmp_path / "sender", yaml.safe_dump(sender_doc)) as sender:
-                for job in sender_doc["scrape_configs"]:  # point the jobs at the real processes, then reload
-                    job["static_configs"] = [{"targets": [local.get(job["job_name"], f"127.0.0.1:{sender.port}")]}]
+                local = {"rq-obs": srv.url.removeprefix("http://"), "prometheus": f"127.0.0.1:{sender.port}"}
+                for job in jobs:  # point the generated jobs at the real processes, then reload
+                    job["static_configs"] = [{"targets": [local[job["job_name"]]]}]
                 (tmp_path / "sender" / "prometheus.yml").write_text(yaml.safe_dump(sender_doc))
                 urllib.request.urlopen(urllib.request.Request(f"{sender.url}/-/reload", method="POST"), timeout=10)
                 att = M.TEST_ATTEMPTS.total
@@ -108,18 +111,23 @@ def test_a_second_prometheus_receives_rq_obs_series_and_recording_rules(tmp_path
                 # a second run: the counters increase, so the 1h pass-ratio rule has a value (3 of 4 passed)
                 assert srv.push(doc("rw-1", tests=tests, outcomes=outcomes), token="rw-token").status == 201
                 rule = "suite:rqobs_test_attempts:pass_ratio_rate1h"
-                wait_until(lambda: receiver.value(f'{rule}{{suite="shop"}}') == 0.75, 90,
-                           what=f"{rule} = 0.75 in the receiver")
-                wait_until(lambda: receiver.value(f'{M.INGEST_RUNS.total}{{result="stored"}}') == 2, 60,
-                           what="rq-obs serve's ingest counter in the receiver")
-                assert receiver.value(f'{M.TEST_RUNS.total}{{suite="shop",status="complete"}}') == 2
-                assert receiver.value(f'up{{job="rq-obs"}}') == 1
-                # what stays local: the per-test series and the stack's own telemetry (job prometheus)
+                for receiver in (a, b):
+                    wait_until(lambda: receiver.value(f'{rule}{{suite="shop"}}') == 0.75, 90,
+                               what=f"{rule} = 0.75 in receiver {receiver.url}")
+                    wait_until(lambda: receiver.value(f'{M.INGEST_RUNS.total}{{result="stored"}}') == 2, 60,
+                               what="rq-obs serve's ingest counter in the receiver")
+                    assert receiver.value(f'{M.TEST_RUNS.total}{{suite="shop",status="complete"}}') == 2
+                    assert receiver.value('up{job="rq-obs"}') == 1
+                    # what stays local: the per-test series and the stack's own telemetry (job prometheus)
+                    assert receiver.query(att) == []
+                    assert receiver.query('{job="prometheus"}') == []
+                    assert receiver.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d') == []
                 assert sender.value(f'sum({att})') == 8 and sender.query('up{job="prometheus"}')
-                assert receiver.query(att) == []
-                assert receiver.query('{job="prometheus"}') == []
-                assert receiver.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d') == []
                 assert sender.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d')
+                # another workload's series: sent by the compose entry, kept back by the shared one
+                assert sender.query('up{job="other-workload"}')
+                wait_until(lambda: a.query('up{job="other-workload"}'), 30, what="job other-workload in receiver A")
+                assert b.query('{job="other-workload"}') == []
     finally:
         srv.stop()
 
@@ -137,7 +145,8 @@ def test_the_operator_rendering_says_what_prometheus_yml_says():
                     for k, v in node.items()}
         return [snake(v) for v in node] if isinstance(node, list) else node
 
-    assert snake(remote_write.operator_entry(config)) == remote_write.prometheus_entry(config)
+    for shared in (False, True):
+        assert snake(remote_write.operator_entry(config, shared=shared)) == remote_write.prometheus_entry(config, shared=shared)
     basic = settings(remote_write_url=URL, remote_write_username="u", remote_write_password_file="/run/pw")
     entry = remote_write.operator_entry(basic, auth="basic", secret_name="rw")
     assert entry["basicAuth"] == {"username": {"name": "rw", "key": "username"}, "password": {"name": "rw", "key": "password"}}

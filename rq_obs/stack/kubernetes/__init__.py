@@ -55,10 +55,10 @@ def chart_files(config: Config) -> dict[str, str]:
 
 def _helpers(config: Config) -> str:
     """templates/_helpers.tpl: names, labels, and the constants the objects take from the compose stack."""
-    from rq_obs.stack import collector, exporter, prometheus
+    from rq_obs.stack import collector, exporter, prometheus, remote_write
     from rq_obs.stack.render import HEADER
 
-    jobs = {"serve": "rq-obs", "spanmetrics": "spanmetrics", "collector": "otelcol"}
+    jobs = dict(zip(("serve", "spanmetrics", "collector"), remote_write.RQ_OBS_JOBS))
     missing = set(jobs.values()) - set(prometheus.JOBS)
     if missing:  # pragma: no cover - the compose stack renamed a job
         raise AssertionError(f"scrape jobs {sorted(missing)} are not in rq_obs.stack.prometheus.JOBS")
@@ -170,7 +170,8 @@ def kube_prometheus_stack_values(config: Config) -> str:
 
     placeholder = "" if remote_write.enabled(config) else "https://mimir.example.com/api/v1/push"
     auth = "basic" if config.remote_write_username else "bearer" if config.remote_write_bearer_token_file else "none"
-    entry = remote_write.operator_entry(config, auth=auth, secret_name=REMOTE_WRITE_SECRET, url_override=placeholder)
+    entry = remote_write.operator_entry(config, auth=auth, secret_name=REMOTE_WRITE_SECRET, url_override=placeholder,
+                                        shared=True)
     where = (f"remote_write_url = {config.remote_write_url}" if not placeholder
              else f"remote_write_url is not set: {placeholder} is a placeholder")
     secret = {"basic": f"keys username and password of Secret {REMOTE_WRITE_SECRET} (you create it)",
@@ -178,7 +179,8 @@ def kube_prometheus_stack_values(config: Config) -> str:
               "none": "none (set remote_write_username + remote_write_password_file, or remote_write_bearer_token_file)"}
     return render_yaml({"prometheus": {"prometheusSpec": {"remoteWrite": [entry]}}}, comments=(
         "kube-prometheus-stack values: its Prometheus sends rq-obs' series to a scalable TSDB (remote write),",
-        "with the same queue settings and write relabelling (what stays local) as collector/prometheus.yml.",
+        "with the same queue settings and write relabelling (what stays local) as collector/prometheus.yml;",
+        "first a keep rule: this Prometheus is shared, so this entry sends only rq-obs' jobs and recording rules.",
         f"Endpoint: {where}.",
         f"Credentials: {secret[auth]}.",
         "Use: helm upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack -f <this file>",

@@ -334,3 +334,21 @@ def test_install_notes_name_the_push_and_otlp_endpoints(chart):
     assert "rq-obs push --url http://ci-rq-obs.qa.svc:9464" in notes
     assert f"OTLP spans: http://ci-rq-obs-collector.qa.svc:{collector.PORTS['otlp_http']}" in notes
     assert "key token of Secret rq-obs-token" in notes
+
+
+def test_every_option_turned_off_leaves_the_serve_workload(chart, tmp_path):
+    _, path, _, _ = chart
+    off = {"collector": {"enabled": False}, "networkPolicy": {"enabled": False}, "podDisruptionBudget": {"enabled": False},
+           "serviceMonitor": {"enabled": False}, "prometheusRule": {"enabled": False},
+           "grafana": {"dashboards": {"sidecar": {"enabled": False}}, "datasources": {"sidecar": {"enabled": False}},
+                       "alerting": {"sidecar": {"enabled": False}}}}
+    values = tmp_path / "off.yaml"
+    values.write_text(yaml.safe_dump(off))
+    objs = template(path, values)
+    kinds = sorted({o["kind"] for o in objs})
+    assert kinds == ["ConfigMap", "Service", "ServiceAccount", "StatefulSet"]
+    # the dashboards' ConfigMaps stay (a GrafanaDashboard or a hand-made provider can read them), unlabelled
+    dashboards_cms = [o for o in objs if o["metadata"]["name"].startswith("rq-obs-dashboard-")]
+    assert len(dashboards_cms) == len(dashboards.NAMES)
+    assert all("grafana_dashboard" not in o["metadata"]["labels"] for o in dashboards_cms)
+    assert all(violations(o) == [] for o in objs)

@@ -189,6 +189,7 @@ def test_collector_runs_the_compose_pipeline(chart):
     otc = by_kind(default, "OpenTelemetryCollector")["rq-obs"]
     assert otc["spec"]["config"] == doc  # default endpoints: the compose ones
     assert otc["spec"]["image"] == chart_values.document(config)["collector"]["image"]
+    assert otc["spec"]["ports"] == [{"name": "prometheus", "port": collector.PORTS["prometheus"], "protocol": "TCP"}]
     plain = yaml.safe_load(by_kind(everything, "ConfigMap")["rq-obs-collector"]["data"]["otelcol.yaml"])
     moved = json.loads(json.dumps(doc))
     moved["exporters"]["otlp_grpc/tempo"]["endpoint"] = "tempo.tracing.svc:4317"

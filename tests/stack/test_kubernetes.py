@@ -176,8 +176,8 @@ def test_grafana_provisioning_equals_the_compose_stacks(chart):
     (receiver,) = cp["spec"]["receivers"]
     settings = dict(cp_file["receivers"][0]["settings"])
     assert settings.pop("url") == "${SLACK_WEBHOOK_URL}" and receiver["settings"] == settings
-    assert receiver["valuesFrom"] == [{"targetPath": "url",
-                                       "valueFrom": {"secretKeyRef": {"name": "rq-obs-slack", "key": "url"}}}]
+    assert receiver["valuesFrom"] == [{"targetPath": "url", "valueFrom": {
+        "secretKeyRef": {"name": "rq-obs-webhooks", "key": config.slack_webhook_env}}}]
     op = by_kind(everything, "GrafanaDatasource")["rq-obs-tempo"]["spec"]["datasource"]
     query = op["jsonData"]["tracesToMetrics"]["queries"][0]["query"]
     assert "$__tags" in query and "$$" not in query  # the API gets Grafana's variables, not the file escape

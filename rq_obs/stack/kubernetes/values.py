@@ -92,7 +92,7 @@ def document(config: Config) -> dict[str, Any]:
             "alerting": {
                 "sidecar": {"enabled": True, "label": "grafana_alert", "labelValue": "1"},
                 "notificationPolicies": False,
-                "operator": {"enabled": False, "webhookSecret": {"name": "rq-obs-slack", "key": "url"}},
+                "operator": {"enabled": False, "webhookSecret": "rq-obs-webhooks"},
             },
         },
         "collector": {
@@ -226,9 +226,9 @@ def schema(config: Config) -> dict[str, Any]:
                                   "operator": _obj({
                                       "enabled": _bool("also create GrafanaFolder, GrafanaAlertRuleGroup and "
                                                        "GrafanaContactPoint objects"),
-                                      "webhookSecret": _obj({"name": _str("Secret holding the contact point's "
-                                                                          "webhook URL (you create it)", 1, _DNS_NAME),
-                                                             "key": _str("its key", 1)}, ("name", "key"))},
+                                      "webhookSecret": _str("Secret you create holding each webhook URL under the "
+                                                            "name of its environment variable (e.g. SLACK_WEBHOOK_URL)",
+                                                            1, _DNS_NAME)},
                                       ("enabled", "webhookSecret"))},
                                  ("sidecar", "notificationPolicies", "operator")),
             }, ("operator", "dashboards", "datasources", "alerting")),

@@ -14,21 +14,32 @@ from typing import Mapping
 from rq_obs.config import Config
 from rq_obs.errors import UsageError
 
-__all__ = ["collect", "write", "check", "Problem"]
+__all__ = ["collect", "write", "check", "Problem", "TARGETS"]
+
+#: Deployment targets: compose (docker-compose.yml and the files it mounts, the default) and
+#: kubernetes (the Helm chart under charts/, :mod:`rq_obs.stack.kubernetes`).
+TARGETS = ("compose", "kubernetes")
 
 
-def collect(config: Config, *, dashboards_only: bool = False) -> dict[str, str]:
+def collect(config: Config, *, dashboards_only: bool = False, targets: tuple[str, ...] = ("compose",)) -> dict[str, str]:
     from rq_obs import dashboards
 
-    files: dict[str, str] = dict(dashboards.artifacts(config))
-    if not dashboards_only:
+    if dashboards_only:
+        parts = [dashboards.artifacts(config)]
+    else:
         from rq_obs import rules, stack
 
-        for part in (rules.artifacts(config), stack.artifacts(config)):
-            clash = files.keys() & part.keys()
-            if clash:  # pragma: no cover - a programming error
-                raise AssertionError(f"generated twice: {sorted(clash)}")
-            files.update(part)
+        parts = [dashboards.artifacts(config), rules.artifacts(config), stack.artifacts(config)] if "compose" in targets else []
+        if "kubernetes" in targets:  # the chart embeds what compose mounts (dashboards, rules...) under charts/
+            from rq_obs.stack import kubernetes
+
+            parts.append(kubernetes.artifacts(config))
+    files: dict[str, str] = {}
+    for part in parts:
+        clash = files.keys() & part.keys()
+        if clash:  # pragma: no cover - a programming error
+            raise AssertionError(f"generated twice: {sorted(clash)}")
+        files.update(part)
     for path, text in files.items():
         if not text.endswith("\n"):
             raise AssertionError(f"{path}: generated text must end with a newline")

@@ -125,6 +125,40 @@ def _splits(v: dict) -> str | None:
     return None
 
 
+def _abs_path(v: str) -> str | None:
+    return None if v == "" or (v.startswith("/") and "\n" not in v) else "an absolute file path (or empty)"
+
+
+def _headers(v: dict) -> str | None:
+    for k, x in v.items():
+        if not re.fullmatch(r"[A-Za-z0-9-]+", str(k)) or not isinstance(x, str):
+            return f"a table of HTTP header names to string values; {k!r} is not"
+        if is_secret_name(str(k)):
+            return f"headers without credentials; {k!r} looks like one (use remote_write_password_file or remote_write_bearer_token_file)"
+    return None
+
+
+def _queue(v: dict) -> str | None:
+    from rq_obs.stack.remote_write import QUEUE_KEYS
+
+    for k, x in v.items():
+        if k not in QUEUE_KEYS:
+            return f"queue_config keys {', '.join(QUEUE_KEYS)}; {k!r} is unknown"
+        if k.endswith(("deadline", "backoff")):
+            if not isinstance(x, str) or _duration(x):
+                return f"a duration such as 5s; {k} is {x!r}"
+        elif not isinstance(x, int) or isinstance(x, bool) or x <= 0:
+            return f"a positive integer; {k} is {x!r}"
+    return None
+
+
+def _keep_local(v: list) -> str | None:
+    from rq_obs.stack.remote_write import LOCAL
+
+    bad = [x for x in v if x not in LOCAL]
+    return f"a list of {', '.join(LOCAL)}; {bad[0]!r} is unknown" if bad else None
+
+
 def _globs(v: list) -> str | None:
     return None if all(isinstance(x, str) and x for x in v) else "a list of non-empty glob strings"
 
@@ -207,6 +241,12 @@ class Config:
     slack_channel: str = _f("#rq-obs-alerts", "Slack channel for alerts")
     alertmanager: bool = _f(True, "include Alertmanager in the stack for Prometheus-side alerts")
     remote_write_url: str = _f("", "optional remote_write target (Mimir/Thanos) for users who outgrow one Prometheus")
+    remote_write_username: str = _f("", "basic-auth user for remote_write (Mimir, hosted endpoints); the password is read from remote_write_password_file, never from a setting")
+    remote_write_password_file: str = _f("", "absolute path of a file holding the remote_write basic-auth password (a mounted secret); Prometheus reads it, rq-obs never does", _abs_path)
+    remote_write_bearer_token_file: str = _f("", "absolute path of a file holding a remote_write bearer token, instead of basic auth", _abs_path)
+    remote_write_headers: dict = _f({}, "extra HTTP headers on remote_write requests, e.g. {X-Scope-OrgID: team} for a Mimir/Cortex tenant or {THANOS-TENANT: team}; no credentials (those come from files)", _headers)
+    remote_write_queue: dict = _f({"capacity": 10000, "max_shards": 10, "max_samples_per_send": 2000, "batch_send_deadline": "5s"}, "remote_write queue_config: rq-obs sends a few thousand series, so a few shards keep up; raise max_shards for a busier Prometheus", _queue)
+    remote_write_keep_local: list = _f(["per_test", "stack"], "series remote_write drops (they stay in the local Prometheus): per_test = series with a test label (the suite-level recording rules carry their aggregates), stack = the stack's own Prometheus/collector/Tempo/Alertmanager telemetry", _keep_local)
     app_targets: list = _f([], "apps instrumented by `rq-obs instrument apply` that Prometheus scrapes (job apps) for the SRE dashboard's app panels and alerts: host:port, or host:port/path when /metrics moved; empty: no job", _targets)
     runbook_base_url: str = _f("https://github.com/rq-obs/rq-obs/blob/main/docs/RUNBOOKS.md", "every alert links its runbook section here")
     dashboard_refresh: str = _f("1m", "dashboard auto-refresh; test runs are minutes apart", _duration)

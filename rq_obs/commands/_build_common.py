@@ -18,10 +18,11 @@ def build_options(f: Callable) -> Callable:
                         help="Output directory. Default: the project root.")(f)
 
 
-def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_only: bool) -> None:
+def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_only: bool,
+              targets: tuple[str, ...] = ("compose",)) -> None:
     config = config_from(ctx)
     target = Path(out) if out else project_root(ctx)
-    files = build.collect(config, dashboards_only=dashboards_only)
+    files = build.collect(config, dashboards_only=dashboards_only, targets=targets)
     if check:
         problems = build.check(target, files)
         for rel, what in problems:
@@ -32,7 +33,7 @@ def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_on
         return
     changed = build.write(target, files)
     click.echo(f"wrote {len(files)} files to {target} ({len(changed)} changed)")
-    if not dashboards_only:
+    if not dashboards_only and "compose" in targets:
         from rq_obs.stack.wheel import wheel_path
 
         if not (target / wheel_path()).is_file():

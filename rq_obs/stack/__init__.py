@@ -5,7 +5,8 @@
 :mod:`.exporter`, :mod:`.compose`), pinned images in :mod:`.images`, the YAML renderer in
 :mod:`.render`, the checks behind ``rq-obs validate`` in :mod:`.validate` (Dockerfile COPY/ADD
 sources in :mod:`.dockerfile`), and the exporter image's rq-obs wheel (``rq-obs stack wheel``,
-not a generated file) in :mod:`.wheel`.
+not a generated file) in :mod:`.wheel`. Remote write settings are :mod:`.remote_write`; the Kubernetes
+rendering of the same files (a Helm chart, ``rq-obs build --target kubernetes``) is :mod:`.kubernetes`.
 """
 
 from __future__ import annotations

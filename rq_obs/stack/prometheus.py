@@ -1,4 +1,4 @@
-"""Prometheus configuration: scrape jobs, rule files, Alertmanager, optional remote_write.
+"""Prometheus configuration: scrape jobs, rule files, Alertmanager, optional remote_write (:mod:`.remote_write`).
 
 Retention is not part of this file: it is the ``--storage.tsdb.retention.time`` flag in the
 compose command (:func:`flags`). Job names are :data:`JOBS`, plus :data:`APP_JOB` for the apps
@@ -9,10 +9,8 @@ select on them (``job`` label in the catalogue).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from rq_obs.config import Config
-from rq_obs.errors import ConfigError
 
 __all__ = ["PATH", "JOBS", "APP_JOB", "DEFAULT_METRICS_PATH", "RULES_GLOB", "PORT", "document", "render", "flags",
            "app_static_configs"]
@@ -54,18 +52,6 @@ def app_static_configs(targets: list[str]) -> list[dict[str, Any]]:
     return groups
 
 
-def _remote_write_url(config: Config) -> str:
-    url = config.remote_write_url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"remote_write_url is {url!r}; expected an http(s) URL such as "
-                          "http://mimir:9009/api/v1/push")
-    if parts.username or parts.password:
-        raise ConfigError("remote_write_url contains credentials; generated files never hold secrets — give the "
-                          "URL without user:password and add basic_auth with password_file to prometheus.yml by hand")
-    return url
-
-
 def document(config: Config) -> dict[str, Any]:
     jobs = [j for j in JOBS if config.alertmanager or j != "alertmanager"]
     doc: dict[str, Any] = {
@@ -82,7 +68,9 @@ def document(config: Config) -> dict[str, Any]:
     if config.alertmanager:
         doc["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [JOBS["alertmanager"]]}]}]}
     if config.remote_write_url:
-        doc["remote_write"] = [{"url": _remote_write_url(config), "send_exemplars": True}]
+        from rq_obs.stack import remote_write
+
+        doc["remote_write"] = [remote_write.prometheus_entry(config)]
     return doc
 
 

@@ -48,7 +48,14 @@ def test_without_alertmanager_there_is_no_alerting_block(write_stack):
 
 def test_remote_write_url_adds_remote_write(write_stack):
     doc = load(write_stack(make_config(remote_write_url="http://thanos-receive:19291/api/v1/receive")) / prometheus.PATH)
-    assert doc["remote_write"] == [{"url": "http://thanos-receive:19291/api/v1/receive", "send_exemplars": True}]
+    assert doc["remote_write"] == [{
+        "url": "http://thanos-receive:19291/api/v1/receive", "send_exemplars": True,
+        "queue_config": {"capacity": 10000, "max_shards": 10, "max_samples_per_send": 2000, "batch_send_deadline": "5s"},
+        "write_relabel_configs": [
+            {"source_labels": ["test"], "regex": ".+", "action": "drop"},
+            {"source_labels": ["job"], "regex": "prometheus|otelcol|tempo|alertmanager", "action": "drop"},
+        ],
+    }]
 
 
 @pytest.mark.parametrize("url, expected", [

@@ -13,8 +13,9 @@ from rq_obs.store import Store
 from tests.helpers.cli import run_cli
 from tests.release.factory import ENV, deps, make, vuln
 
-BASE_SLOW = (0.0100, 0.0101, 0.0099, 0.0100, 0.0102, 0.0098)
-FLAT = (0.0020, 0.0021, 0.0019, 0.0020, 0.0022, 0.0018)
+# 21 rounds spread evenly over ±2 % of the median: enough for the detector to call an unchanged pair "unchanged"
+BASE_SLOW = tuple(0.0100 * (1 + 0.002 * k) for k in range(-10, 11))
+FLAT = tuple(0.0020 * (1 + 0.002 * k) for k in range(-10, 11))
 
 
 def _pair():
@@ -69,16 +70,18 @@ def test_benchmarks_timed_on_a_busy_machine_are_flagged_for_review():
     base, head = _pair()
     busy = {**head.environment, "load": {"per_cpu_1m": 1.7}}
     c = compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=busy), Config())
-    note = ("1 performance changes, but benchmarks were timed on a busy machine (head v1.1 at load 1.7 per CPU): "
-            "rerun the snapshot on an idle machine before trusting them")
+    note = ("benchmarks were timed on a busy machine (head v1.1 at load 1.7 per CPU; 1 of 2 operations not unchanged): "
+            "rerun the snapshot on an idle machine before trusting the performance verdicts")
     assert note in c.reasons
     assert all(e.field != "load.per_cpu_1m" for e in c.env.changes)  # a reading, not an environment change
     quiet = {**head.environment, "load": {"per_cpu_1m": 0.2}}
-    assert note not in compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=quiet), Config()).reasons
-    # nothing changed: nothing to doubt, however busy
-    assert compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).perf.regressions == []
     assert not any("busy machine" in r for r in
-                   compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).reasons)
+                   compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=quiet), Config()).reasons)
+    # nothing changed, but snapshot warned "compare will say so": it does (noise hides changes too)
+    same = compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config())
+    assert same.perf.regressions == [] and (
+        "benchmarks were timed on a busy machine (head v1.0b at load 1.7 per CPU; 0 of 2 operations not unchanged): "
+        "rerun the snapshot on an idle machine before trusting the performance verdicts") in same.reasons
 
 
 def test_same_snapshot_is_approved():
@@ -92,13 +95,16 @@ def test_reports_contain_the_rows(tmp_path):
     c = compare(base, head, Config())
     md = render(c, "markdown")
     assert "**⛔ Recommendation: BLOCK** · risk **critical**" in md
-    assert "| `op.slow` | 10 ms | 13 ms | +30.0 % | `+██████████` | MWU |" in md
-    assert "🔴 regression (critical) |" in md
-    assert "Test: Mann-Whitney U (one-sided, alternative='greater' = head slower, alpha=0.05, n_base=6, n_head=6)." in md
-    assert "| requests | pypi | 2.31.0 | 3.0.0 | major | — |" in md
+    assert "| `op.slow` | 10 ms | 13 ms | +30.0 % | 1.285–1.316 | `+██████████»` | MWU | 1.86e-12 | 🔴 regression (critical) |" in md
+    assert "| `op.flat` | 2 ms | 2 ms | +0.0 % | 0.988–1.012 | `0` | MWU | 0.51 | unchanged |" in md
+    assert ("Test: Mann-Whitney U with Hodges-Lehmann ratio and 99% interval (alpha=0.005 per side, n_base=21, "
+            "n_head=21).") in md
+    assert "| requests | pypi | 2.31.0 | 3.0.0 | major | none known |" in md
+    assert "| six | pypi | 1.16.0 | absent | removed | none known |" in md
     assert "| jinja2 | pypi | 3.1.4 | 3.1.3 | patch ⬇ downgrade | introduces GHSA-h75v-3vvj-5mfj |" in md
     assert "| python.version | 3.11.7 | 3.12.1 | high |" in md
-    assert "| performance | 20 | 20.0 | missing | 50.0 |" in md
+    assert ("| performance | 20 | 20.0 | missing: no baseline with common benchmarks (snapshot it and its baseline "
+            "with --benchmarks or --run-benchmarks) | 50.0 |") in md
     assert len(md) < 65536
     html = render(c, "html")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<title>op.slow: +30.00 %</title>" in html
@@ -126,6 +132,6 @@ def test_no_benchmarks_in_common_is_said_in_every_report():
     base, head = make("v1.0", 1000.0), make("v1.1", 2000.0)
     c = compare(base, head, Config())
     text = render(c, "text")
-    assert ("Performance (threshold 5%, alpha 0.05):\n"
+    assert ("Performance (threshold 5%, alpha 0.005 per side):\n"
             "  no benchmarks in common (snapshot both releases with --benchmarks or --run-benchmarks)\n") in text
     assert "_No benchmark present in both snapshots._" in render(c, "markdown")

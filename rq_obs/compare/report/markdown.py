@@ -7,13 +7,13 @@ job summaries and terminals alike.
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, deps_read_from, fmt_bytes, fmt_pct, fmt_score,
-                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, short_test,
-                                          tests_used)
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, bar, chart_scale, deps_read_from, fmt_bytes, fmt_ci,
+                                          fmt_p, fmt_pct, fmt_dim, fmt_score, fmt_seconds, memory_rule, ordered_memory,
+                                          ordered_ops, rule_text, short_test, tests_used, verdict_text)
 
 _ICON = {"approve": "✅", "review": "⚠️", "block": "⛔"}
-_STATUS = {"regression": "🔴 regression", "improvement": "🟢 faster", "unchanged": "unchanged", "unverified": "🟡 unverified"}
-_MEM_STATUS = {"regression": "🔴 regression", "improvement": "🟢 smaller", "unchanged": "unchanged"}
+_STATUS = {"regression": "🔴 ", "improvement": "🟢 ", "unchanged": "", "inconclusive": "🟡 "}
+_MEM_STATUS = {"regression": "🔴 regression", "improvement": "🟢 smaller", "unchanged": "unchanged", "inconclusive": "🟡 inconclusive"}
 
 
 def _cell(x: object) -> str:
@@ -21,10 +21,9 @@ def _cell(x: object) -> str:
 
 
 def render_markdown(c: Comparison) -> str:
-    delta = f" ({c.score_delta:+.1f})" if c.score_delta is not None else ""
     out = [f"## Release comparison: `{_cell(c.base.release)}` → `{_cell(c.head.release)}`", "",
            f"**{_ICON[c.recommendation]} Recommendation: {c.recommendation.upper()}** · risk **{c.risk}** · "
-           f"quality score **{fmt_score(c.base_score.total)} → {fmt_score(c.head_score.total)}**{delta}", ""]
+           f"quality score {_cell(c.headline.text())}", ""]
     for r in c.reasons:
         out.append(f"- {_cell(r)}")
     if c.reasons:
@@ -33,19 +32,19 @@ def render_markdown(c: Comparison) -> str:
     ops = ordered_ops(c)
     n_reg = len(c.perf.regressions)
     out += [f"### Performance — {n_reg} regressions in {len(ops)} operations", "",
-            f"Regression: slower than {c.perf.threshold:.0%} and significant at alpha = {c.perf.alpha:g}."]
+            rule_text(c)]
     for t in tests_used(c):
         out.append(f"Test: {t}.")
     out.append("")
     if ops:
-        scale = max(abs(o.change) for o in ops) or 1.0
-        out += ["| operation | base | head | change | chart | test | p-value | verdict |",
-                "| --- | ---: | ---: | ---: | :--- | --- | ---: | --- |"]
+        scale = chart_scale(c.perf.threshold)
+        level = f"{1 - 2 * c.perf.alpha:.0%}"
+        out += [f"| operation | base | head | change | {level} interval of the ratio | chart | test | p-value | verdict |",
+                "| --- | ---: | ---: | ---: | ---: | :--- | --- | ---: | --- |"]
         for o in ops[:MAX_OPS]:
-            p = "—" if o.p_value is None else f"{o.p_value:.3g}"
-            verdict = _STATUS[o.status] + (f" ({o.severity})" if o.severity else "")
             out.append(f"| `{_cell(o.operation)}` | {fmt_seconds(o.base)} | {fmt_seconds(o.head)} | {fmt_pct(o.change)} | "
-                       f"`{bar(o.change, scale)}` | {short_test(o)} | {p} | {verdict} |")
+                       f"{fmt_ci(o)} | `{bar(o.change, scale) or '0'}` | {short_test(o)} | {fmt_p(o)} | "
+                       f"{_STATUS[o.status]}{verdict_text(o)} |")
         if len(ops) > MAX_OPS:
             out.append(f"\n… and {len(ops) - MAX_OPS} more operations (see the JSON or HTML report).")
     else:
@@ -55,21 +54,21 @@ def render_markdown(c: Comparison) -> str:
     out.append("")
     if c.perf.memory:
         mem = ordered_memory(c)
-        scale = max(abs(m.change) for m in mem) or 1.0
+        scale = chart_scale(c.perf.memory_threshold)
         out += [f"### Memory — {len(c.perf.memory_regressions)} regressions in {len(mem)} operations", "", memory_rule(c), "",
                 "| operation | base peak | head peak | change | chart | verdict |", "| --- | ---: | ---: | ---: | :--- | --- |"]
         for m in mem[:MAX_OPS]:
             verdict = _MEM_STATUS[m.status] + (f" ({m.severity})" if m.severity else "")
             out.append(f"| `{_cell(m.operation)}` | {fmt_bytes(m.base)} | {fmt_bytes(m.head)} | {fmt_pct(m.change)} | "
-                       f"`{bar(m.change, scale)}` | {verdict} |")
+                       f"`{bar(m.change, scale) or '0'}` | {verdict} |")
         if len(mem) > MAX_OPS:
             out.append(f"\n… and {len(mem) - MAX_OPS} more operations (see the JSON or HTML report).")
         out.append("")
     # quality
     out += ["### Quality score", "", "| dimension | weight | effective weight | base | head |", "| --- | ---: | ---: | ---: | ---: |"]
     for d, w in c.head_score.weights.items():
-        out.append(f"| {d} | {w:g} | {c.head_score.effective_weights[d]:.1f} | {fmt_score(c.base_score.dimensions.get(d))} | "
-                   f"{fmt_score(c.head_score.dimensions.get(d))} |")
+        out.append(f"| {d} | {w:g} | {c.head_score.effective_weights[d]:.1f} | {fmt_dim(c.base_score, d)} | "
+                   f"{fmt_dim(c.head_score, d)} |")
     out.append(f"| **total** | | | **{fmt_score(c.base_score.total)}** | **{fmt_score(c.head_score.total)}** |")
     if c.head_score.missing:
         out.append(f"\nMissing (re-weighted, not scored): {', '.join(c.head_score.missing)}.")
@@ -84,8 +83,8 @@ def render_markdown(c: Comparison) -> str:
         out += ["| package | ecosystem | base | head | change | security |", "| --- | --- | --- | --- | --- | --- |"]
         for ch in c.deps.changes[:MAX_DEPS]:
             kind = ch.change + (" ⬇ downgrade" if ch.downgrade else "")
-            out.append(f"| {_cell(ch.name)} | {ch.ecosystem} | {_cell(ch.old or '—')} | {_cell(ch.new or '—')} | {kind} | "
-                       f"{_cell(ch.security_impact or '—')} |")
+            out.append(f"| {_cell(ch.name)} | {ch.ecosystem} | {_cell(ch.old or 'absent')} | {_cell(ch.new or 'absent')} | {kind} | "
+                       f"{_cell(ch.security_impact or 'none known')} |")
         if len(c.deps.changes) > MAX_DEPS:
             out.append(f"\n… and {len(c.deps.changes) - MAX_DEPS} more changes.")
     out.append("")

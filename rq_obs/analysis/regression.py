@@ -129,8 +129,8 @@ def _z(q: float) -> float:
 def _needed(est: float, se: float | None, tl: float, alpha: float, n_now: int) -> int | None:
     """Rounds per side at which a change of the observed size ``est`` (log) would be decided with
     DECISION_POWER, given the standard error ``se`` at ``n_now`` rounds per side."""
-    if se is None or not math.isfinite(se) or se <= 0:
-        return None
+    if se is None or not math.isfinite(se) or se <= 0:  # no spread known: at least the rounds for an interval
+        return max(min_samples(alpha), n_now + 1)
     a = abs(est)
     dist = a if a > tl else tl - a  # to significance (beyond the threshold) or to equivalence (inside it)
     dist = max(dist, tl * 1e-3)

@@ -273,6 +273,7 @@ def _u_normal(n: int, m: int) -> tuple[float, float]:
     return n * m / 2.0, math.sqrt(n * m * (n + m + 1) / 12.0)
 
 
+@lru_cache(maxsize=1024)
 def mwu_critical(n: int, m: int, alpha: float) -> int:
     """Largest u with P(U <= u) <= alpha under H0 (continuous data), or -1 when even U = 0 is likelier than alpha.
 

@@ -135,3 +135,53 @@ def test_no_benchmarks_in_common_is_said_in_every_report():
     assert ("Performance (threshold 5%, alpha 0.005 per side):\n"
             "  no benchmarks in common (snapshot both releases with --benchmarks or --run-benchmarks)\n") in text
     assert "_No benchmark present in both snapshots._" in render(c, "markdown")
+
+
+def test_score_headline_compares_the_same_dimensions():
+    """The base (a first snapshot) was scored without a performance dimension, the head against it with one;
+    coverage and the rest are identical. The headline compares the four common dimensions (+0.0) and names what
+    the base lacks, where it used to read 88.1 -> 90.5 (+2.4)."""
+    from rq_obs.compare import quality_of
+
+    bench = [from_samples("op", FLAT, "runner")]
+    inputs = dict(coverage=0.80, code_quality=90, documentation=80, vulns=[], benchmarks=bench)
+    first = make("v1.0", 1000.0, **inputs)
+    base = make("v1.0", 1000.0, **inputs, score=quality_of(first, None, Config()).to_dict())
+    head = make("v1.1", 2000.0, **inputs)
+    c = compare(base, head, Config())
+    assert c.base_score.dimensions["performance"] is None and c.head_score.dimensions["performance"] == 100.0
+    assert (c.base_score.total, c.head_score.total) == (88.125, 90.5)  # what the old headline subtracted
+    assert c.score_delta == 0.0
+    line = ("88.1 → 88.1 (+0.0) on the 4 dimensions measured on both sides; left out: performance only on head "
+            "(base: snapshot it and its baseline with --benchmarks or --run-benchmarks)")
+    assert f"quality score {line}" in render(c, "markdown") and f"Quality score: {line}" in render(c, "text")
+    assert json.loads(render(c, "json"))["quality"]["like_for_like"] == {
+        "base": 88.125, "head": 88.125, "delta": 0.0,
+        "dimensions": ["code_quality", "test_coverage", "dependencies", "documentation"], "only_base": [],
+        "only_head": [{"dimension": "performance", "to_add": "snapshot it and its baseline with --benchmarks or --run-benchmarks"}]}
+
+
+def test_html_charts_plot_signed_deltas_scaled_to_the_thresholds():
+    base, head = _pair()
+    html = render(compare(base, head, Config()), "html")
+    # quality: head − base per dimension measured on both sides (coverage 80 -> 82: +2.0), never head's absolute value
+    assert "<title>test_coverage: +2.00</title>" in html and "+82.00" not in html and "+90.00" not in html
+    assert "<title>code_quality: +0.00</title>" in html  # unchanged: a zero-width bar, not a full one
+    # performance: a full bar is 4 x the 5 % threshold (20 %); +30 % is clipped to the full half-width, 0 % has none
+    assert '<rect x="450.0" y="3" width="140.0" height="12" fill="#d32f2f"><title>op.slow: +30.00 %</title>' in html
+    assert '<rect x="450.0" y="21" width="0.0" height="12" fill="#90a4ae"><title>op.flat: +0.00 %</title>' in html
+    assert html.count('class="threshold"') >= 4  # ±threshold lines on the performance and quality charts
+
+
+def test_empty_performance_cells_say_why():
+    from rq_obs.snapshot.model import Benchmark
+
+    one = Benchmark("op.once", 1.0, 1.0, 1.0, 0.0, 1.0, rounds=1)
+    c = compare(make("v1", 1.0, benchmarks=[one]), make("v2", 2.0, benchmarks=[one]), Config())
+    md = render(c, "markdown")
+    row = next(x for x in md.splitlines() if x.startswith("| `op.once`"))
+    assert row == ("| `op.once` | 1 s | 1 s | +0.0 % | none: < 2 rounds a side | `0` | none: < 2 rounds | "
+                   "n/a: no test (< 2 rounds) | 🟡 inconclusive (needs ~5 rounds a side) |")
+    assert "—" not in row
+    html = render(c, "html")
+    assert "<td>none: &lt; 2 rounds a side</td>" in html and "<p class=\"empty\">No dependency changed.</p>" in html

@@ -2,8 +2,7 @@
 benchmarks/regression_detection.py (its own generators and rule), fewer trials, fixed seeds.
 
 With 300 trials a cell, a true false-alarm rate of 0.5 % (alpha) gives 1.5 alarms on average and 6 (2 %)
-at its 99.9 % binomial quantile, so the bound here is 2 %: it still catches a rule at the old 2-4 % (or asv's
-and pyperf's 5 %), while docs/BENCHMARKS.md's 2,000-trial table checks the 1 % goal. Power and silent misses
+at its 99.9 % binomial quantile, so the bound here is 2 %: it still catches a rule at pyperf's 5 % (15 alarms), while docs/BENCHMARKS.md's 2,000-trial table checks the 1 % goal. Power and silent misses
 use the benchmark's goals."""
 
 import importlib.util

@@ -215,6 +215,7 @@ class Config:
     quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weight of each dimension; a dimension without input is left out and the rest re-weighted", _weights)
     max_regressions: int = _f(0, "gate: blocking regressions (timing and memory) allowed in a release", _non_negative)
     memory_regression_threshold: float = _f(0.10, "a benchmark whose peak memory (one value per side) grows by more than this is a memory regression", _ratio)
+    regression_alpha: float = _f(0.005, "error rate of each bound of the regression detector's interval (0.005: a 99 % interval): at most this share of unchanged benchmarks is called a regression, whatever the noise", _ratio)
     max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
     min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
     snapshot_window: str = _f("7d", "a snapshot's pass rate counts attempts of runs at its commit, or of this window when none match", _duration)

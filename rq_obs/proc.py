@@ -19,6 +19,7 @@ DEBIAN_PACKAGES = {
     "amtool": "prometheus-alertmanager",
     "docker-compose": "docker-compose",
     "git": "git",
+    "chromium": "chromium",
 }
 
 

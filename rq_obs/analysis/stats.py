@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Sequence
 
 __all__ = ["Comparison", "Summary", "two_proportions", "welch", "srm", "SrmResult", "bonferroni", "zscore",
-           "power_from_se", "mde_from_se", "summary_from_sums", "percentile", "norm_cdf", "norm_sf", "norm_ppf"]
+           "power_from_se", "mde_from_se", "summary_from_sums", "percentile", "norm_cdf", "norm_sf", "norm_ppf",
+           "Shift", "hodges_lehmann", "mwu_critical", "mwu_p_greater"]
 
 #: Power at which the minimum detectable effect is quoted.
 MDE_POWER = 0.8
@@ -227,3 +228,137 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
     lo = math.floor(k)
     hi = min(lo + 1, n - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+# --- location shift between two samples (Hodges-Lehmann with the Mann-Whitney confidence interval) ---
+
+#: Up to this many pairs (n_base x n_head) the Mann-Whitney U null distribution is computed exactly.
+EXACT_U_PAIRS = 10_000
+
+
+@lru_cache(maxsize=128)
+def _u_counts(n: int, m: int) -> tuple[int, ...]:
+    """Number of arrangements of two samples of sizes n and m with U = 0, 1, ..., n*m (no ties).
+
+    The coefficients of the Gaussian binomial [n+m choose n]_q = prod_{i=1..n} (1 - q^(m+i)) / (1 - q^i),
+    built one factor at a time in exact integers (each partial product is [m+i choose i]_q).
+    """
+    if n > m:
+        n, m = m, n
+    size = n * m + 1
+    c = [0] * size
+    c[0] = 1
+    for i in range(1, n + 1):
+        shift = m + i
+        for k in range(size - 1, shift - 1, -1):  # multiply by (1 - q^shift)
+            c[k] -= c[k - shift]
+        for k in range(i, size):  # divide by (1 - q^i)
+            c[k] += c[k - i]
+    return tuple(c)
+
+
+@lru_cache(maxsize=128)
+def _u_cdf(n: int, m: int) -> tuple[float, ...]:
+    """P(U <= u) for u = 0..n*m under H0 (exact, from :func:`_u_counts`)."""
+    counts = _u_counts(n, m)
+    total = sum(counts)
+    acc, out = 0, []
+    for c in counts:
+        acc += c
+        out.append(acc / total)
+    return tuple(out)
+
+
+def _u_normal(n: int, m: int) -> tuple[float, float]:
+    return n * m / 2.0, math.sqrt(n * m * (n + m + 1) / 12.0)
+
+
+@lru_cache(maxsize=1024)
+def mwu_critical(n: int, m: int, alpha: float) -> int:
+    """Largest u with P(U <= u) <= alpha under H0 (continuous data), or -1 when even U = 0 is likelier than alpha.
+
+    Exact up to :data:`EXACT_U_PAIRS` pairs, normal approximation (with continuity correction) above.
+    """
+    if n * m <= EXACT_U_PAIRS:
+        cdf = _u_cdf(n, m)
+        u = -1
+        for k, c in enumerate(cdf):
+            if c > alpha * (1 + 1e-12):
+                break
+            u = k
+        return u
+    mu, sd = _u_normal(n, m)
+    return int(math.floor(mu + norm_ppf(alpha) * sd - 0.5))
+
+
+def mwu_p_greater(u: float, n: int, m: int) -> float:
+    """One-sided Mann-Whitney p-value P(U >= u) under H0, U counting pairs where the second sample is larger
+    (ties half). Exact up to :data:`EXACT_U_PAIRS` pairs (ties rounded conservatively), normal approximation above."""
+    if n * m <= EXACT_U_PAIRS:
+        k = n * m - math.floor(u)  # P(U >= u) = P(U <= n*m - u) by symmetry
+        return 1.0 if k >= n * m else (0.0 if k < 0 else _u_cdf(n, m)[k])
+    mu, sd = _u_normal(n, m)
+    return norm_sf((u - mu - 0.5) / sd)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Hodges-Lehmann shift ``estimate`` of y relative to x (median of all pairwise differences y_j - x_i)
+    and its distribution-free ``ci`` (Moses interval, the inversion of the Mann-Whitney U test): each bound
+    is exceeded with probability at most ``alpha`` (so the interval covers with >= 1 - 2*alpha).
+    Bounds are +/- inf when the samples are too small for that level."""
+
+    estimate: float
+    ci: tuple[float, float]
+    alpha: float
+    n_x: int
+    n_y: int
+    p_greater: float = 1.0  # one-sided Mann-Whitney U p-value, alternative "y larger"
+    p_less: float = 1.0  # and "y smaller"
+
+
+#: Above this many pairs the pairwise differences are not materialised: order statistics by bisection instead.
+PAIRWISE_LIMIT = 250_000
+
+
+def _kth_difference(xs, ys, k: int) -> float:
+    """The k-th smallest (0-based) of all y - x, by bisection on the value (O((n + m) log n) per step)."""
+    import numpy as np
+
+    n = len(xs)
+    lo, hi = float(ys[0] - xs[-1]), float(ys[-1] - xs[0])
+    for _ in range(200):
+        mid = lo + (hi - lo) / 2
+        if mid <= lo or mid >= hi:
+            break
+        at_most = int((n - np.searchsorted(xs, ys - mid, side="left")).sum())  # pairs with y - x <= mid
+        if at_most >= k + 1:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def hodges_lehmann(x: Sequence[float], y: Sequence[float], alpha: float) -> Shift:
+    """Shift of ``y`` against ``x`` with a (1 - 2*alpha) confidence interval (see :class:`Shift`)."""
+    import numpy as np
+
+    xa, ya = np.sort(np.asarray(x, dtype=float)), np.sort(np.asarray(y, dtype=float))
+    n, m = len(xa), len(ya)
+    total = n * m
+    k = mwu_critical(n, m, alpha)
+    if total <= PAIRWISE_LIMIT:
+        d = np.sort(np.subtract.outer(ya, xa).ravel())
+        est = float(np.median(d))
+        u = float(np.count_nonzero(d > 0)) + 0.5 * float(np.count_nonzero(d == 0))  # pairs with y above x
+        ci = (-math.inf, math.inf) if k < 0 else (float(d[k]), float(d[total - 1 - k]))
+    else:
+        def order(i: int) -> float:
+            return _kth_difference(xa, ya, i)
+
+        est = (order((total - 1) // 2) + order(total // 2)) / 2
+        below = np.searchsorted(xa, ya, side="left").sum()  # pairs with x < y
+        ties = (np.searchsorted(xa, ya, side="right") - np.searchsorted(xa, ya, side="left")).sum()
+        u = float(below) + 0.5 * float(ties)
+        ci = (-math.inf, math.inf) if k < 0 else (order(k), order(total - 1 - k))
+    return Shift(est, ci, alpha, n, m, mwu_p_greater(u, n, m), mwu_p_greater(total - u, n, m))

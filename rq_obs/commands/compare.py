@@ -19,8 +19,8 @@ from rq_obs.commands._common import config_from, open_store, project_root, store
 @click.argument("base")
 @click.argument("head")
 @store_option
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html", "pdf"]), default="text",
+              show_default=True, help="Report format (pdf: the HTML report printed by headless Chromium; needs --output).")
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write the report here instead of stdout.")
 @click.option("--threshold", type=float, default=None, help="Regression threshold (ratio; default regression_threshold, 0.05).")
 @click.pass_context
@@ -28,18 +28,24 @@ def command(ctx, base, head, store_path, fmt, output, threshold):
     from rq_obs.analysis.gates import thresholds
     from rq_obs.compare import compare
     from rq_obs.compare.report import render
-    from rq_obs.errors import CheckFailed
+    from rq_obs.errors import CheckFailed, UsageError
     from rq_obs.snapshot.store import load_snapshot
 
+    if fmt == "pdf" and not output:
+        raise UsageError("--format pdf writes a file: give --output FILE.pdf")
     config = config_from(ctx, regression_threshold=threshold)
     store = open_store(ctx, store_path)
     limits = thresholds(config, project_root(ctx))
     comp = compare(load_snapshot(store, base), load_snapshot(store, head), config, limits)
-    text = render(comp, fmt)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
+    if fmt == "pdf":
+        from rq_obs.compare.report.browser import html_to_pdf
+
+        html_to_pdf(render(comp, "html"), Path(output))
+        click.echo(f"pdf report written to {output}: {comp.recommendation} (risk {comp.risk})")
+    elif output:
+        Path(output).write_text(render(comp, fmt), encoding="utf-8")
         click.echo(f"{fmt} report written to {output}: {comp.recommendation} (risk {comp.risk})")
     else:
-        click.echo(text, nl=False)
+        click.echo(render(comp, fmt), nl=False)
     if comp.recommendation == "block":
         raise CheckFailed(f"recommendation for {head} vs {base} is block: " + "; ".join(comp.reasons[:3]))

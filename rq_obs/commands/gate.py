@@ -3,7 +3,8 @@
 Thresholds: config < .quality-gates.yaml in the project < flags (the same ones `rq-obs compare`
 blocks on). Gates the latest snapshot unless --release is given; regressions (timing and memory)
 are counted against the snapshot's baseline. A gate whose input was not measured is SKIPPED with
-what to add (failed with --strict).
+what to add (failed with --strict); when no gate had any input, the first line says
+"nothing was measured: N of N gates skipped".
 """
 
 from __future__ import annotations
@@ -44,11 +45,18 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
     gates = check(limits, snap, snap.score, perf, strict)
     failed = [g for g in gates if g.result == "fail"]
     skipped = [g for g in gates if g.result == "skip" and g.unmeasured]
+    nothing = all(g.result == "skip" or g.unmeasured for g in gates)  # no gate had an input to judge
+    if nothing:
+        unjudged = sum(1 for g in gates if g.result == "skip") if not strict else len(failed)
+        headline = (f"nothing was measured: {unjudged} of {len(gates)} gates skipped" if not strict else
+                    f"nothing was measured: {unjudged} of {len(gates)} gates failed (--strict)")
     if fmt == "json":
         emit_json({"release": snap.release, "baseline": base.release if base else None, "passed": not failed,
-                   "strict": strict, "not_measured": [g.name for g in gates if g.unmeasured],
+                   "nothing_measured": nothing, "strict": strict, "not_measured": [g.name for g in gates if g.unmeasured],
                    "gates": [dict(g.to_dict(), source=limits.sources[g.name]) for g in gates]})
     else:
+        if nothing:
+            click.echo(headline)
         click.echo(f"Quality gates for {snap.release}" + (f" (baseline {base.release})" if base else " (no baseline)"))
         rows = [("gate", "threshold", "actual", "result", "source / detail")]
         def shown(name: str, v: float | None) -> str:  # coverage as snapshot shows it: a percentage
@@ -64,6 +72,8 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
             click.echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:4])) + "  " + r[4])
         if failed:
             click.echo(f"FAIL ({len(failed)} of {len(gates)} gates)")
+        elif nothing:
+            click.echo(f"PASS, but {headline} (--strict fails them)")
         elif skipped:
             click.echo(f"PASS ({len(skipped)} of {len(gates)} gates skipped: input not measured; --strict fails them)")
         else:

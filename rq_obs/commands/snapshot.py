@@ -53,7 +53,9 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     target = choose(project, python, config.snapshot_python, loaded.sources["snapshot_python"])
     store = open_store(ctx, store_path, create=True)
     from rq_obs.progress import Status
+    from rq_obs.snapshot.store import count_runs
 
+    stored_runs = count_runs(store)
     with Status(quiet) as status:
         snap = build_snapshot(
             config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
@@ -68,6 +70,13 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
         if load >= BUSY_LOAD:
             click.echo(f"rq-obs: warning: benchmarks timed on a busy machine (load {load:g} per CPU): their timings "
                        f"are noisy, and compare will say so", err=True)
+    if stored_runs == 0:
+        click.echo(f"rq-obs: warning: the store {store.path} has no test runs, so the snapshot has no pass rate: "
+                   f"point --store at the store your test runs were recorded in (pytest with the rq-obs plugin), "
+                   f"or record runs there first", err=True)
+    elif snap.tests.runs == 0:
+        click.echo(f"rq-obs: warning: none of the {stored_runs} test runs in {store.path} is at this commit or in the "
+                   f"last {config.snapshot_window}: the snapshot has no pass rate", err=True)
     previous = {s["release"]: s for s in list_snapshots(store)}.get(release)
     replaced = save_snapshot(store, snap)
     if replaced and previous:

@@ -11,7 +11,7 @@ Recommendation (``approve`` / ``review`` / ``block``) and risk level:
   :func:`rq_obs.analysis.gates.thresholds`: config < ``.quality-gates.yaml`` < flags), evaluated on
   the head snapshot against the base: quality score, regressions (timing + memory),
   vulnerabilities, coverage. A gate whose input was not measured is skipped, as in ``gate``.
-* **review** (risk *medium*): a slowdown beyond the threshold that could not be tested, a
+* **review** (risk *medium*): an inconclusive performance verdict (with the rounds that would decide it), a
   major dependency update or downgrade, dependencies read from different kinds of Python
   environment (the project's, rq-obs's own, another), a removed direct dependency, new vulnerabilities the
   vulnerability gate allows, a medium/high environment risk, a quality-score drop of
@@ -34,7 +34,59 @@ from rq_obs.compare.tests import TestDiff, diff_tests
 from rq_obs.config import Config
 from rq_obs.snapshot.model import Snapshot
 
-__all__ = ["Comparison", "compare", "quality_of", "dimension_inputs"]
+__all__ = ["Comparison", "compare", "quality_of", "dimension_inputs", "Headline", "headline", "TO_ADD"]
+
+#: What a snapshot needs so a quality dimension is measured (the headline names it for a one-sided dimension).
+TO_ADD = {"code_quality": "snapshot with --code-quality", "test_coverage": "snapshot with --coverage",
+          "dependencies": "snapshot with --vulns (pip-audit or OSV-Scanner JSON)",
+          "documentation": "snapshot with --documentation",
+          "performance": "snapshot it and its baseline with --benchmarks or --run-benchmarks"}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The quality scores of both sides over the dimensions measured on BOTH (same weights), so the delta compares
+    like with like; ``only_base`` / ``only_head``: dimensions left out, each with what the other side needs."""
+
+    base: float | None
+    head: float | None
+    common: tuple[str, ...]
+    only_base: tuple[tuple[str, str], ...]  # (dimension, what to add to head)
+    only_head: tuple[tuple[str, str], ...]  # (dimension, what to add to base)
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.base is None or self.head is None else self.head - self.base
+
+    def text(self) -> str:
+        def f(x):
+            return "missing" if x is None else f"{x:.1f}"
+
+        if self.common:
+            out = f"{f(self.base)} → {f(self.head)}"
+            if self.delta is not None:
+                out += f" ({self.delta:+.1f})"
+            out += f" on the {len(self.common)} dimensions measured on both sides"
+        else:
+            out = "not comparable: no dimension measured on both sides"
+        left = [f"{d} only on head (base: {what})" for d, what in self.only_head]
+        left += [f"{d} only on base (head: {what})" for d, what in self.only_base]
+        return out + ("; left out: " + "; ".join(left) if left else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"base": self.base, "head": self.head, "delta": self.delta, "dimensions": list(self.common),
+                "only_base": [{"dimension": d, "to_add": w} for d, w in self.only_base],
+                "only_head": [{"dimension": d, "to_add": w} for d, w in self.only_head]}
+
+
+def headline(base: q.QualityScore, head: q.QualityScore, weights) -> Headline:
+    bd, hd = base.dimensions, head.dimensions
+    common = tuple(d for d in q.DIMENSIONS if bd.get(d) is not None and hd.get(d) is not None)
+    only_b = tuple((d, TO_ADD[d]) for d in q.DIMENSIONS if bd.get(d) is not None and hd.get(d) is None)
+    only_h = tuple((d, TO_ADD[d]) for d in q.DIMENSIONS if hd.get(d) is not None and bd.get(d) is None)
+    sb = q.score({d: bd[d] for d in common}, weights).total
+    sh = q.score({d: hd[d] for d in common}, weights).total
+    return Headline(sb, sh, common, only_b, only_h)
 
 
 def _vuln_counts(snap: Snapshot) -> dict[str, int]:
@@ -96,12 +148,16 @@ class Comparison:
     reasons: tuple[str, ...]
     gates: tuple[Gate, ...] = ()
     gate_sources: Mapping[str, str] = field(default_factory=dict)
+    score_drop_threshold: float = 5.0  # config quality_drop_threshold: the scale of the score-delta chart
+
+    @property
+    def headline(self) -> Headline:
+        return headline(self.base_score, self.head_score, self.head_score.weights)
 
     @property
     def score_delta(self) -> float | None:
-        if self.base_score.total is None or self.head_score.total is None:
-            return None
-        return self.head_score.total - self.base_score.total
+        """Head minus base over the dimensions measured on both sides (:class:`Headline`)."""
+        return self.headline.delta
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,7 +169,8 @@ class Comparison:
                                                                     "head": dict(self.head.dependency_environment)}),
             "environment": self.env.to_dict(),
             "tests": self.tests.to_dict(),
-            "quality": {"base": self.base_score.to_dict(), "head": self.head_score.to_dict(), "delta": self.score_delta},
+            "quality": {"base": self.base_score.to_dict(), "head": self.head_score.to_dict(), "delta": self.score_delta,
+                        "like_for_like": self.headline.to_dict()},
             "gates": [dict(g.to_dict(), source=self.gate_sources.get(g.name, "")) for g in self.gates],
         }
 
@@ -167,10 +224,12 @@ def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, del
     other = [v for v in deps.introduced if v.severity not in ("critical", "high")]
     if other:
         review.append(f"{len(other)} new vulnerabilities: " + ", ".join(f"{v.id} ({v.package}, {v.severity})" for v in other))
-    unverified = perf.with_status("unverified")
-    if unverified:
-        review.append(f"{len(unverified)} operations slower than {perf.threshold:.0%} but not testable: "
-                      + ", ".join(o.operation for o in unverified[:5]))
+    unsure = perf.inconclusive
+    if unsure:
+        review.append(f"{len(unsure)} operations inconclusive (neither within nor beyond ±{perf.threshold:.0%} with "
+                      f"{1 - 2 * perf.alpha:.0%} confidence): " + ", ".join(
+                          o.operation + (f" (needs ~{o.samples_needed} rounds a side)" if o.samples_needed else "")
+                          for o in unsure[:5]))
     majors = [c for c in deps.changes if c.change == "major" or c.downgrade]
     if majors:
         review.append(f"{len(majors)} major dependency updates or downgrades: "
@@ -210,9 +269,9 @@ def compare(base: Snapshot, head: Snapshot, config: Config, limits: Limits | Non
     dims, notes = dimension_inputs(head, perf)
     head_score = q.score(dims, config.quality_weights, notes)
     base_score = q.QualityScore.from_dict(base.score) if base.score else quality_of(base, None, config)
-    delta = None if base_score.total is None or head_score.total is None else head_score.total - base_score.total
+    delta = headline(base_score, head_score, config.quality_weights).delta
     gates = check(limits, head, head_score.to_dict(), perf)
     rec, risk, reasons = _recommend(perf, deps, env, tests, delta, gates, limits, config, busy_note(base, head, perf),
                                     environment_note(base, head))
     return Comparison(base, head, perf, deps, env, tests, base_score, head_score, rec, risk, reasons, tuple(gates),
-                      dict(limits.sources))
+                      dict(limits.sources), config.quality_drop_threshold)

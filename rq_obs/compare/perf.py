@@ -43,6 +43,10 @@ class PerfDiff:
         """Timing plus memory regressions: what ``max_regressions`` limits."""
         return len(self.regressions) + len(self.memory_regressions)
 
+    @property
+    def inconclusive(self) -> list[OpChange]:
+        return self.with_status("inconclusive")
+
     def by_severity(self) -> dict[str, int]:
         """Timing regressions by severity (the quality score's performance dimension)."""
         return _count(self.regressions)
@@ -83,18 +87,17 @@ def compare_performance(base: Snapshot, head: Snapshot, threshold: float, alpha:
 
 def performance_diff(base: Snapshot, head: Snapshot, config) -> PerfDiff:
     """:func:`compare_performance` with the config's timing and memory thresholds."""
-    return compare_performance(base, head, config.regression_threshold, config.significance_level,
+    return compare_performance(base, head, config.regression_threshold, config.regression_alpha,
                                config.memory_regression_threshold)
 
 
 def busy_note(base: Snapshot, head: Snapshot, perf: PerfDiff) -> str | None:
-    """A review note when a performance change may be the machine: benchmarks the built-in runner timed
-    while the machine was busy (load per CPU at snapshot time >= BUSY_LOAD)."""
+    """A review note whenever the built-in runner timed benchmarks on a busy machine (load per CPU at snapshot
+    time >= BUSY_LOAD) on either side: ``rq-obs snapshot`` warned that compare would say so, and it does, whatever
+    the verdicts (noise can hide a change as well as fake one)."""
     from rq_obs.snapshot.environment import BUSY_LOAD
 
-    changed = [o for o in perf.ops if o.status in ("regression", "improvement", "unverified")]
-    if not changed:
-        return None
+    changed = [o for o in perf.ops if o.status != "unchanged"]
     busy = []
     for label, snap in (("base", base), ("head", head)):
         load = (snap.environment.get("load") or {}).get("per_cpu_1m")
@@ -102,5 +105,6 @@ def busy_note(base: Snapshot, head: Snapshot, perf: PerfDiff) -> str | None:
             busy.append(f"{label} {snap.release} at load {load:g} per CPU")
     if not busy:
         return None
-    return (f"{len(changed)} performance changes, but benchmarks were timed on a busy machine ({', '.join(busy)}): "
-            f"rerun the snapshot on an idle machine before trusting them")
+    what = (f"{len(changed)} of {len(perf.ops)} operations not unchanged" if perf.ops else "no operation in common")
+    return (f"benchmarks were timed on a busy machine ({', '.join(busy)}; {what}): "
+            f"rerun the snapshot on an idle machine before trusting the performance verdicts")

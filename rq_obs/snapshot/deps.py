@@ -6,7 +6,9 @@ The installed set is read from one Python environment: the one rq-obs runs in
 ``[project].optional-dependencies`` in ``pyproject.toml``, ``requirements*.txt``, or the
 root entry of ``uv.lock``. Hashes come from the Python lock files found in the project
 (matched by name and version). npm and Maven entries of ``package-lock.json`` / ``pom.xml``
-are added under their own ecosystem.
+are added under their own ecosystem, with their licences: npm's from the lockfile (``license``,
+written by npm 7+), Maven's from each dependency's POM in the local repository (``~/.m2/repository``,
+following ``<parent>`` POMs); UNKNOWN when neither says.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ _LICENSES = {
     "python software foundation license": "PSF-2.0", "psf": "PSF-2.0", "psf-2.0": "PSF-2.0",
     "mozilla public license 2.0 (mpl 2.0)": "MPL-2.0", "mpl-2.0": "MPL-2.0", "isc license (iscl)": "ISC", "isc": "ISC",
     "gnu general public license v3 (gplv3)": "GPL-3.0", "gnu lesser general public license v3 (lgplv3)": "LGPL-3.0",
-    "the unlicense (unlicense)": "Unlicense",
+    "the unlicense (unlicense)": "Unlicense", "the apache software license, version 2.0": "Apache-2.0",
+    "the apache license, version 2.0": "Apache-2.0", "apache license, version 2": "Apache-2.0",
+    "eclipse public license - v 2.0": "EPL-2.0", "eclipse public license v2.0": "EPL-2.0", "the mit license": "MIT",
 }
 
 
@@ -103,11 +107,27 @@ def installed(paths: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
     return sorted(seen.values())
 
 
+def _lock_license(e: LockEntry, maven_repo: Path) -> str:
+    """npm: the lockfile's licence; Maven: the dependency's POM in the local repository; else UNKNOWN."""
+    if e.license:
+        return normalize_license(e.license)
+    if e.ecosystem == "maven" and ":" in e.name:
+        from rq_obs.snapshot.lockfiles.maven import pom_license
+
+        group, artifact = e.name.split(":", 1)
+        return normalize_license(pom_license(maven_repo, group, artifact, e.version))
+    return "UNKNOWN"
+
+
 def collect_dependencies(project: Path, paths: Iterable[str] | None = None,
-                         dists: Iterable[tuple[str, str, str]] | None = None) -> tuple[Dependency, ...]:
+                         dists: Iterable[tuple[str, str, str]] | None = None,
+                         maven_repo: Path | None = None) -> tuple[Dependency, ...]:
     """The project's dependencies. ``dists``: (normalised name, version, licence) of the installed
-    distributions when they were read elsewhere (another interpreter); else :func:`installed` (``paths``)."""
+    distributions when they were read elsewhere (another interpreter); else :func:`installed` (``paths``).
+    ``maven_repo``: Maven's local repository, where the POMs that name Maven dependencies' licences are
+    (default ``~/.m2/repository``)."""
     project = Path(project)
+    maven_repo = Path(maven_repo) if maven_repo is not None else Path.home() / ".m2" / "repository"
     direct = declared_direct(project)
     locks: list[tuple[str, LockEntry]] = []
     for lock in find(project):
@@ -131,8 +151,8 @@ def collect_dependencies(project: Path, paths: Iterable[str] | None = None,
         if e.ecosystem == "pypi" or (e.ecosystem, e.name, e.version) in seen:
             continue
         seen.add((e.ecosystem, e.name, e.version))
-        out.append(Dependency(e.name, e.version, "direct" if e.direct else "transitive", e.ecosystem, "UNKNOWN",
-                              e.hashes, fname))
+        out.append(Dependency(e.name, e.version, "direct" if e.direct else "transitive", e.ecosystem,
+                              _lock_license(e, maven_repo), e.hashes, fname))
     return tuple(sorted(out, key=lambda d: (d.ecosystem, d.name, d.version)))
 
 

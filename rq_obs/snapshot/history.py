@@ -37,7 +37,7 @@ def views(snaps: Sequence[Snapshot], config: Config) -> list[ReleaseView]:
         if base is None:
             out.append(ReleaseView(s, None, None, {}, None))
             continue
-        perf = compare_performance(base, s, config.regression_threshold, config.significance_level)
+        perf = compare_performance(base, s, config.regression_threshold, config.regression_alpha)
         deps = diff_dependencies(base.dependencies, s.dependencies, base.vulnerabilities, s.vulnerabilities)
         env = diff_environment(base.environment, s.environment)
         out.append(ReleaseView(s, base, perf, dict(deps.counts), len(env.changes)))

@@ -211,3 +211,8 @@ def summarise_tests(store: Store, commit: str, window_seconds: float, now: float
     runs = store.query(*run_q)[0][0] if rows else 0
     return TestSummary(counts["passed"], counts["failed"], counts["errors"], counts["skipped"], runs, scope,
                        {k: dict(sorted(v.items())) for k, v in sorted(tests.items())})
+
+
+def count_runs(store: Store) -> int:
+    """Test runs in the store, whatever their commit or age."""
+    return int(store.query("SELECT COUNT(*) FROM runs")[0][0])

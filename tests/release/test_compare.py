@@ -13,8 +13,9 @@ from rq_obs.store import Store
 from tests.helpers.cli import run_cli
 from tests.release.factory import ENV, deps, make, vuln
 
-BASE_SLOW = (0.0100, 0.0101, 0.0099, 0.0100, 0.0102, 0.0098)
-FLAT = (0.0020, 0.0021, 0.0019, 0.0020, 0.0022, 0.0018)
+# 21 rounds spread evenly over ±2 % of the median: enough for the detector to call an unchanged pair "unchanged"
+BASE_SLOW = tuple(0.0100 * (1 + 0.002 * k) for k in range(-10, 11))
+FLAT = tuple(0.0020 * (1 + 0.002 * k) for k in range(-10, 11))
 
 
 def _pair():
@@ -69,16 +70,18 @@ def test_benchmarks_timed_on_a_busy_machine_are_flagged_for_review():
     base, head = _pair()
     busy = {**head.environment, "load": {"per_cpu_1m": 1.7}}
     c = compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=busy), Config())
-    note = ("1 performance changes, but benchmarks were timed on a busy machine (head v1.1 at load 1.7 per CPU): "
-            "rerun the snapshot on an idle machine before trusting them")
+    note = ("benchmarks were timed on a busy machine (head v1.1 at load 1.7 per CPU; 1 of 2 operations not unchanged): "
+            "rerun the snapshot on an idle machine before trusting the performance verdicts")
     assert note in c.reasons
     assert all(e.field != "load.per_cpu_1m" for e in c.env.changes)  # a reading, not an environment change
     quiet = {**head.environment, "load": {"per_cpu_1m": 0.2}}
-    assert note not in compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=quiet), Config()).reasons
-    # nothing changed: nothing to doubt, however busy
-    assert compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).perf.regressions == []
     assert not any("busy machine" in r for r in
-                   compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config()).reasons)
+                   compare(base, make("v1.1", 2000.0, benchmarks=head.benchmarks, env=quiet), Config()).reasons)
+    # nothing changed, but snapshot warned "compare will say so": it does (noise hides changes too)
+    same = compare(base, make("v1.0b", 2000.0, benchmarks=base.benchmarks, env=busy), Config())
+    assert same.perf.regressions == [] and (
+        "benchmarks were timed on a busy machine (head v1.0b at load 1.7 per CPU; 0 of 2 operations not unchanged): "
+        "rerun the snapshot on an idle machine before trusting the performance verdicts") in same.reasons
 
 
 def test_same_snapshot_is_approved():
@@ -92,13 +95,16 @@ def test_reports_contain_the_rows(tmp_path):
     c = compare(base, head, Config())
     md = render(c, "markdown")
     assert "**⛔ Recommendation: BLOCK** · risk **critical**" in md
-    assert "| `op.slow` | 10 ms | 13 ms | +30.0 % | `+██████████` | MWU |" in md
-    assert "🔴 regression (critical) |" in md
-    assert "Test: Mann-Whitney U (one-sided, alternative='greater' = head slower, alpha=0.05, n_base=6, n_head=6)." in md
-    assert "| requests | pypi | 2.31.0 | 3.0.0 | major | — |" in md
+    assert "| `op.slow` | 10 ms | 13 ms | +30.0 % | 1.285–1.316 | `+██████████»` | MWU | 1.86e-12 | 🔴 regression (critical) |" in md
+    assert "| `op.flat` | 2 ms | 2 ms | +0.0 % | 0.988–1.012 | `0` | MWU | 0.51 | unchanged |" in md
+    assert ("Test: Mann-Whitney U with Hodges-Lehmann ratio and 99% interval (alpha=0.005 per side, n_base=21, "
+            "n_head=21).") in md
+    assert "| requests | pypi | 2.31.0 | 3.0.0 | major | none known |" in md
+    assert "| six | pypi | 1.16.0 | absent | removed | none known |" in md
     assert "| jinja2 | pypi | 3.1.4 | 3.1.3 | patch ⬇ downgrade | introduces GHSA-h75v-3vvj-5mfj |" in md
     assert "| python.version | 3.11.7 | 3.12.1 | high |" in md
-    assert "| performance | 20 | 20.0 | missing | 50.0 |" in md
+    assert ("| performance | 20 | 20.0 | missing: no baseline with common benchmarks (snapshot it and its baseline "
+            "with --benchmarks or --run-benchmarks) | 50.0 |") in md
     assert len(md) < 65536
     html = render(c, "html")
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<title>op.slow: +30.00 %</title>" in html
@@ -126,6 +132,56 @@ def test_no_benchmarks_in_common_is_said_in_every_report():
     base, head = make("v1.0", 1000.0), make("v1.1", 2000.0)
     c = compare(base, head, Config())
     text = render(c, "text")
-    assert ("Performance (threshold 5%, alpha 0.05):\n"
+    assert ("Performance (threshold 5%, alpha 0.005 per side):\n"
             "  no benchmarks in common (snapshot both releases with --benchmarks or --run-benchmarks)\n") in text
     assert "_No benchmark present in both snapshots._" in render(c, "markdown")
+
+
+def test_score_headline_compares_the_same_dimensions():
+    """The base (a first snapshot) was scored without a performance dimension, the head against it with one;
+    coverage and the rest are identical. The headline compares the four common dimensions (+0.0) and names what
+    the base lacks, where it used to read 88.1 -> 90.5 (+2.4)."""
+    from rq_obs.compare import quality_of
+
+    bench = [from_samples("op", FLAT, "runner")]
+    inputs = dict(coverage=0.80, code_quality=90, documentation=80, vulns=[], benchmarks=bench)
+    first = make("v1.0", 1000.0, **inputs)
+    base = make("v1.0", 1000.0, **inputs, score=quality_of(first, None, Config()).to_dict())
+    head = make("v1.1", 2000.0, **inputs)
+    c = compare(base, head, Config())
+    assert c.base_score.dimensions["performance"] is None and c.head_score.dimensions["performance"] == 100.0
+    assert (c.base_score.total, c.head_score.total) == (88.125, 90.5)  # what the old headline subtracted
+    assert c.score_delta == 0.0
+    line = ("88.1 → 88.1 (+0.0) on the 4 dimensions measured on both sides; left out: performance only on head "
+            "(base: snapshot it and its baseline with --benchmarks or --run-benchmarks)")
+    assert f"quality score {line}" in render(c, "markdown") and f"Quality score: {line}" in render(c, "text")
+    assert json.loads(render(c, "json"))["quality"]["like_for_like"] == {
+        "base": 88.125, "head": 88.125, "delta": 0.0,
+        "dimensions": ["code_quality", "test_coverage", "dependencies", "documentation"], "only_base": [],
+        "only_head": [{"dimension": "performance", "to_add": "snapshot it and its baseline with --benchmarks or --run-benchmarks"}]}
+
+
+def test_html_charts_plot_signed_deltas_scaled_to_the_thresholds():
+    base, head = _pair()
+    html = render(compare(base, head, Config()), "html")
+    # quality: head − base per dimension measured on both sides (coverage 80 -> 82: +2.0), never head's absolute value
+    assert "<title>test_coverage: +2.00</title>" in html and "+82.00" not in html and "+90.00" not in html
+    assert "<title>code_quality: +0.00</title>" in html  # unchanged: a zero-width bar, not a full one
+    # performance: a full bar is 4 x the 5 % threshold (20 %); +30 % is clipped to the full half-width, 0 % has none
+    assert '<rect x="450.0" y="3" width="140.0" height="12" fill="#d32f2f"><title>op.slow: +30.00 %</title>' in html
+    assert '<rect x="450.0" y="21" width="0.0" height="12" fill="#90a4ae"><title>op.flat: +0.00 %</title>' in html
+    assert html.count('class="threshold"') >= 4  # ±threshold lines on the performance and quality charts
+
+
+def test_empty_performance_cells_say_why():
+    from rq_obs.snapshot.model import Benchmark
+
+    one = Benchmark("op.once", 1.0, 1.0, 1.0, 0.0, 1.0, rounds=1)
+    c = compare(make("v1", 1.0, benchmarks=[one]), make("v2", 2.0, benchmarks=[one]), Config())
+    md = render(c, "markdown")
+    row = next(x for x in md.splitlines() if x.startswith("| `op.once`"))
+    assert row == ("| `op.once` | 1 s | 1 s | +0.0 % | none: < 2 rounds a side | `0` | none: < 2 rounds | "
+                   "n/a: no test (< 2 rounds) | 🟡 inconclusive (needs ~5 rounds a side) |")
+    assert "—" not in row
+    html = render(c, "html")
+    assert "<td>none: &lt; 2 rounds a side</td>" in html and "<p class=\"empty\">No dependency changed.</p>" in html

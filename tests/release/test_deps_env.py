@@ -79,7 +79,7 @@ def test_python_flag_records_that_environment_and_not_rq_obs(tmp_path):
     assert doc["dependencies"] == EXPECTED  # exactly the venv's distributions: no click, psutil, rq-obs...
     assert doc["dependency_environment"] == {"interpreter": str(exe), "python": PY, "implementation": "CPython",
                                              "kind": "other", "chosen_by": "--python"}
-    assert r.err == (f"rq-obs: dependencies read from {exe} (Python {PY}), given by --python: an environment "
+    assert r.err.splitlines(keepends=True)[-1] == (f"rq-obs: dependencies read from {exe} (Python {PY}), given by --python: an environment "
                      f"outside the project\n")
     stored = load_snapshot(Store(db), "v1")
     assert [d.name for d in stored.dependencies] == ["alpha-pkg", "beta-lib", "gamma"]
@@ -143,7 +143,7 @@ def test_rq_obs_running_from_the_project_venv_reads_it_in_process(tmp_path):
     doc = json.loads(res.stdout)
     assert doc["dependency_environment"] == {"interpreter": f".venv/{BIN}", "python": PY, "implementation": "CPython",
                                              "kind": "project", "chosen_by": "rq-obs"}
-    assert res.stderr == (f"rq-obs: dependencies read from .venv/{BIN} (Python {PY}): the project's virtualenv, "
+    assert res.stderr.splitlines(keepends=True)[-1] == (f"rq-obs: dependencies read from .venv/{BIN} (Python {PY}): the project's virtualenv, "
                           f"which rq-obs runs from\n")
     names = {d["name"] for d in doc["dependencies"]}
     assert {"alpha-pkg", "beta-lib", "gamma", "click"} <= names and "demo" not in names

@@ -139,18 +139,23 @@ def test_nothing_measured_is_skipped_and_fails_only_with_strict(tmp_path):
         k: ("skip", None, v) for k, v in NOTHING.items()}
     assert doc["not_measured"] == ["min_score", "max_regressions", "max_vulnerabilities"]
 
+    assert doc["nothing_measured"] is True
+
     r = run_cli("gate", "--store", db)
     lines = r.out.splitlines()
-    assert r.code == 0 and lines[0] == "Quality gates for v2 (baseline v1)"
-    assert " ".join(lines[2].split()) == "min_score 80 — SKIP config; " + " ".join(NOTHING["min_score"].split())
-    assert " ".join(lines[5].split()) == "min_coverage 0.0% — SKIP config; disabled (min_coverage = 0)"
-    assert lines[-1] == "PASS (3 of 4 gates skipped: input not measured; --strict fails them)"
+    # nothing measured is said first, not a bare PASS at the end
+    assert r.code == 0 and lines[0] == "nothing was measured: 4 of 4 gates skipped"
+    assert lines[1] == "Quality gates for v2 (baseline v1)"
+    assert " ".join(lines[3].split()) == "min_score 80 — SKIP config; " + " ".join(NOTHING["min_score"].split())
+    assert " ".join(lines[6].split()) == "min_coverage 0.0% — SKIP config; disabled (min_coverage = 0)"
+    assert lines[-1] == "PASS, but nothing was measured: 4 of 4 gates skipped (--strict fails them)"
 
     r = run_cli("gate", "--store", db, "--strict", "--format", "json")
     assert r.code == 1 and "v2: gates failed: min_score, max_regressions, max_vulnerabilities" in r.err
     assert {x["name"]: x["result"] for x in json.loads(r.out)["gates"]} == {
         "min_score": "fail", "max_regressions": "fail", "max_vulnerabilities": "fail", "min_coverage": "skip"}
     r = run_cli("gate", "--store", db, "--strict")
+    assert r.code == 1 and r.out.splitlines()[0] == "nothing was measured: 3 of 4 gates failed (--strict)"
     assert r.out.splitlines()[-1] == "FAIL (3 of 4 gates)"
 
     # compare on the same snapshots does not block either: a review naming what to add

@@ -76,3 +76,24 @@ def test_malformed_files_name_file_and_problem(tmp_path, name, content, needle):
     with pytest.raises(InputError) as exc:
         parse(p)
     assert str(p) in str(exc.value) and needle in str(exc.value)
+
+
+LICENCES = DATA / "licences"
+
+
+def test_npm_licences_come_from_the_lockfile():
+    from rq_obs.snapshot.deps import collect_dependencies
+
+    deps = [d for d in collect_dependencies(LICENCES / "npm", dists=[]) if d.ecosystem == "npm"]
+    assert [(d.name, d.version, d.kind, d.license) for d in deps] == [
+        ("debug", "4.3.7", "direct", "MIT"), ("ms", "2.1.3", "direct", "MIT")]
+
+
+def test_maven_licences_come_from_the_poms_in_the_local_repository():
+    from rq_obs.snapshot.deps import collect_dependencies
+
+    deps = collect_dependencies(LICENCES / "maven", dists=[], maven_repo=LICENCES / "m2")
+    assert [(d.name, d.license) for d in deps] == [
+        ("commons-io:commons-io", "Apache-2.0"),  # inherited: commons-parent 74 -> apache 33
+        ("net.java.dev.jna:jna", "LGPL-2.1-or-later OR Apache-2.0"),  # dual-licensed: both <license> entries
+        ("org.example:not-downloaded", "UNKNOWN")]

@@ -73,8 +73,9 @@ def test_compare_reports_memory_regressions_in_every_format():
     assert "  op.mem: 100 KiB -> 130 KiB +30.0 % regression (major)\n  op.flat: 40 KiB -> 41 KiB +2.5 % unchanged\n" in text
     md = render(c, "markdown")
     assert "### Memory — 1 regressions in 2 operations" in md and rule in md
-    assert "| `op.mem` | 100 KiB | 130 KiB | +30.0 % | `+██████████` | 🔴 regression (major) |" in md
-    assert "| `op.flat` | 40 KiB | 41 KiB | +2.5 % | `+▉` | unchanged |" in md
+    # bars are scaled to 4 x the 10 % threshold, not to the largest change: +30 % is 3/4 of a bar, +2.5 % a sliver
+    assert "| `op.mem` | 100 KiB | 130 KiB | +30.0 % | `+███████▌` | 🔴 regression (major) |" in md
+    assert "| `op.flat` | 40 KiB | 41 KiB | +2.5 % | `+▋` | unchanged |" in md
     html = render(c, "html")
     assert "<h2>Memory — 1 regressions in 2 operations</h2>" in html
     assert '<tr class="regression"><td>op.mem</td><td>100 KiB</td><td>130 KiB</td><td>+30.0 %</td><td>regression (major)</td></tr>' in html
@@ -82,7 +83,9 @@ def test_compare_reports_memory_regressions_in_every_format():
     assert doc["memory"]["threshold"] == 0.1 and doc["memory"]["floor_bytes"] == 1024
     assert doc["memory"]["regressions_by_severity"] == {"minor": 0, "major": 1, "critical": 0}
     assert doc["memory"]["operations"][1] == {"operation": "op.mem", "base": 102400.0, "head": 133120.0,
-                                              "change": pytest.approx(0.3), "status": "regression", "severity": "major"}
+                                              "change": pytest.approx(0.3), "status": "regression", "severity": "major",
+                                              "test": "one peak per side: threshold only (no noise estimate)",
+                                              "ci": None, "samples_needed": None}
     assert doc["regression_count"] == 1
 
 

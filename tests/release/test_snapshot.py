@@ -64,6 +64,9 @@ def test_snapshot_records_deps_env_inputs_and_never_secrets(tmp_path):
     assert score["missing"] == ["performance"]
     assert abs(score["total"] - (25 * 90 + 20 * 87 + 20 * 84 + 15 * 78) / 80) < 1e-9
     assert doc["commit"] == "a" * 40 and doc["tests"]["scope"] == "none"
+    # a store with no test runs is said, naming the store and --store (the snapshot is still taken)
+    assert (f"rq-obs: warning: the store {db} has no test runs, so the snapshot has no pass rate: point --store at "
+            f"the store your test runs were recorded in") in r.err
 
 
 def test_resnapshot_replaces_with_warning(tmp_path):

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from rq_obs.compare import Comparison
-from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_bytes, fmt_pct, fmt_score,
-                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, tests_used)
+from rq_obs.compare.report.common import (MAX_DEPS, MAX_OPS, deps_read_from, fmt_bytes, fmt_ci, fmt_dim, fmt_pct, fmt_score,
+                                          fmt_seconds, memory_rule, ordered_memory, ordered_ops, rule_text, tests_used,
+                                          verdict_text)
 
 
 def render_text(c: Comparison) -> str:
     out = [f"Release comparison: {c.base.release} -> {c.head.release}",
            f"Recommendation: {c.recommendation.upper()}   risk: {c.risk}",
-           f"Quality score: {fmt_score(c.base_score.total)} -> {fmt_score(c.head_score.total)}"
-           + (f" ({c.score_delta:+.1f})" if c.score_delta is not None else "")]
+           f"Quality score: {c.headline.text()}"]
     for r in c.reasons:
         out.append(f"  - {r}")
     out.append("")
-    out.append(f"Performance (threshold {c.perf.threshold:.0%}, alpha {c.perf.alpha:g}):")
+    out.append(f"Performance (threshold {c.perf.threshold:.0%}, alpha {c.perf.alpha:g} per side):")
+    if c.perf.ops:
+        out.append(f"  {rule_text(c)}")
     for t in tests_used(c):
         out.append(f"  test: {t}")
     ops = ordered_ops(c)
     for o in ops[:MAX_OPS]:
         p = "" if o.p_value is None else f" p={o.p_value:.3g}"
-        verdict = o.status + (f" ({o.severity})" if o.severity else "")
-        out.append(f"  {o.operation}: {fmt_seconds(o.base)} -> {fmt_seconds(o.head)} {fmt_pct(o.change)} [{o.centre}]{p} {verdict}")
+        out.append(f"  {o.operation}: {fmt_seconds(o.base)} -> {fmt_seconds(o.head)} {fmt_pct(o.change)} [{o.centre}] "
+                   f"interval {fmt_ci(o)}{p} {verdict_text(o)}")
     if len(ops) > MAX_OPS:
         out.append(f"  ... and {len(ops) - MAX_OPS} more")
     if c.perf.added or c.perf.removed:
@@ -62,6 +64,7 @@ def render_text(c: Comparison) -> str:
     out.append("Quality dimensions (weight -> effective weight: base -> head):")
     for d, w in c.head_score.weights.items():
         out.append(f"  {d}: {w:g} -> {c.head_score.effective_weights[d]:.1f}: "
-                   f"{fmt_score(c.base_score.dimensions.get(d))} -> {fmt_score(c.head_score.dimensions.get(d))}"
-                   + (f"  ({c.head_score.notes[d]})" if d in c.head_score.notes else ""))
+                   f"{fmt_dim(c.base_score, d)} -> {fmt_dim(c.head_score, d)}"
+                   + (f"  ({c.head_score.notes[d]})" if d in c.head_score.notes and c.head_score.dimensions.get(d) is not None
+                      else ""))
     return "\n".join(out) + "\n"

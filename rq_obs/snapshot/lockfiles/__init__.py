@@ -25,6 +25,7 @@ class LockEntry:
     hashes: tuple[str, ...] = ()  # "sha256:<hex>" / "sha512-<b64>" (npm integrity)
     direct: bool | None = None  # None: the file does not say
     dev: bool = False
+    license: str = ""  # as the file states it (npm lockfile v2/3 "license"); "" when it does not
 
 
 def normalize(name: str) -> str:

@@ -47,3 +47,36 @@ def parse(path: Path) -> list[LockEntry]:
         scope = d.findtext("scope", "compile").strip()
         out.append(LockEntry(f"{group}:{artifact}", version, "maven", (), True, scope == "test"))
     return out
+
+
+#: Parent POMs followed at most, looking for <licenses> (Apache projects inherit theirs two levels up).
+MAX_PARENTS = 6
+
+
+def pom_path(repo: Path, group: str, artifact: str, version: str) -> Path:
+    """Where Maven's local repository keeps a POM (``~/.m2/repository/<group as dirs>/<artifact>/<version>/``)."""
+    return Path(repo, *group.split("."), artifact, version, f"{artifact}-{version}.pom")
+
+
+def pom_license(repo: Path, group: str, artifact: str, version: str) -> str:
+    """The licence names of a dependency's POM in the local repository (" OR "-joined when several), following
+    <parent> POMs when it declares none; "" when the POM is not there or no licence is declared."""
+    for _ in range(MAX_PARENTS + 1):
+        p = pom_path(repo, group, artifact, version)
+        if not version or not p.is_file():
+            return ""
+        try:
+            root = ET.fromstring(p.read_bytes())
+        except ET.ParseError:
+            return ""
+        _strip_ns(root)
+        names = [(el.text or "").strip() for el in root.findall("./licenses/license/name")]
+        names = [n for n in names if n]
+        if names:
+            return " OR ".join(names)
+        parent = root.find("parent")
+        if parent is None:
+            return ""
+        group, artifact = parent.findtext("groupId", "").strip(), parent.findtext("artifactId", "").strip()
+        version = parent.findtext("version", "").strip()
+    return ""

@@ -9,6 +9,17 @@ from rq_obs.errors import InputError
 from rq_obs.snapshot.lockfiles import LockEntry
 
 
+def _license(p: dict) -> str:
+    """npm's ``license`` (an SPDX expression), or the legacy ``{"type": ...}`` / ``licenses: [...]`` forms."""
+    lic = p.get("license")
+    if isinstance(lic, dict):
+        lic = lic.get("type")
+    if not lic and isinstance(p.get("licenses"), list):
+        names = [x.get("type") if isinstance(x, dict) else x for x in p["licenses"]]
+        lic = " OR ".join(n for n in names if isinstance(n, str))
+    return lic if isinstance(lic, str) else ""
+
+
 def parse(path: Path) -> list[LockEntry]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -30,7 +41,8 @@ def parse(path: Path) -> list[LockEntry]:
                 raise InputError(f"{path}: packages[{key!r}] has no 'version'")
             top = key == f"node_modules/{name}"
             hashes = (p["integrity"],) if isinstance(p.get("integrity"), str) else ()
-            out.setdefault((name, version), LockEntry(name, version, "npm", hashes, top and name in direct, bool(p.get("dev"))))
+            out.setdefault((name, version), LockEntry(name, version, "npm", hashes, top and name in direct, bool(p.get("dev")),
+                                                      _license(p)))
     elif isinstance(doc.get("dependencies"), dict):  # v1
         def walk(deps: dict, top: bool) -> None:
             for name, p in deps.items():

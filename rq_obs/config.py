@@ -209,6 +209,7 @@ class Config:
     dashboard_refresh: str = _f("1m", "dashboard auto-refresh; test runs are minutes apart", _duration)
     grafana_port: int = _f(3000, "Grafana's default port", _port)
     prometheus_port: int = _f(9090, "Prometheus' default port", _port)
+    trace_backend: str = _f("tempo", "where the collector sends traces: Tempo (the design's default) or Jaeger v2, which can be built here from its Go module and runs in the tests and the demo", _choice("tempo", "jaeger"))
 
     def why(self, name: str) -> str:
         return _fields()[name].metadata["why"]

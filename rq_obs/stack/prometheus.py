@@ -29,7 +29,8 @@ JOBS = {
     "spanmetrics": "otel-collector:8889",  # collector prometheus exporter: spanmetrics
     "otelcol": "otel-collector:8888",     # collector internal telemetry
     "prometheus": "localhost:9090",
-    "tempo": "tempo:3200",
+    "tempo": "tempo:3200",               # trace_backend = "tempo"
+    "jaeger": "jaeger:8888",             # trace_backend = "jaeger": its own (collector) telemetry
     "alertmanager": "alertmanager:9093",  # only when config.alertmanager
 }
 
@@ -67,7 +68,8 @@ def _remote_write_url(config: Config) -> str:
 
 
 def document(config: Config) -> dict[str, Any]:
-    jobs = [j for j in JOBS if config.alertmanager or j != "alertmanager"]
+    skip = {"tempo", "jaeger"} - {config.trace_backend}
+    jobs = [j for j in JOBS if (config.alertmanager or j != "alertmanager") and j not in skip]
     doc: dict[str, Any] = {
         "global": {
             "scrape_interval": config.scrape_interval,

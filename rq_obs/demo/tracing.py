@@ -1,0 +1,126 @@
+"""The deployed trace path on this host: the rq-obs collector distribution and Jaeger v2, on loopback.
+
+Both run the generated configurations (:func:`rq_obs.stack.collector.document`,
+:func:`rq_obs.stack.jaeger.document`) with every listener moved to a free 127.0.0.1 port, so what
+the tests and ``rq-obs demo`` exercise is the pipeline the Docker stack deploys. Used by the demo
+and by the end-to-end tests; the programs are found with :func:`rq_obs.toolpaths.find_tool`
+(``rq-obs stack collector`` and ``.ci/tools/build-jaeger.sh`` build them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from rq_obs.config import Config
+from rq_obs.demo.processes import Service, Services, free_port
+from rq_obs.errors import UsageError
+
+__all__ = ["Jaeger", "Collector", "start_jaeger", "start_collector", "restart", "HOW_TO_GET"]
+
+#: How to get each program when it is missing (the demo prints it).
+HOW_TO_GET = {
+    "otelcol-rq-obs": "build it with `rq-obs stack collector` (needs Go and the Go module proxy)",
+    "jaeger": "build it with .ci/tools/build-jaeger.sh (go build github.com/jaegertracing/jaeger/cmd/jaeger@v1.75.0)",
+}
+
+
+@dataclass(frozen=True)
+class Jaeger:
+    service: Service
+    ports: Mapping[str, int]
+
+    @property
+    def otlp_grpc(self) -> str:
+        return f"127.0.0.1:{self.ports['otlp_grpc']}"
+
+    @property
+    def query_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['query_http']}"
+
+
+@dataclass(frozen=True)
+class Collector:
+    service: Service
+    ports: Mapping[str, int]
+    config_path: Path
+
+    @property
+    def otlp_http(self) -> str:
+        return f"http://127.0.0.1:{self.ports['otlp_http']}"
+
+    @property
+    def metrics_target(self) -> str:
+        """host:port of the prometheus exporter (span metrics), for a Prometheus scrape job."""
+        return f"127.0.0.1:{self.ports['prometheus']}"
+
+    @property
+    def telemetry_target(self) -> str:
+        return f"127.0.0.1:{self.ports['telemetry']}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.service.log_path
+
+
+def _start_with_ports(services: Services, names: tuple[str, ...], make: Callable[[dict[str, int]], Service],
+                      timeout: float, tries: int = 3) -> tuple[Service, dict[str, int]]:
+    """Start ``make(ports)`` on free ports, new ones when another program took one first."""
+    for attempt in range(tries):
+        ports = {name: free_port() for name in names}
+        if len(set(ports.values())) < len(ports):
+            continue
+        service = make(ports)
+        try:
+            return services.start(service, timeout), ports
+        except UsageError:
+            services.started.remove(service) if service in services.started else None
+            service.stop()
+            if attempt == tries - 1 or not service.lost_its_port():
+                raise
+    raise UsageError("could not find free ports")  # pragma: no cover
+
+
+def _write_yaml(path: Path, doc: Mapping) -> Path:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(dict(doc), sort_keys=True), encoding="utf-8")
+    return path
+
+
+def start_jaeger(services: Services, binary: str, config: Config, workdir: Path, logs: Path,
+                 timeout: float = 90) -> Jaeger:
+    """Jaeger v2 with the generated configuration on free loopback ports; ready when its query API answers."""
+    from rq_obs.stack import jaeger
+
+    def make(ports: dict[str, int]) -> Service:
+        path = _write_yaml(workdir / "jaeger.yaml", jaeger.document(config, listen="127.0.0.1", ports=ports))
+        return Service("jaeger", f"http://127.0.0.1:{ports['query_http']}", [binary, f"--config={path}"],
+                       logs / "jaeger.log", ready_path="/api/services")
+
+    service, ports = _start_with_ports(services, tuple(jaeger.PORTS), make, timeout)
+    return Jaeger(service, ports)
+
+
+def start_collector(services: Services, binary: str, config: Config, workdir: Path, logs: Path,
+                    trace_endpoint: str, timeout: float = 60) -> Collector:
+    """The collector with the generated pipeline on free loopback ports, traces to ``trace_endpoint``."""
+    from rq_obs.stack import collector
+
+    def make(ports: dict[str, int]) -> Service:
+        doc = collector.localize(collector.document(config), ports, trace_endpoint)
+        path = _write_yaml(workdir / "otelcol.yaml", doc)
+        return Service("otel-collector", f"http://127.0.0.1:{ports['health']}", [binary, f"--config={path}"],
+                       logs / "otelcol.log", ready_path="/")
+
+    service, ports = _start_with_ports(services, tuple(collector.PORTS), make, timeout)
+    return Collector(service, ports, workdir / "otelcol.yaml")
+
+
+def restart(service: Service, timeout: float = 60) -> None:
+    """Stop ``service`` and start it again with the same arguments (and ports), ready before returning."""
+    service.stop()
+    service.start()
+    service.wait_ready(timeout)

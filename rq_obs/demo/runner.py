@@ -94,6 +94,7 @@ class Prepared:
     runs_finished_at: float
     reruns: bool  # pytest-rerunfailures was available: test_order_lookup's rerun is an attempt
     backfill: object = None
+    traces: object = None  # rq_obs.demo.tracing.Running when the collector runs (spans exported)
 
 
 @dataclass
@@ -104,9 +105,11 @@ class Endpoints:
     sink: SlackSink
     token: str = field(repr=False)
 
+    traces: object = None  # rq_obs.demo.tracing.Running, or None
+
     def lines(self) -> list[tuple[str, str]]:
         return [("serve", self.serve), ("prometheus", self.prometheus), ("alertmanager", self.alertmanager),
-                ("slack-sink", self.sink.url)]
+                ("slack-sink", self.sink.url), *(self.traces.lines() if self.traces else [])]
 
 
 def check_tools() -> dict[str, str]:
@@ -178,9 +181,10 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _run_suite(layout: Layout, run: int) -> None:
+def _run_suite(layout: Layout, run: int, otlp_endpoint: str = "") -> None:
     env = _clean_env({"RQ_OBS_DEMO_RUN": str(run), "RQ_OBS_VARIANT": script.variant_of(run),
-                      "RQ_OBS_EXPERIMENT": script.EXPERIMENT, "PYTHONDONTWRITEBYTECODE": "1"})
+                      "RQ_OBS_EXPERIMENT": script.EXPERIMENT, "PYTHONDONTWRITEBYTECODE": "1",
+                      **({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint} if otlp_endpoint else {})})
     res = proc.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rq-obs",
                     f"--rq-obs-store={layout.store}"], cwd=str(layout.project), env=env, timeout=300)
     if res.returncode not in (0, 1) or "stored in" not in res.stdout + res.stderr:  # 1: the demo has failing tests
@@ -201,8 +205,12 @@ def _snapshot(layout: Layout, release: str, commit: str, bench: str, vulns: str)
         raise UsageError(f"rq-obs snapshot --release {release} failed (exit {res.returncode}): {res.stderr.strip()[-1000:]}")
 
 
-def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -> Prepared:
-    """Everything before the services start (see the module doc). ``root`` must be empty or absent."""
+def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
+            services: Services | None = None) -> Prepared:
+    """Everything before the services start (see the module doc). ``root`` must be empty or absent.
+
+    With ``services``, the collector and Jaeger start first (when their binaries are found, see
+    :func:`rq_obs.demo.tracing.start_traces`) and the example suite exports its spans to them."""
     from rq_obs import build
     from rq_obs.backfill import backfill
     from rq_obs.store.db import Store
@@ -220,6 +228,11 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
     say(f"generating the stack into {layout.stack}")
     build.write(layout.stack, build.collect(config))
 
+    traces = None
+    if services is not None:
+        from rq_obs.demo import tracing
+
+        traces = tracing.start_traces(services, config, layout.root / "tracing", layout.logs, say=say)
     _git(layout.project, "init", "-q", "-b", "main")
     _git(layout.project, "add", "-A")
     _git(layout.project, "commit", "-q", "-m", "skill router with its first SKILL.md")
@@ -232,7 +245,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
             _git(layout.project, "commit", "-q", "-am", "SKILL.md: escalation rule and examples")
             commits.append(_git(layout.project, "rev-parse", "HEAD"))
             say("changed SKILL.md (committed)")
-        _run_suite(layout, run)
+        _run_suite(layout, run, traces.collector.otlp_http if traces and traces.collector else "")
         say(f"example suite run {run}/{runs} recorded (variant {script.variant_of(run)})")
     finished = time.time()
     for release, commit_index, bench, vulns in script.RELEASES:
@@ -246,7 +259,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
         store.close()
     say(f"backfilled {result.stats.series} series ({result.stats.samples} samples) into {layout.prometheus_data}")
     history.write_history(layout.ci_store, time.time())
-    return Prepared(layout, config, commits, first, finished, reruns, result)
+    return Prepared(layout, config, commits, first, finished, reruns, result, traces)
 
 
 def _has_rerunfailures() -> bool:
@@ -266,14 +279,16 @@ def demo_rules(config: Config) -> dict[str, str]:
     return out
 
 
-def prometheus_config(config: Config, *, serve: str, prometheus: str, alertmanager: str, rule_files: list[str]) -> dict:
+def prometheus_config(config: Config, *, serve: str, prometheus: str, alertmanager: str, rule_files: list[str],
+                      extra: dict[str, str] | None = None) -> dict:
     """The generated prometheus.yml (rq_obs.stack.prometheus) pointed at the local services.
 
-    Jobs of components that cannot run here (spanmetrics, otelcol, tempo) are left out."""
+    ``extra``: {job: host:port} of the other jobs that run here (the collector's spanmetrics and
+    otelcol, jaeger, apps); jobs of components that do not run (tempo) are left out."""
     from rq_obs.stack import prometheus as stack_prom
 
     doc = stack_prom.document(config)
-    local = {"rq-obs": serve, "prometheus": prometheus, "alertmanager": alertmanager}
+    local = {"rq-obs": serve, "prometheus": prometheus, "alertmanager": alertmanager, **(extra or {})}
     doc["scrape_configs"] = [{**job, "static_configs": [{"targets": [local[job["job_name"]]]}]}
                              for job in doc["scrape_configs"] if job["job_name"] in local]
     doc["rule_files"] = rule_files
@@ -339,17 +354,19 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
         rule_files.append(str(rules_dir / name))
     def prometheus(port: int) -> Service:  # its config names its own address (self-scrape), so it is per port
         doc = prometheus_config(config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
-                                alertmanager=am.url.split("//")[1], rule_files=rule_files)
+                                alertmanager=am.url.split("//")[1], rule_files=rule_files,
+                                extra=prepared.traces.scrape_jobs() if prepared.traces else None)
         (layout.prometheus / "prometheus.yml").write_text(_yaml(doc), encoding="utf-8")
         return Service(
             "prometheus", f"http://127.0.0.1:{port}",
             [tools["prometheus"], f"--config.file={layout.prometheus / 'prometheus.yml'}",
              f"--storage.tsdb.path={layout.prometheus_data}", f"--web.listen-address=127.0.0.1:{port}",
              f"--storage.tsdb.retention.time={config.prometheus_retention}", "--rules.alert.resend-delay=1s",
-             "--web.enable-lifecycle"], layout.logs / "prometheus.log", ready_path="/-/ready")
+             "--web.enable-lifecycle", "--enable-feature=exemplar-storage"], layout.logs / "prometheus.log",
+            ready_path="/-/ready")
 
     prom_url = services.start_on_free_port(prometheus, timeout).url
-    return Endpoints(serve.url, prom_url, am.url, sink, token)
+    return Endpoints(serve.url, prom_url, am.url, sink, token, traces=prepared.traces)
 
 
 def _push(layout: Layout, url: str, token: str) -> int:

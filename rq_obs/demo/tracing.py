@@ -17,7 +17,7 @@ from rq_obs.config import Config
 from rq_obs.demo.processes import Service, Services, free_port
 from rq_obs.errors import UsageError
 
-__all__ = ["Jaeger", "Collector", "start_jaeger", "start_collector", "restart", "HOW_TO_GET"]
+__all__ = ["Jaeger", "Collector", "Running", "start_jaeger", "start_collector", "start_traces", "restart", "HOW_TO_GET"]
 
 #: How to get each program when it is missing (the demo prints it).
 HOW_TO_GET = {
@@ -124,3 +124,53 @@ def restart(service: Service, timeout: float = 60) -> None:
     service.stop()
     service.start()
     service.wait_ready(timeout)
+
+
+@dataclass(frozen=True)
+class Running:
+    """What :func:`start_traces` started: either may be None (its binary was not found)."""
+
+    collector: Collector | None
+    jaeger: Jaeger | None
+
+    def scrape_jobs(self) -> dict[str, str]:
+        """{Prometheus job of rq_obs.stack.prometheus.JOBS: host:port} of what runs."""
+        jobs = {}
+        if self.collector:
+            jobs.update(spanmetrics=self.collector.metrics_target, otelcol=self.collector.telemetry_target)
+        if self.jaeger:
+            jobs["jaeger"] = f"127.0.0.1:{self.jaeger.ports['telemetry']}"
+        return jobs
+
+    def lines(self) -> list[tuple[str, str]]:
+        out = []
+        if self.collector:
+            out.append(("otel-collector", f"{self.collector.otlp_http} (OTLP/HTTP; span metrics "
+                                          f"http://{self.collector.metrics_target}/metrics)"))
+        if self.jaeger:
+            out.append(("jaeger", self.jaeger.query_url))
+        return out
+
+
+def start_traces(services: Services, config: Config, workdir: Path, logs: Path,
+                 say: Callable[[str], None] = lambda s: None) -> Running:
+    """Jaeger and the collector when their binaries are found (saying which ran, and how to get a missing one)."""
+    from rq_obs.stack import distribution
+    from rq_obs.toolpaths import find_tool
+
+    collector_bin, jaeger_bin = distribution.find_binary(), find_tool("jaeger")
+    jaeger = None
+    if jaeger_bin:
+        jaeger = start_jaeger(services, jaeger_bin, config, workdir, logs)
+        say(f"jaeger: {jaeger_bin} (Jaeger v2), UI and API at {jaeger.query_url}")
+    else:
+        say(f"no Jaeger binary: traces are not kept; {HOW_TO_GET['jaeger']}")
+    if not collector_bin:
+        say(f"no collector binary ({distribution.BINARY}): the example suite exports no spans and the span-metric "
+            f"panels stay empty; {HOW_TO_GET[distribution.BINARY]}")
+        return Running(None, jaeger)
+    # without Jaeger the trace exporter points at a port nobody listens on: span metrics still flow
+    endpoint = jaeger.otlp_grpc if jaeger else f"127.0.0.1:{free_port()}"
+    collector = start_collector(services, collector_bin, config, workdir, logs, endpoint)
+    say(f"otel-collector: {collector_bin}, OTLP/HTTP at {collector.otlp_http}")
+    return Running(collector, jaeger)

@@ -15,8 +15,8 @@ def demo(tmp_path_factory):
     need(PROMETHEUS, "prometheus")
     need(PROMTOOL, "prometheus")
     need(ALERTMANAGER, "prometheus-alertmanager")
-    prepared = runner.prepare(tmp_path_factory.mktemp("demo") / "demo")
     with Services() as services:
+        prepared = runner.prepare(tmp_path_factory.mktemp("demo") / "demo", services=services)
         endpoints = runner.start(prepared, services)
         runner.push_latest(prepared, endpoints)
         yield prepared, endpoints

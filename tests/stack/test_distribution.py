@@ -93,3 +93,32 @@ def test_localize_moves_every_listener_to_loopback_and_keeps_the_pipeline():
     assert local["exporters"]["otlp/tempo"]["endpoint"] == "127.0.0.1:9"
     assert local["extensions"]["health_check"]["endpoint"] == "127.0.0.1:5"
     assert doc["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"  # not changed in place
+
+
+def test_validate_runs_the_built_collector_on_the_generated_config(tmp_path, write_stack):
+    """The real binary (built from the manifest) accepts the generated config and names a bad option."""
+    from rq_obs.stack.validate import validate_dir
+    from tests.helpers.procs import need_tool
+    from rq_obs.demo.tracing import HOW_TO_GET
+
+    need_tool(distribution.BINARY, HOW_TO_GET[distribution.BINARY])
+    out = write_stack(full=False)
+    checks = {c.name: c for c in validate_dir(out)}
+    assert checks["collector validate"].ok, checks["collector validate"].detail
+    doc = load(out / collector.PATH)
+    doc["connectors"]["spanmetrics"]["dimension_cache_size"] = 10  # a typo the wiring check cannot see
+    (out / collector.PATH).write_text(__import__("yaml").safe_dump(doc))
+    checks = {c.name: c for c in validate_dir(out)}
+    assert checks["collector pipelines"].ok
+    bad = checks["collector validate"]
+    assert not bad.ok and "dimension_cache_size" in bad.detail and "spanmetrics" in bad.detail, bad.detail
+
+
+def test_stack_collector_without_go_exits_2_naming_go(tmp_path, monkeypatch):
+    from tests.helpers.cli import run_cli
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no go here
+    result = run_cli("stack", "collector", "--out", tmp_path / "bin")
+    assert result.code == 2
+    assert "building the collector needs Go (the `go` command" in result.err
+    assert not (tmp_path / "bin" / distribution.BINARY).exists()

@@ -21,6 +21,7 @@ nightly suite's store), ``logs/``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -95,6 +96,7 @@ class Prepared:
     reruns: bool  # pytest-rerunfailures was available: test_order_lookup's rerun is an attempt
     backfill: object = None
     traces: object = None  # rq_obs.demo.tracing.Running when the collector runs (spans exported)
+    live_run: int = 0  # the run push_latest records while Prometheus watches (0: every run was in prepare)
 
 
 @dataclass
@@ -106,10 +108,12 @@ class Endpoints:
     token: str = field(repr=False)
 
     traces: object = None  # rq_obs.demo.tracing.Running, or None
+    app: object = None  # rq_obs.demo.webapp.App, or None
 
     def lines(self) -> list[tuple[str, str]]:
         return [("serve", self.serve), ("prometheus", self.prometheus), ("alertmanager", self.alertmanager),
-                ("slack-sink", self.sink.url), *(self.traces.lines() if self.traces else [])]
+                ("slack-sink", self.sink.url), *(self.traces.lines() if self.traces else []),
+                *([("notes-app", self.app.url)] if self.app else [])]
 
 
 def check_tools() -> dict[str, str]:
@@ -238,8 +242,10 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
     _git(layout.project, "commit", "-q", "-m", "skill router with its first SKILL.md")
     commits = [_git(layout.project, "rev-parse", "HEAD")]
     reruns = _has_rerunfailures()
+    # with a collector, the last run waits for Prometheus (push_latest): span metrics move while it scrapes
+    live_run = runs if traces and traces.collector else 0
     first = time.time()
-    for run in range(1, runs + 1):
+    for run in range(1, runs + 1 - bool(live_run)):
         if run == script.CHANGE_AFTER + 1:
             (layout.project / "SKILL.md").write_bytes((_example() / "SKILL.v2.md").read_bytes())
             _git(layout.project, "commit", "-q", "-am", "SKILL.md: escalation rule and examples")
@@ -259,7 +265,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
         store.close()
     say(f"backfilled {result.stats.series} series ({result.stats.samples} samples) into {layout.prometheus_data}")
     history.write_history(layout.ci_store, time.time())
-    return Prepared(layout, config, commits, first, finished, reruns, result, traces)
+    return Prepared(layout, config, commits, first, finished, reruns, result, traces, live_run)
 
 
 def _has_rerunfailures() -> bool:
@@ -346,6 +352,10 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
     # first see it with its totals, not as new series starting at 0 (a reset against the backfill).
     _wait_out_new_series_grace(layout.store, config, timeout)
 
+    app = _start_app(prepared, services, say)
+    scrape_config = dataclasses.replace(config, app_targets=[app.target]) if app else config
+    extra = {**(prepared.traces.scrape_jobs() if prepared.traces else {}), **({"apps": app.target} if app else {})}
+
     rules_dir = layout.prometheus / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
     rule_files = []
@@ -353,9 +363,8 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
         (rules_dir / name).write_text(text, encoding="utf-8")
         rule_files.append(str(rules_dir / name))
     def prometheus(port: int) -> Service:  # its config names its own address (self-scrape), so it is per port
-        doc = prometheus_config(config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
-                                alertmanager=am.url.split("//")[1], rule_files=rule_files,
-                                extra=prepared.traces.scrape_jobs() if prepared.traces else None)
+        doc = prometheus_config(scrape_config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
+                                alertmanager=am.url.split("//")[1], rule_files=rule_files, extra=extra)
         (layout.prometheus / "prometheus.yml").write_text(_yaml(doc), encoding="utf-8")
         return Service(
             "prometheus", f"http://127.0.0.1:{port}",
@@ -366,7 +375,23 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
             ready_path="/-/ready")
 
     prom_url = services.start_on_free_port(prometheus, timeout).url
-    return Endpoints(serve.url, prom_url, am.url, sink, token, traces=prepared.traces)
+    return Endpoints(serve.url, prom_url, am.url, sink, token, traces=prepared.traces, app=app)
+
+
+def _start_app(prepared: Prepared, services: Services, say: Say):
+    """The instrumented example web app and its traffic, when Flask is installed (else say what is missing)."""
+    from rq_obs.demo import webapp
+
+    missing = webapp.available()
+    if missing:
+        say(f"no example web app: {missing}")
+        return None
+    traces = prepared.traces
+    endpoint = traces.collector.otlp_http if traces and traces.collector else ""
+    app = webapp.start_app(services, prepared.layout.root / "app", prepared.layout.logs, otlp_endpoint=endpoint,
+                           say=say)
+    say(f"notes-app: {app.url} (instrumented; traffic with 4xx, 5xx and slow requests every {webapp.INTERVAL:g} s)")
+    return app
 
 
 def _push(layout: Layout, url: str, token: str) -> int:
@@ -406,16 +431,7 @@ def _wait_out_new_series_grace(store_path: Path, config: Config, timeout: float)
 
 
 def _scraped(prom_url: str, job: str) -> bool:
-    import json
-    import urllib.parse
-    import urllib.request
-
-    q = urllib.parse.urlencode({"query": f'up{{job="{job}"}} == 1'})
-    try:
-        with urllib.request.urlopen(f"{prom_url}/api/v1/query?{q}", timeout=5) as r:
-            return bool(json.loads(r.read())["data"]["result"])
-    except (OSError, ValueError, KeyError):
-        return False
+    return _value(prom_url, f'up{{job="{job}"}} == 1') is not None
 
 
 def push_latest(prepared: Prepared, endpoints: Endpoints, *, timeout: float = 60.0) -> None:
@@ -425,3 +441,41 @@ def push_latest(prepared: Prepared, endpoints: Endpoints, *, timeout: float = 60
     poll(lambda: _scraped(endpoints.prometheus, EXPORTER_JOB), timeout, "Prometheus' first scrape of rq-obs serve")
     history.write_history(prepared.layout.ci_store, time.time(), days_ago=(0,))
     _push(prepared.layout, endpoints.serve, endpoints.token)
+    if prepared.live_run:
+        _live_run(prepared, endpoints, timeout)
+
+
+def _live_run(prepared: Prepared, endpoints: Endpoints, timeout: float) -> None:
+    """The example suite's last run, its spans through the running collector, until Prometheus has it all."""
+    import sqlite3
+
+    from rq_obs.catalog import M
+
+    layout = prepared.layout
+    _run_suite(layout, prepared.live_run, prepared.traces.collector.otlp_http)
+    conn = sqlite3.connect(layout.store)
+    try:
+        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
+        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+    finally:
+        conn.close()
+    suite = script.SUITE
+    poll(lambda: _value(endpoints.prometheus, f'sum({M.TEST_ATTEMPTS.total}{{suite="{suite}"}})') == attempts,
+         timeout, f"Prometheus scraping the {attempts} attempts of the live run")
+    spans = f'sum({M.SPAN_CALLS.total}{{test_suite_name="{suite}"}})'
+    poll(lambda: _value(endpoints.prometheus, spans) == attempts + runs, timeout,
+         f"the live run's spans in the collector's span metrics ({attempts + runs} spans)")
+
+
+def _value(prom_url: str, expr: str) -> float | None:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    q = urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(f"{prom_url}/api/v1/query?{q}", timeout=5) as r:
+            result = json.loads(r.read())["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return float(result[0]["value"][1]) if result else None

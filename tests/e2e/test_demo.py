@@ -31,30 +31,14 @@ from tests.helpers.promql import extract_exprs, metric_names
 
 pytestmark = pytest.mark.e2e
 
-#: Metrics only the OpenTelemetry Collector produces; it cannot run on this machine (no binary,
-#: no Docker), so panels made only of these have no data in the demo. Their queries must still run.
-COLLECTOR_ONLY = {
-    M.SPAN_DURATION.bucket: "spanmetrics connector of the OTel Collector (test spans -> metrics)",
-    M.SPAN_CALLS.total: "spanmetrics connector of the OTel Collector",
-    M.OTELCOL_ACCEPTED_SPANS.total: "the OTel Collector's own telemetry",
-    M.OTELCOL_REFUSED_SPANS.total: "the OTel Collector's own telemetry",
-    M.OTELCOL_SEND_FAILED.total: "the OTel Collector's own telemetry",
-}
-
-#: Metrics only an app instrumented by `rq-obs instrument apply` publishes (and the rule over them); the demo
-#: runs no such app (tests/e2e/test_app_scrape.py scrapes one), so these panels are empty here, as is the
-#: job they are scraped in. Their queries must still run.
+#: Metrics only the OpenTelemetry Collector produces (the demo runs the rq-obs build of it) and only the
+#: instrumented example web app publishes (the demo serves it with traffic): their panels need data too.
+COLLECTOR_ONLY = {M.SPAN_DURATION.bucket, M.SPAN_CALLS.total, M.OTELCOL_ACCEPTED_SPANS.total,
+                  M.OTELCOL_REFUSED_SPANS.total, M.OTELCOL_SEND_FAILED.total}
 INSTRUMENTED_ONLY = {
     M.HTTP_SERVER_DURATION.count, M.HTTP_SERVER_DURATION.bucket, M.HTTP_SERVER_ACTIVE.name,
     M.APP_FUNCTION_DURATION.bucket, M.APP_FUNCTION_CPU.bucket, M.APP_FUNCTION_MEMORY.bucket, N.app_error_ratio,
 }
-
-
-def instrumented_only(expr: str) -> bool:
-    from rq_obs.stack.prometheus import APP_JOB
-
-    return metric_names(expr) <= INSTRUMENTED_ONLY or f'job="{APP_JOB}"' in expr
-
 
 STEP = script.SCRAPE_SECONDS
 RATE_INTERVAL = f"{4 * script.SCRAPE_SECONDS}s"
@@ -115,7 +99,7 @@ def test_every_panel_query_of_every_dashboard_returns_data(demo):
     def check() -> list[str]:
         end = time.time()
         builtins = {"__rate_interval": RATE_INTERVAL, "__interval": f"{STEP}s", "__range": f"{int(end - start)}s"}
-        empty, allowed, apps = [], 0, 0
+        empty, spans, apps = [], 0, 0
         for name, doc in dashboards.items():
             values = resolve_variables(ep.prometheus, doc, builtins)
             for where, expr in extract_exprs(doc):
@@ -123,14 +107,12 @@ def test_every_panel_query_of_every_dashboard_returns_data(demo):
                     continue
                 result = api(ep.prometheus, "query_range", query=substitute(expr, values), start=start, end=end,
                              step=STEP)["result"]  # raises on a query error
-                if metric_names(expr) <= COLLECTOR_ONLY.keys():
-                    allowed += 1
-                elif instrumented_only(expr):
-                    apps += 1
-                elif not has_data(result):
+                spans += bool(metric_names(expr) & COLLECTOR_ONLY)
+                apps += bool(metric_names(expr) & INSTRUMENTED_ONLY)
+                if not has_data(result):
                     empty.append(f"{name}: {where}: {expr}")
-        assert allowed == 4, "the collector-only targets changed; review COLLECTOR_ONLY"
-        assert apps == 14, "the instrumented-app targets changed; review INSTRUMENTED_ONLY"
+        # the targets that only the collector (span metrics, its own telemetry) and the instrumented app feed
+        assert spans >= 4 and apps >= 14, (spans, apps)
         return empty
 
     # every scrape after the nightly push brings the last rates and recording rules in

@@ -122,3 +122,22 @@ def test_stack_collector_without_go_exits_2_naming_go(tmp_path, monkeypatch):
     assert result.code == 2
     assert "building the collector needs Go (the `go` command" in result.err
     assert not (tmp_path / "bin" / distribution.BINARY).exists()
+
+
+def test_trace_links_search_jaeger_by_service_and_test_when_jaeger_is_the_backend():
+    import json
+    import urllib.parse
+
+    from rq_obs.dashboards import render_all
+
+    def links(config):
+        text = json.dumps(render_all(config)["qa"])
+        return [json.loads(urllib.parse.unquote(u.split("left=", 1)[1]))
+                for u in set(__import__("re").findall(r'/explore\?orgId=1&left=[^"]+', text))]
+
+    jaeger_links = links(make_config(trace_backend="jaeger"))
+    assert jaeger_links and all(l["datasource"] == "jaeger" for l in jaeger_links)
+    assert {l["queries"][0]["operation"] for l in jaeger_links} == {"${__data.fields.test:percentencode}",
+                                                                    "${__field.labels.test:percentencode}"}
+    assert all(l["queries"][0]["service"] == "rq-obs-tests" for l in jaeger_links)
+    assert all(l["datasource"] == "tempo" and l["queries"][0]["queryType"] == "traceql" for l in links(Config()))

@@ -453,15 +453,19 @@ def _live_run(prepared: Prepared, endpoints: Endpoints, timeout: float) -> None:
 
     layout = prepared.layout
     _run_suite(layout, prepared.live_run, prepared.traces.collector.otlp_http)
+    from rq_obs.rules.definitions import EXPORTER_JOB
+
+    suite = script.SUITE
     conn = sqlite3.connect(layout.store)
     try:
-        attempts = conn.execute("SELECT count(*) FROM attempts").fetchone()[0]
-        runs = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        attempts = conn.execute("SELECT count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
+                                "WHERE r.suite = ?", (suite,)).fetchone()[0]
+        runs = conn.execute("SELECT count(*) FROM runs WHERE suite = ?", (suite,)).fetchone()[0]
     finally:
         conn.close()
-    suite = script.SUITE
-    poll(lambda: _value(endpoints.prometheus, f'sum({M.TEST_ATTEMPTS.total}{{suite="{suite}"}})') == attempts,
-         timeout, f"Prometheus scraping the {attempts} attempts of the live run")
+    scraped = f'sum({M.TEST_ATTEMPTS.total}{{job="{EXPORTER_JOB}", suite="{suite}"}})'
+    poll(lambda: _value(endpoints.prometheus, scraped) == attempts, timeout,
+         f"Prometheus scraping the {attempts} attempts of the live run")
     spans = f'sum({M.SPAN_CALLS.total}{{test_suite_name="{suite}"}})'
     poll(lambda: _value(endpoints.prometheus, spans) == attempts + runs, timeout,
          f"the live run's spans in the collector's span metrics ({attempts + runs} spans)")

@@ -43,6 +43,9 @@ def test_skipped():
     pass
 """
 
+#: Labels the collector's prometheus exporter adds to every span-metric series beside the catalogue's.
+EXTRA_LABELS = {"exported_job", "exported_instance", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
+
 #: The collector flushes span metrics every second here (config.scrape_interval drives it).
 CONFIG = dataclasses.replace(Config(), scrape_interval="1s", trace_backend="jaeger")
 
@@ -62,6 +65,7 @@ def path(tmp_path_factory):
         jaeger = tracing.start_jaeger(services, jaeger_bin, CONFIG, work / "jaeger", work / "logs")
         collector = tracing.start_collector(services, collector_bin, CONFIG, work / "otelcol", work / "logs",
                                             jaeger.otlp_grpc)
+        (work / "prometheus").mkdir()
         with Prometheus(work / "prometheus", _prometheus_config(collector),
                         extra_args=("--enable-feature=exemplar-storage",)) as prom:
             yield services, jaeger, collector, prom
@@ -127,7 +131,13 @@ def test_spans_become_span_metrics_exemplars_and_jaeger_traces(path, pytester, m
     assert got == {"pass": 3.0, "fail": 1.0, "": 2.0}
     # every label the dashboards filter on is there, named as the catalogue says
     series = prom.api("series", **{"match[]": selector})
-    assert {tuple(sorted(s)) for s in series} >= {tuple(sorted(("__name__", "job", "instance", *M.SPAN_CALLS.labels)))}
+    # the prometheus exporter also turns the resource's service.name / service.instance.id into job / instance,
+    # which the scrape's own job / instance push to exported_job / exported_instance, and adds the scope
+    assert set(M.SPAN_CALLS.labels) <= {name for labels in series for name in labels}
+    for labels in series:  # only a span without an outcome (skipped, the session) lacks its label
+        assert set(M.SPAN_CALLS.labels) - {"test_case_result_status"} <= set(labels), labels
+        assert set(labels) - set(M.SPAN_CALLS.labels) - {"__name__", "job", "instance"} <= EXTRA_LABELS, labels
+        assert labels["job"] == "spanmetrics" and labels["exported_job"] == CONFIG.service_name
     # the duration histogram: one observation per span, per test
     count = prom.value(f'sum({M.SPAN_DURATION.name}_count{{test_suite_name="trace-path", span_name=~".*test_ok.*"}})')
     assert count == 3.0

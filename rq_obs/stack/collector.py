@@ -85,6 +85,11 @@ def document(config: Config) -> dict[str, Any]:
                 "histogram": {"unit": "s", "explicit": {"buckets": list(_BUCKETS)}},
                 "dimensions": [{"name": d} for d in DIMENSIONS],
                 "aggregation_cardinality_limit": CARDINALITY_LIMIT,
+                # Every test run is its own process with its own service.instance.id (as SDKs make it):
+                # keyed on all resource attributes, each run would start new series that appear once
+                # (invisible to rate()) and grow without bound. Keyed on service.name, runs add to one
+                # series per test; the resource labels (job/instance) are those of the first run seen.
+                "resource_metrics_key_attributes": ["service.name"],
                 "exemplars": {"enabled": True},
                 "metrics_flush_interval": config.scrape_interval,
                 "aggregation_temporality": "AGGREGATION_TEMPORALITY_CUMULATIVE",

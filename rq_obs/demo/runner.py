@@ -96,7 +96,6 @@ class Prepared:
     reruns: bool  # pytest-rerunfailures was available: test_order_lookup's rerun is an attempt
     backfill: object = None
     traces: object = None  # rq_obs.demo.tracing.Running when the collector runs (spans exported)
-    live_run: int = 0  # the run push_latest records while Prometheus watches (0: every run was in prepare)
 
 
 @dataclass
@@ -185,12 +184,12 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _run_suite(layout: Layout, run: int, otlp_endpoint: str = "") -> None:
+def _run_suite(layout: Layout, run: int, otlp_endpoint: str = "", store: Path | None = None) -> None:
     env = _clean_env({"RQ_OBS_DEMO_RUN": str(run), "RQ_OBS_VARIANT": script.variant_of(run),
                       "RQ_OBS_EXPERIMENT": script.EXPERIMENT, "PYTHONDONTWRITEBYTECODE": "1",
                       **({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint} if otlp_endpoint else {})})
     res = proc.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rq-obs",
-                    f"--rq-obs-store={layout.store}"], cwd=str(layout.project), env=env, timeout=300)
+                    f"--rq-obs-store={store or layout.store}"], cwd=str(layout.project), env=env, timeout=300)
     if res.returncode not in (0, 1) or "stored in" not in res.stdout + res.stderr:  # 1: the demo has failing tests
         raise UsageError(f"example suite run {run} did not record (exit {res.returncode}):\n"
                          f"{(res.stdout + res.stderr)[-2000:]}")
@@ -242,10 +241,8 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
     _git(layout.project, "commit", "-q", "-m", "skill router with its first SKILL.md")
     commits = [_git(layout.project, "rev-parse", "HEAD")]
     reruns = _has_rerunfailures()
-    # with a collector, the last run waits for Prometheus (push_latest): span metrics move while it scrapes
-    live_run = runs if traces and traces.collector else 0
     first = time.time()
-    for run in range(1, runs + 1 - bool(live_run)):
+    for run in range(1, runs + 1):
         if run == script.CHANGE_AFTER + 1:
             (layout.project / "SKILL.md").write_bytes((_example() / "SKILL.v2.md").read_bytes())
             _git(layout.project, "commit", "-q", "-am", "SKILL.md: escalation rule and examples")
@@ -265,7 +262,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
         store.close()
     say(f"backfilled {result.stats.series} series ({result.stats.samples} samples) into {layout.prometheus_data}")
     history.write_history(layout.ci_store, time.time())
-    return Prepared(layout, config, commits, first, finished, reruns, result, traces, live_run)
+    return Prepared(layout, config, commits, first, finished, reruns, result, traces)
 
 
 def _has_rerunfailures() -> bool:
@@ -441,34 +438,34 @@ def push_latest(prepared: Prepared, endpoints: Endpoints, *, timeout: float = 60
     poll(lambda: _scraped(endpoints.prometheus, EXPORTER_JOB), timeout, "Prometheus' first scrape of rq-obs serve")
     history.write_history(prepared.layout.ci_store, time.time(), days_ago=(0,))
     _push(prepared.layout, endpoints.serve, endpoints.token)
-    if prepared.live_run:
-        _live_run(prepared, endpoints, timeout)
+    if prepared.traces and prepared.traces.collector:
+        _spans_live(prepared, endpoints, timeout)
 
 
-def _live_run(prepared: Prepared, endpoints: Endpoints, timeout: float) -> None:
-    """The example suite's last run, its spans through the running collector, until Prometheus has it all."""
+def _spans_live(prepared: Prepared, endpoints: Endpoints, timeout: float) -> None:
+    """One more run of the example suite while Prometheus scrapes the collector, so the span-metric panels
+    have rates: its spans go through the collector like the others', its record to a scratch store
+    (``live/store.db``), so the demo's store and its exact figures stay those of :data:`script.RUNS` runs."""
     import sqlite3
 
     from rq_obs.catalog import M
 
     layout = prepared.layout
-    _run_suite(layout, prepared.live_run, prepared.traces.collector.otlp_http)
-    from rq_obs.rules.definitions import EXPORTER_JOB
-
-    suite = script.SUITE
-    conn = sqlite3.connect(layout.store)
-    try:
-        attempts = conn.execute("SELECT count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
-                                "WHERE r.suite = ?", (suite,)).fetchone()[0]
-        runs = conn.execute("SELECT count(*) FROM runs WHERE suite = ?", (suite,)).fetchone()[0]
-    finally:
-        conn.close()
-    scraped = f'sum({M.TEST_ATTEMPTS.total}{{job="{EXPORTER_JOB}", suite="{suite}"}})'
-    poll(lambda: _value(endpoints.prometheus, scraped) == attempts, timeout,
-         f"Prometheus scraping the {attempts} attempts of the live run")
-    spans = f'sum({M.SPAN_CALLS.total}{{test_suite_name="{suite}"}})'
-    poll(lambda: _value(endpoints.prometheus, spans) == attempts + runs, timeout,
-         f"the live run's spans in the collector's span metrics ({attempts + runs} spans)")
+    scratch = layout.root / "live" / "store.db"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    _run_suite(layout, script.RUNS + 1, prepared.traces.collector.otlp_http, store=scratch)
+    spans = 0
+    for path in (layout.store, scratch):
+        conn = sqlite3.connect(path)
+        try:
+            spans += conn.execute("SELECT (SELECT count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
+                                  "WHERE r.suite = ?) + (SELECT count(*) FROM runs WHERE suite = ?)",
+                                  (script.SUITE, script.SUITE)).fetchone()[0]
+        finally:
+            conn.close()
+    expr = f'sum({M.SPAN_CALLS.total}{{test_suite_name="{script.SUITE}"}})'
+    poll(lambda: _value(endpoints.prometheus, expr) == spans, timeout,
+         f"the example suite's {spans} spans in the collector's span metrics")
 
 
 def _value(prom_url: str, expr: str) -> float | None:

@@ -232,3 +232,46 @@ def test_an_alert_reaches_the_slack_webhook_through_alertmanager(demo):
     assert msgs[0]["path"] == "/services/demo"  # the URL Alertmanager read from the webhook file
     # the Slack receiver's URL came from a file, never from the generated config
     assert "api_url_file" in (prepared.layout.alertmanager / "alertmanager.yml").read_text()
+
+
+def test_span_metrics_and_the_app_panels_count_what_was_sent(demo):
+    """The collector's span metrics equal the example suite's stored attempts and runs (the demo's store plus
+    the live run's scratch store), per outcome; the instrumented app's request counts equal the traffic sent."""
+    import sqlite3
+
+    prepared, ep = demo
+    assert ep.traces.collector and ep.traces.jaeger and ep.app, "the demo runs the collector, Jaeger and the app"
+    expected_spans: dict[str, int] = {}
+    status = "CASE WHEN outcome IN ('passed','xfailed','xpassed') THEN 'pass' " \
+             "WHEN outcome IN ('failed','error') THEN 'fail' ELSE '' END"
+    for path in (prepared.layout.store, prepared.layout.root / "live" / "store.db"):
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute(f"SELECT {status}, count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
+                                "WHERE r.suite = ? GROUP BY 1", (script.SUITE,)).fetchall()
+            rows.append(("", conn.execute("SELECT count(*) FROM runs WHERE suite = ?", (script.SUITE,)).fetchone()[0]))
+        finally:
+            conn.close()
+        for key, n in rows:
+            expected_spans[key] = expected_spans.get(key, 0) + n
+    got = {r["metric"].get("test_case_result_status", ""): float(r["value"][1]) for r in api(
+        ep.prometheus, "query", query=f'sum by (test_case_result_status) '
+                                      f'({M.SPAN_CALLS.total}{{test_suite_name="{script.SUITE}"}})')["result"]}
+    assert got == {k: float(v) for k, v in expected_spans.items()}
+
+    # the app: stop the traffic, then Prometheus' counts per route and status are exactly what was sent
+    ep.app.traffic.stop()
+    assert ep.app.traffic.unexpected == []
+    sent: dict[tuple[str, str], int] = {}
+    for (method, path, code), n in ep.app.traffic.sent.items():
+        route = "/notes/<int:note_id>" if path.startswith("/notes/") else ("" if path == "/nope" else path)
+        sent[(route, str(code))] = sent.get((route, str(code)), 0) + n
+    query = f'sum by (http_route, http_response_status_code) ({M.HTTP_SERVER_DURATION.count}{{job="apps"}})'
+
+    def counted():
+        result = api(ep.prometheus, "query", query=query)["result"]
+        return {(r["metric"].get("http_route", ""), r["metric"]["http_response_status_code"]): round(float(r["value"][1]))
+                for r in result}
+
+    wait_until(lambda: counted() == sent, 30, what=f"the app's request counts in Prometheus = {sent}")
+    assert sent[("/boom", "500")] >= 2 and sent[("", "404")] >= 2 and sent[("/slow", "200")] >= 2

@@ -145,8 +145,7 @@ class Running:
     def lines(self) -> list[tuple[str, str]]:
         out = []
         if self.collector:
-            out.append(("otel-collector", f"{self.collector.otlp_http} (OTLP/HTTP; span metrics "
-                                          f"http://{self.collector.metrics_target}/metrics)"))
+            out.append(("otel-collector", self.collector.otlp_http))
         if self.jaeger:
             out.append(("jaeger", self.jaeger.query_url))
         return out

@@ -27,37 +27,41 @@ HOW_TO_GET = {
 
 
 @dataclass(frozen=True)
-class Jaeger:
+class _Running:
     service: Service
     ports: Mapping[str, int]
 
-    @property
-    def otlp_grpc(self) -> str:
-        return f"127.0.0.1:{self.ports['otlp_grpc']}"
-
-    @property
-    def query_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports['query_http']}"
+    def address(self, port: str) -> str:
+        return f"127.0.0.1:{self.ports[port]}"
 
 
 @dataclass(frozen=True)
-class Collector:
-    service: Service
-    ports: Mapping[str, int]
+class Jaeger(_Running):
+    @property
+    def otlp_grpc(self) -> str:
+        return self.address("otlp_grpc")
+
+    @property
+    def query_url(self) -> str:
+        return "http://" + self.address("query_http")
+
+
+@dataclass(frozen=True)
+class Collector(_Running):
     config_path: Path
 
     @property
     def otlp_http(self) -> str:
-        return f"http://127.0.0.1:{self.ports['otlp_http']}"
+        return "http://" + self.address("otlp_http")
 
     @property
     def metrics_target(self) -> str:
         """host:port of the prometheus exporter (span metrics), for a Prometheus scrape job."""
-        return f"127.0.0.1:{self.ports['prometheus']}"
+        return self.address("prometheus")
 
     @property
     def telemetry_target(self) -> str:
-        return f"127.0.0.1:{self.ports['telemetry']}"
+        return self.address("telemetry")
 
     @property
     def log_path(self) -> Path:
@@ -139,7 +143,7 @@ class Running:
         if self.collector:
             jobs.update(spanmetrics=self.collector.metrics_target, otelcol=self.collector.telemetry_target)
         if self.jaeger:
-            jobs["jaeger"] = f"127.0.0.1:{self.jaeger.ports['telemetry']}"
+            jobs["jaeger"] = self.jaeger.address("telemetry")
         return jobs
 
     def lines(self) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ when the collector or Jaeger is down or restarted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -182,14 +183,21 @@ def _attempts(store) -> int:
     return _store(store, "SELECT count(*) FROM attempts")[0][0]
 
 
+@contextlib.contextmanager
+def _stopped(service):
+    """``service`` down for the block, started again (same ports) and ready afterwards."""
+    service.stop()
+    try:
+        yield
+    finally:
+        tracing.restart(service, timeout=90)
+
+
 def test_collector_down_costs_one_warning_and_nothing_in_the_store(path, pytester, monkeypatch, tmp_path):
     services, jaeger, collector, prom = path
     store = tmp_path / "store.db"
-    collector.service.stop()
-    try:
+    with _stopped(collector.service):
         result = _run_suite(pytester, monkeypatch, store, collector.otlp_http, suite="collector-down")
-    finally:
-        tracing.restart(collector.service)
     result.assert_outcomes(passed=3, failed=1, skipped=1)
     warnings = _warnings(result)
     assert len(warnings) == 1 and f"could not export spans to {collector.otlp_http}/v1/traces" in warnings[0], warnings
@@ -199,16 +207,13 @@ def test_collector_down_costs_one_warning_and_nothing_in_the_store(path, pyteste
 def test_jaeger_down_loses_no_test_data_and_span_metrics_still_count(path, pytester, monkeypatch, tmp_path):
     services, jaeger, collector, prom = path
     store = tmp_path / "store.db"
-    jaeger.service.stop()
-    try:
+    with _stopped(jaeger.service):
         result = _run_suite(pytester, monkeypatch, store, collector.otlp_http, suite="backend-down")
         # the collector accepted the spans (it queues and retries towards Jaeger): no warning
         assert _warnings(result) == []
         assert _attempts(store) == 5
         selector = f'sum({M.SPAN_CALLS.total}{{test_suite_name="backend-down", test_case_result_status!=""}})'
         assert wait_until(lambda: prom.value(selector) == 4.0, timeout=60, what="span metrics without Jaeger")
-    finally:
-        tracing.restart(jaeger.service, timeout=90)
 
 
 def test_collector_restarted_mid_run(path, pytester, monkeypatch, tmp_path):

@@ -13,6 +13,12 @@ Prometheus with the generated rules (``for:`` shortened) on the backfilled data.
 :func:`push_latest` pushes today's nightly run once Prometheus has scraped serve, so the
 ingest panels see a push happen.
 
+Given the services, :func:`prepare` first starts the collector and Jaeger (:mod:`.tracing`, when
+built) so the example runs export their spans; :func:`start` also serves the instrumented example
+web app with its traffic (:mod:`.webapp`, when Flask is installed) and Prometheus scrapes all of them;
+:func:`push_latest` then sends one more run's spans (recorded to a scratch store) so the span-metric
+panels have rates.
+
 Layout of the demo directory: ``project/`` (the example project and its store
 ``project/.rq-obs/store.db``), ``stack/`` (``rq-obs build`` output, what ``--docker``
 runs), ``prometheus/`` (config, demo rules, ``data/``), ``alertmanager/``, ``ci/`` (the

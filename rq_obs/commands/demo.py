@@ -1,6 +1,8 @@
 """Run the whole product locally: example runs, releases, serve, Prometheus, Alertmanager, Slack sink.
 
-Needs the Debian packages prometheus and prometheus-alertmanager (no Docker). Prints one
+Needs the Debian packages prometheus and prometheus-alertmanager (no Docker). The OpenTelemetry
+Collector (`rq-obs stack collector` builds it) and Jaeger v2 (.ci/tools/build-jaeger.sh) run too when
+their binaries are found: the example suite then exports its spans through them (it says which ran). Prints one
 line per service ("name: url") and runs until Ctrl-C, then stops everything it started.
 --docker runs the generated docker-compose.yml instead.
 """
@@ -40,8 +42,8 @@ def command(directory: str | None, docker: bool, quiet: bool) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    prepared = runner.prepare(root, say=say)
     with Services() as services:
+        prepared = runner.prepare(root, say=say, services=services)
         endpoints = runner.start(prepared, services, say=say)
         runner.push_latest(prepared, endpoints)
         status.done()

@@ -25,6 +25,7 @@ __all__ = [
 DS = {"type": "prometheus", "uid": "${datasource}"}
 #: Tempo's data source uid in the generated provisioning.
 TEMPO_UID = "tempo"
+JAEGER_UID = "jaeger"
 
 
 @dataclass(frozen=True)
@@ -256,11 +257,18 @@ CELL_TEST = "${__data.fields.test}"
 SERIES_TEST = "${__field.labels.test}"
 
 
-def trace_link(test_ref: str = CELL_TEST, title: str = "Traces of this test") -> dict:
-    """A data link opening Tempo in Explore with a TraceQL search for spans named after the clicked test."""
-    left = {"datasource": TEMPO_UID, "queries": [{"refId": "A", "datasource": {"type": "tempo", "uid": TEMPO_UID},
-                                                  "queryType": "traceql", "query": "{name=\"PLACEHOLDER\"}"}],
-            "range": {"from": "FROM", "to": "TO"}}
+def trace_link(test_ref: str = CELL_TEST, title: str = "Traces of this test", config: Any = None) -> dict:
+    """A data link opening the trace backend in Explore with a search for spans named after the clicked test:
+    Tempo (TraceQL) by default, Jaeger (service + operation search) when ``config.trace_backend`` is jaeger."""
+    if config is not None and config.trace_backend == "jaeger":
+        query = {"refId": "A", "datasource": {"type": "jaeger", "uid": JAEGER_UID}, "queryType": "search",
+                 "service": config.service_name, "operation": "PLACEHOLDER"}
+        uid = JAEGER_UID
+    else:
+        query = {"refId": "A", "datasource": {"type": "tempo", "uid": TEMPO_UID}, "queryType": "traceql",
+                 "query": "{name=\"PLACEHOLDER\"}"}
+        uid = TEMPO_UID
+    left = {"datasource": uid, "queries": [query], "range": {"from": "FROM", "to": "TO"}}
     encoded = urllib.parse.quote(json.dumps(left, sort_keys=True, separators=(",", ":")), safe="")
     if not (test_ref.startswith("${") and test_ref.endswith("}")):
         raise ValueError(f"trace_link needs a Grafana variable such as {CELL_TEST}, not {test_ref!r}")

@@ -19,7 +19,7 @@ def spec(config: Config) -> Spec:
     lo, hi = config.flaky_band
     st = (q.SUITE, q.TEST)
     att = M.TEST_ATTEMPTS.total
-    traces = [P.trace_link(P.CELL_TEST)]
+    traces = [P.trace_link(P.CELL_TEST, config=config)]
     service = f'service_name="{config.service_name}"'
     state_flaky = 'state="flaky"'
     flaky_now = f"{q.sel(M.TEST_STATE.name, *st, state_flaky)} == 1"
@@ -62,7 +62,7 @@ def spec(config: Config) -> Spec:
         P.bargauge("Least stable tests", "The 15 tests with the lowest stability score (100 = always the same "
                    "outcome).", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
                    thresholds=P.floor(90, 70), max_value=100, h=9,
-                   data_links=[P.trace_link(P.SERIES_TEST)]),
+                   data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
         P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the tests "
                      "currently flaky.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
                      h=9),
@@ -70,7 +70,7 @@ def spec(config: Config) -> Spec:
     failures = [
         P.timeseries("Failures by test", "Failed and errored attempts per test (top 10), per interval.", "short",
                      Q(f"topk(10, sum by (test) ({q.increase(att, *st, FAILED)}))", "{{test}}"), bars=True,
-                     data_links=[P.trace_link(P.SERIES_TEST)]),
+                     data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
         P.timeseries("Retries by test", "Reruns (attempts after the first) per test (top 10), per interval.", "short",
                      Q(f"topk(10, sum by (test) ({q.increase(M.TEST_RETRIES.total, *st)}))", "{{test}}"), bars=True),
         P.table("Slowest tests (p95)", f"95th percentile duration of each test over the {config.flaky_window} "

@@ -48,7 +48,7 @@ def spec(config: Config) -> Spec:
         P.table("Per-test impact of the last change", "Pass-rate change of each test after the last change of the "
                 "selected files, worst first. Click a test for its traces.", "percentunit",
                 Q(q.sel(M.CHANGE_TEST_DELTA.name, q.PATH)), columns={"Value #A": ("Pass-rate change", "percentunit")},
-                column_links={"test": [P.trace_link()]}, sort_by="Pass-rate change", sort_desc=False,
+                column_links={"test": [P.trace_link(config=config)]}, sort_by="Pass-rate change", sort_desc=False,
                 thresholds=P.steps(("red", None), ("orange", -config.regression_threshold), ("green", 0)),
                 color_columns=("Value #A",), hide=("__name__", "job", "instance"), h=9),
     ]

@@ -12,7 +12,7 @@ from rq_obs.dashboards.panels import Q
 from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
 
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
-JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo"'
+JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo|jaeger"'
 CODE_429 = 'code="429"'
 
 

@@ -13,6 +13,12 @@ Prometheus with the generated rules (``for:`` shortened) on the backfilled data.
 :func:`push_latest` pushes today's nightly run once Prometheus has scraped serve, so the
 ingest panels see a push happen.
 
+Given the services, :func:`prepare` first starts the collector and Jaeger (:mod:`.tracing`, when
+built) so the example runs export their spans; :func:`start` also serves the instrumented example
+web app with its traffic (:mod:`.webapp`, when Flask is installed) and Prometheus scrapes all of them;
+:func:`push_latest` then sends one more run's spans (recorded to a scratch store) so the span-metric
+panels have rates.
+
 Layout of the demo directory: ``project/`` (the example project and its store
 ``project/.rq-obs/store.db``), ``stack/`` (``rq-obs build`` output, what ``--docker``
 runs), ``prometheus/`` (config, demo rules, ``data/``), ``alertmanager/``, ``ci/`` (the
@@ -21,6 +27,7 @@ nightly suite's store), ``logs/``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
@@ -94,6 +101,7 @@ class Prepared:
     runs_finished_at: float
     reruns: bool  # pytest-rerunfailures was available: test_order_lookup's rerun is an attempt
     backfill: object = None
+    traces: object = None  # rq_obs.demo.tracing.Running when the collector runs (spans exported)
 
 
 @dataclass
@@ -104,9 +112,13 @@ class Endpoints:
     sink: SlackSink
     token: str = field(repr=False)
 
+    traces: object = None  # rq_obs.demo.tracing.Running, or None
+    app: object = None  # rq_obs.demo.webapp.App, or None
+
     def lines(self) -> list[tuple[str, str]]:
         return [("serve", self.serve), ("prometheus", self.prometheus), ("alertmanager", self.alertmanager),
-                ("slack-sink", self.sink.url)]
+                ("slack-sink", self.sink.url), *(self.traces.lines() if self.traces else []),
+                *([("notes-app", self.app.url)] if self.app else [])]
 
 
 def check_tools() -> dict[str, str]:
@@ -178,11 +190,12 @@ def _clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _run_suite(layout: Layout, run: int) -> None:
+def _run_suite(layout: Layout, run: int, otlp_endpoint: str = "", store: Path | None = None) -> None:
     env = _clean_env({"RQ_OBS_DEMO_RUN": str(run), "RQ_OBS_VARIANT": script.variant_of(run),
-                      "RQ_OBS_EXPERIMENT": script.EXPERIMENT, "PYTHONDONTWRITEBYTECODE": "1"})
+                      "RQ_OBS_EXPERIMENT": script.EXPERIMENT, "PYTHONDONTWRITEBYTECODE": "1",
+                      **({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint} if otlp_endpoint else {})})
     res = proc.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rq-obs",
-                    f"--rq-obs-store={layout.store}"], cwd=str(layout.project), env=env, timeout=300)
+                    f"--rq-obs-store={store or layout.store}"], cwd=str(layout.project), env=env, timeout=300)
     if res.returncode not in (0, 1) or "stored in" not in res.stdout + res.stderr:  # 1: the demo has failing tests
         raise UsageError(f"example suite run {run} did not record (exit {res.returncode}):\n"
                          f"{(res.stdout + res.stderr)[-2000:]}")
@@ -201,8 +214,12 @@ def _snapshot(layout: Layout, release: str, commit: str, bench: str, vulns: str)
         raise UsageError(f"rq-obs snapshot --release {release} failed (exit {res.returncode}): {res.stderr.strip()[-1000:]}")
 
 
-def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -> Prepared:
-    """Everything before the services start (see the module doc). ``root`` must be empty or absent."""
+def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS,
+            services: Services | None = None) -> Prepared:
+    """Everything before the services start (see the module doc). ``root`` must be empty or absent.
+
+    With ``services``, the collector and Jaeger start first (when their binaries are found, see
+    :func:`rq_obs.demo.tracing.start_traces`) and the example suite exports its spans to them."""
     from rq_obs import build
     from rq_obs.backfill import backfill
     from rq_obs.store.db import Store
@@ -220,6 +237,11 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
     say(f"generating the stack into {layout.stack}")
     build.write(layout.stack, build.collect(config))
 
+    traces = None
+    if services is not None:
+        from rq_obs.demo import tracing
+
+        traces = tracing.start_traces(services, config, layout.root / "tracing", layout.logs, say=say)
     _git(layout.project, "init", "-q", "-b", "main")
     _git(layout.project, "add", "-A")
     _git(layout.project, "commit", "-q", "-m", "skill router with its first SKILL.md")
@@ -232,7 +254,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
             _git(layout.project, "commit", "-q", "-am", "SKILL.md: escalation rule and examples")
             commits.append(_git(layout.project, "rev-parse", "HEAD"))
             say("changed SKILL.md (committed)")
-        _run_suite(layout, run)
+        _run_suite(layout, run, traces.collector.otlp_http if traces and traces.collector else "")
         say(f"example suite run {run}/{runs} recorded (variant {script.variant_of(run)})")
     finished = time.time()
     for release, commit_index, bench, vulns in script.RELEASES:
@@ -246,7 +268,7 @@ def prepare(root: Path, *, say: Say = lambda s: None, runs: int = script.RUNS) -
         store.close()
     say(f"backfilled {result.stats.series} series ({result.stats.samples} samples) into {layout.prometheus_data}")
     history.write_history(layout.ci_store, time.time())
-    return Prepared(layout, config, commits, first, finished, reruns, result)
+    return Prepared(layout, config, commits, first, finished, reruns, result, traces)
 
 
 def _has_rerunfailures() -> bool:
@@ -266,14 +288,16 @@ def demo_rules(config: Config) -> dict[str, str]:
     return out
 
 
-def prometheus_config(config: Config, *, serve: str, prometheus: str, alertmanager: str, rule_files: list[str]) -> dict:
+def prometheus_config(config: Config, *, serve: str, prometheus: str, alertmanager: str, rule_files: list[str],
+                      extra: dict[str, str] | None = None) -> dict:
     """The generated prometheus.yml (rq_obs.stack.prometheus) pointed at the local services.
 
-    Jobs of components that cannot run here (spanmetrics, otelcol, tempo) are left out."""
+    ``extra``: {job: host:port} of the other jobs that run here (the collector's spanmetrics and
+    otelcol, jaeger, apps); jobs of components that do not run (tempo) are left out."""
     from rq_obs.stack import prometheus as stack_prom
 
     doc = stack_prom.document(config)
-    local = {"rq-obs": serve, "prometheus": prometheus, "alertmanager": alertmanager}
+    local = {"rq-obs": serve, "prometheus": prometheus, "alertmanager": alertmanager, **(extra or {})}
     doc["scrape_configs"] = [{**job, "static_configs": [{"targets": [local[job["job_name"]]]}]}
                              for job in doc["scrape_configs"] if job["job_name"] in local]
     doc["rule_files"] = rule_files
@@ -331,6 +355,10 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
     # first see it with its totals, not as new series starting at 0 (a reset against the backfill).
     _wait_out_new_series_grace(layout.store, config, timeout)
 
+    app = _start_app(prepared, services, say)
+    scrape_config = dataclasses.replace(config, app_targets=[app.target]) if app else config
+    extra = {**(prepared.traces.scrape_jobs() if prepared.traces else {}), **({"apps": app.target} if app else {})}
+
     rules_dir = layout.prometheus / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
     rule_files = []
@@ -338,18 +366,35 @@ def start(prepared: Prepared, services: Services, *, say: Say = lambda s: None, 
         (rules_dir / name).write_text(text, encoding="utf-8")
         rule_files.append(str(rules_dir / name))
     def prometheus(port: int) -> Service:  # its config names its own address (self-scrape), so it is per port
-        doc = prometheus_config(config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
-                                alertmanager=am.url.split("//")[1], rule_files=rule_files)
+        doc = prometheus_config(scrape_config, serve=serve.url.split("//")[1], prometheus=f"127.0.0.1:{port}",
+                                alertmanager=am.url.split("//")[1], rule_files=rule_files, extra=extra)
         (layout.prometheus / "prometheus.yml").write_text(_yaml(doc), encoding="utf-8")
         return Service(
             "prometheus", f"http://127.0.0.1:{port}",
             [tools["prometheus"], f"--config.file={layout.prometheus / 'prometheus.yml'}",
              f"--storage.tsdb.path={layout.prometheus_data}", f"--web.listen-address=127.0.0.1:{port}",
              f"--storage.tsdb.retention.time={config.prometheus_retention}", "--rules.alert.resend-delay=1s",
-             "--web.enable-lifecycle"], layout.logs / "prometheus.log", ready_path="/-/ready")
+             "--web.enable-lifecycle", "--enable-feature=exemplar-storage"], layout.logs / "prometheus.log",
+            ready_path="/-/ready")
 
     prom_url = services.start_on_free_port(prometheus, timeout).url
-    return Endpoints(serve.url, prom_url, am.url, sink, token)
+    return Endpoints(serve.url, prom_url, am.url, sink, token, traces=prepared.traces, app=app)
+
+
+def _start_app(prepared: Prepared, services: Services, say: Say):
+    """The instrumented example web app and its traffic, when Flask is installed (else say what is missing)."""
+    from rq_obs.demo import webapp
+
+    missing = webapp.available()
+    if missing:
+        say(f"no example web app: {missing}")
+        return None
+    traces = prepared.traces
+    endpoint = traces.collector.otlp_http if traces and traces.collector else ""
+    app = webapp.start_app(services, prepared.layout.root / "app", prepared.layout.logs, otlp_endpoint=endpoint,
+                           say=say)
+    say(f"notes-app: {app.url} (instrumented; traffic with 4xx, 5xx and slow requests every {webapp.INTERVAL:g} s)")
+    return app
 
 
 def _push(layout: Layout, url: str, token: str) -> int:
@@ -389,16 +434,7 @@ def _wait_out_new_series_grace(store_path: Path, config: Config, timeout: float)
 
 
 def _scraped(prom_url: str, job: str) -> bool:
-    import json
-    import urllib.parse
-    import urllib.request
-
-    q = urllib.parse.urlencode({"query": f'up{{job="{job}"}} == 1'})
-    try:
-        with urllib.request.urlopen(f"{prom_url}/api/v1/query?{q}", timeout=5) as r:
-            return bool(json.loads(r.read())["data"]["result"])
-    except (OSError, ValueError, KeyError):
-        return False
+    return _value(prom_url, f'up{{job="{job}"}} == 1') is not None
 
 
 def push_latest(prepared: Prepared, endpoints: Endpoints, *, timeout: float = 60.0) -> None:
@@ -408,3 +444,45 @@ def push_latest(prepared: Prepared, endpoints: Endpoints, *, timeout: float = 60
     poll(lambda: _scraped(endpoints.prometheus, EXPORTER_JOB), timeout, "Prometheus' first scrape of rq-obs serve")
     history.write_history(prepared.layout.ci_store, time.time(), days_ago=(0,))
     _push(prepared.layout, endpoints.serve, endpoints.token)
+    if prepared.traces and prepared.traces.collector:
+        _spans_live(prepared, endpoints, timeout)
+
+
+def _spans_live(prepared: Prepared, endpoints: Endpoints, timeout: float) -> None:
+    """One more run of the example suite while Prometheus scrapes the collector, so the span-metric panels
+    have rates: its spans go through the collector like the others', its record to a scratch store
+    (``live/store.db``), so the demo's store and its exact figures stay those of :data:`script.RUNS` runs."""
+    import sqlite3
+
+    from rq_obs.catalog import M
+
+    layout = prepared.layout
+    scratch = layout.root / "live" / "store.db"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    _run_suite(layout, script.RUNS + 1, prepared.traces.collector.otlp_http, store=scratch)
+    spans = 0
+    for path in (layout.store, scratch):
+        conn = sqlite3.connect(path)
+        try:
+            spans += conn.execute("SELECT (SELECT count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
+                                  "WHERE r.suite = ?) + (SELECT count(*) FROM runs WHERE suite = ?)",
+                                  (script.SUITE, script.SUITE)).fetchone()[0]
+        finally:
+            conn.close()
+    expr = f'sum({M.SPAN_CALLS.total}{{test_suite_name="{script.SUITE}"}})'
+    poll(lambda: _value(endpoints.prometheus, expr) == spans, timeout,
+         f"the example suite's {spans} spans in the collector's span metrics")
+
+
+def _value(prom_url: str, expr: str) -> float | None:
+    import json
+    import urllib.parse
+    import urllib.request
+
+    q = urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(f"{prom_url}/api/v1/query?{q}", timeout=5) as r:
+            result = json.loads(r.read())["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return float(result[0]["value"][1]) if result else None

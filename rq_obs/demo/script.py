@@ -38,6 +38,8 @@ SETTINGS: dict = {
     # new counter series are exported as 0 this long so increase() counts their first value (3 scrapes)
     "new_series_grace": f"{3 * SCRAPE_SECONDS}s",
     "dashboard_refresh": "10s",
+    # the demo runs Jaeger v2 (built from its Go module) as the trace backend; Tempo cannot run here
+    "trace_backend": "jaeger",
 }
 
 #: (release, commit index (0 = before the SKILL.md change, 1 = after), benchmark file, vulnerability report)

@@ -1,7 +1,7 @@
 """The deployment stack: collector, Tempo, Prometheus, Grafana provisioning, exporter image, compose.
 
 :func:`artifacts` returns every generated file of this area; one module per component
-(:mod:`.collector`, :mod:`.tempo`, :mod:`.prometheus`, :mod:`.alertmanager`, :mod:`.grafana`,
+(:mod:`.collector` and its builder manifest :mod:`.distribution`, :mod:`.tempo` or :mod:`.jaeger`, :mod:`.prometheus`, :mod:`.alertmanager`, :mod:`.grafana`,
 :mod:`.exporter`, :mod:`.compose`), pinned images in :mod:`.images`, the YAML renderer in
 :mod:`.render`, the checks behind ``rq-obs validate`` in :mod:`.validate` (Dockerfile COPY/ADD
 sources in :mod:`.dockerfile`), and the exporter image's rq-obs wheel (``rq-obs stack wheel``,
@@ -18,11 +18,12 @@ __all__ = ["artifacts"]
 
 def artifacts(config: Config) -> dict[str, str]:
     """{relative path: text} for collector/, grafana/provisioning/ (not alerting/), exporters/, docker-compose.yml."""
-    from rq_obs.stack import alertmanager, collector, compose, exporter, grafana, prometheus, tempo
+    from rq_obs.stack import alertmanager, collector, compose, distribution, exporter, grafana, jaeger, prometheus, tempo
 
     files = {
         collector.PATH: collector.render(config),
-        tempo.PATH: tempo.render(config),
+        distribution.PATH: distribution.render(config),
+        **({jaeger.PATH: jaeger.render(config)} if config.trace_backend == "jaeger" else {tempo.PATH: tempo.render(config)}),
         prometheus.PATH: prometheus.render(config),
         grafana.DATASOURCES_PATH: grafana.render_datasources(config),
         grafana.DASHBOARDS_PATH: grafana.render_dashboard_provider(config),

@@ -3,8 +3,10 @@
 Field names follow the collector-contrib READMEs of the pinned release
 (``otel/opentelemetry-collector-contrib``, see :mod:`rq_obs.stack.images`): the OTLP
 receiver, ``memory_limiter`` and ``batch`` processors, the ``spanmetrics`` connector, the
-``otlp_grpc`` exporter (the name the ``otlp`` gRPC exporter has had since v0.144), the
-``prometheus`` exporter and the ``health_check`` extension.
+``otlp`` exporter (to the trace backend: Tempo, or Jaeger v2 with ``trace_backend = "jaeger"``;
+renamed ``otlp_grpc`` in releases after the pinned one), the ``prometheus`` exporter and the
+``health_check`` extension. The pinned release is :data:`rq_obs.stack.distribution.RELEASE`, the
+one the builder manifest (``collector/builder-config.yaml``) and the contrib image use.
 
 What Prometheus sees from the spanmetrics connector (namespace ``traces.span.metrics``,
 histogram unit ``s``, translated by the Prometheus exporter with unit and type suffixes):
@@ -23,8 +25,8 @@ from typing import Any, Mapping
 
 from rq_obs.config import Config
 
-__all__ = ["PATH", "NAMESPACE", "DIMENSIONS", "DEFAULT_DIMENSIONS", "PORTS", "document", "render",
-           "spanmetrics_series"]
+__all__ = ["PATH", "NAMESPACE", "DIMENSIONS", "DEFAULT_DIMENSIONS", "PORTS", "CARDINALITY_LIMIT", "document",
+           "render", "spanmetrics_series", "trace_exporter", "localize"]
 
 PATH = "collector/otelcol.yaml"
 
@@ -41,6 +43,19 @@ DIMENSIONS = ("test.suite.name", "test.case.result.status")
 
 #: Ports inside the collector container.
 PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "prometheus": 8889, "telemetry": 8888, "health": 13133}
+
+#: spanmetrics' cap on series per metric (its ``aggregation_cardinality_limit``); beyond it new
+#: attribute sets are counted in one ``otel.metric.overflow="true"`` series instead of new ones.
+CARDINALITY_LIMIT = 10000
+
+#: Trace backend -> its OTLP gRPC endpoint in the stack (compose service names).
+_BACKEND_ENDPOINTS = {"tempo": "tempo:4317", "jaeger": "jaeger:4317"}
+
+
+def trace_exporter(config: Config) -> str:
+    """The component id of the exporter that sends traces to the configured backend."""
+    return f"otlp/{config.trace_backend}"
+
 
 #: Span duration buckets (seconds): tests run from milliseconds to many minutes.
 _BUCKETS = ("5ms", "10ms", "25ms", "50ms", "100ms", "250ms", "500ms", "1s", "2500ms", "5s", "10s", "30s",
@@ -69,14 +84,19 @@ def document(config: Config) -> dict[str, Any]:
                 "namespace": NAMESPACE,
                 "histogram": {"unit": "s", "explicit": {"buckets": list(_BUCKETS)}},
                 "dimensions": [{"name": d} for d in DIMENSIONS],
-                "dimensions_cache_size": 10000,
+                "aggregation_cardinality_limit": CARDINALITY_LIMIT,
+                # Every test run is its own process with its own service.instance.id (as SDKs make it):
+                # keyed on all resource attributes, each run would start new series that appear once
+                # (invisible to rate()) and grow without bound. Keyed on service.name, runs add to one
+                # series per test; the resource labels (job/instance) are those of the first run seen.
+                "resource_metrics_key_attributes": ["service.name"],
                 "exemplars": {"enabled": True},
                 "metrics_flush_interval": config.scrape_interval,
                 "aggregation_temporality": "AGGREGATION_TEMPORALITY_CUMULATIVE",
             },
         },
         "exporters": {
-            "otlp_grpc/tempo": {"endpoint": "tempo:4317", "tls": {"insecure": True}},
+            trace_exporter(config): {"endpoint": _BACKEND_ENDPOINTS[config.trace_backend], "tls": {"insecure": True}},
             "prometheus": {
                 "endpoint": f"{listen}:{PORTS['prometheus']}",
                 # Exemplars (trace_id -> Tempo) are only exposed in the OpenMetrics format.
@@ -101,7 +121,7 @@ def document(config: Config) -> dict[str, Any]:
                 "traces": {
                     "receivers": ["otlp"],
                     "processors": ["memory_limiter", "batch"],
-                    "exporters": ["otlp_grpc/tempo", "spanmetrics"],
+                    "exporters": [trace_exporter(config), "spanmetrics"],
                 },
                 "metrics": {
                     "receivers": ["spanmetrics"],
@@ -113,11 +133,14 @@ def document(config: Config) -> dict[str, Any]:
 
 
 def render(config: Config) -> str:
+    from rq_obs.stack import distribution
+    from rq_obs.stack.distribution import RELEASE
     from rq_obs.stack.render import render_yaml
 
     calls, duration, labels = spanmetrics_series(document(config))
     return render_yaml(document(config), comments=(
-        "OpenTelemetry Collector (contrib): OTLP gRPC :4317 and HTTP :4318 in; traces to Tempo;",
+        f"OpenTelemetry Collector {RELEASE} (contrib image, or the rq-obs build of {distribution.PATH}):",
+        f"OTLP gRPC :4317 and HTTP :4318 in; traces to {config.trace_backend.capitalize()};",
         "span metrics to Prometheus via the prometheus exporter on :8889 (OpenMetrics, with exemplars);",
         "the collector's own metrics on :8888; health_check on :13133.",
         f"spanmetrics produces {calls} and {duration}_bucket/_sum/_count",
@@ -143,3 +166,24 @@ def spanmetrics_series(doc: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...
     excluded = set(conn.get("exclude_dimensions", []))
     labels = tuple(_prom(d) for d in (*DEFAULT_DIMENSIONS, *dims) if d not in excluded)
     return f"{prefix}_calls_total", f"{prefix}_duration{suffix}", labels
+
+
+def localize(doc: Mapping[str, Any], ports: Mapping[str, int], trace_endpoint: str) -> dict[str, Any]:
+    """A copy of ``doc`` for a collector run on this host: every listener on 127.0.0.1 at ``ports``
+    (keys of :data:`PORTS`) and traces sent to ``trace_endpoint`` (host:port of the backend's OTLP gRPC).
+    The tests and ``rq-obs demo`` run the generated pipeline this way, unchanged otherwise."""
+    import copy
+
+    out = copy.deepcopy(dict(doc))
+    local = "127.0.0.1"
+    protocols = out["receivers"]["otlp"]["protocols"]
+    protocols["grpc"]["endpoint"] = f"{local}:{ports['otlp_grpc']}"
+    protocols["http"]["endpoint"] = f"{local}:{ports['otlp_http']}"
+    out["exporters"]["prometheus"]["endpoint"] = f"{local}:{ports['prometheus']}"
+    for cid, exporter in out["exporters"].items():
+        if cid.startswith("otlp/"):
+            exporter["endpoint"] = trace_endpoint
+    out["extensions"]["health_check"]["endpoint"] = f"{local}:{ports['health']}"
+    reader = out["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"]
+    reader.update(host=local, port=ports["telemetry"])
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 from rq_obs import __version__
 from rq_obs.config import Config
 from rq_obs.notifications import LABELS, channels, webhook_env
-from rq_obs.stack import alertmanager, exporter, prometheus, tempo
+from rq_obs.stack import alertmanager, exporter, jaeger, prometheus, tempo
 from rq_obs.stack.grafana import DASHBOARDS_DIR
 from rq_obs.stack.images import IMAGES
 
@@ -28,6 +28,21 @@ HOST_GATEWAY = "host.docker.internal"
 
 _COLLECTOR_CONFIG = "/etc/otelcol-contrib/config.yaml"
 _TEMPO_CONFIG = "/etc/tempo/tempo.yaml"
+_JAEGER_CONFIG = "/etc/jaeger/config.yaml"
+
+
+def _jaeger_service(config: Config) -> dict[str, Any]:
+    """Jaeger v2 in place of Tempo (``trace_backend = "jaeger"``); UI/API published on loopback."""
+    port = jaeger.PORTS["query_http"]
+    return {
+        "image": IMAGES["jaeger"],
+        "restart": "unless-stopped",
+        "command": [f"--config={_JAEGER_CONFIG}"],
+        "ports": [f"127.0.0.1:{port}:{port}"],
+        "volumes": [f"./{jaeger.PATH}:{_JAEGER_CONFIG}:ro"],
+        # the image has no shell or HTTP client either: check the configuration like the collector's
+        "healthcheck": _health(["CMD", "/cmd/jaeger/jaeger-linux", "validate", f"--config={_JAEGER_CONFIG}"]),
+    }
 
 
 def _health(test: list[str], start: str = "30s") -> dict[str, Any]:
@@ -113,10 +128,15 @@ def document(config: Config) -> dict[str, Any]:
             "healthcheck": _health(["CMD", *exporter.HEALTHCHECK]),
         },
     }
+    if config.trace_backend == "jaeger":
+        del services["tempo"]
+        services["jaeger"] = _jaeger_service(config)
+        for name in ("grafana", "otel-collector"):
+            services[name]["depends_on"]["jaeger"] = services[name]["depends_on"].pop("tempo")
     if any(t.partition(":")[0] == HOST_GATEWAY for t in config.app_targets):
         # apps running on the Docker host (not in this compose project): Docker's host-gateway alias
         services["prometheus"]["extra_hosts"] = [f"{HOST_GATEWAY}:host-gateway"]
-    volumes = ["grafana-data", "prometheus-data", "tempo-data", "rq-obs-data"]
+    volumes = ["grafana-data", "prometheus-data", *(["tempo-data"] if "tempo" in services else []), "rq-obs-data"]
     if config.alertmanager:
         services["alertmanager"] = {
             "image": IMAGES["alertmanager"],

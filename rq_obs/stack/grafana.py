@@ -1,4 +1,4 @@
-"""Grafana provisioning: the Prometheus and Tempo data sources and the dashboard file provider.
+"""Grafana provisioning: the Prometheus, Tempo or Jaeger, and Alertmanager data sources and the dashboard provider.
 
 Follows Grafana's provisioning documentation (``apiVersion: 1``; Tempo's ``tracesToMetrics``,
 ``serviceMap`` and ``nodeGraph`` blocks; Prometheus' ``exemplarTraceIdDestinations``). Grafana
@@ -13,13 +13,75 @@ from typing import Any
 from rq_obs.catalog import M
 from rq_obs.config import Config
 
-__all__ = ["DATASOURCES_PATH", "DASHBOARDS_PATH", "PROMETHEUS_UID", "TEMPO_UID", "DASHBOARDS_DIR",
-           "datasources", "dashboard_provider", "render_datasources", "render_dashboard_provider"]
+__all__ = ["DATASOURCES_PATH", "DASHBOARDS_PATH", "PROMETHEUS_UID", "TEMPO_UID", "JAEGER_UID", "ALERTMANAGER_UID",
+           "DASHBOARDS_DIR", "trace_uid", "datasources", "dashboard_provider", "render_datasources", "render_dashboard_provider"]
 
 DATASOURCES_PATH = "grafana/provisioning/datasources/datasources.yaml"
 DASHBOARDS_PATH = "grafana/provisioning/dashboards/dashboards.yaml"
 PROMETHEUS_UID = "prometheus"
 TEMPO_UID = "tempo"
+JAEGER_UID = "jaeger"
+ALERTMANAGER_UID = "alertmanager"
+
+
+def trace_uid(config: Config) -> str:
+    """The uid of the trace backend's data source (exemplar and trace links point at it)."""
+    return JAEGER_UID if config.trace_backend == "jaeger" else TEMPO_UID
+
+
+def _traces_to_metrics() -> dict[str, Any]:
+    return {
+        "datasourceUid": PROMETHEUS_UID,
+        "spanStartTimeShift": "-1h",
+        "spanEndTimeShift": "1h",
+        "tags": [{"key": "service.name", "value": "service_name"}],
+        "queries": _span_queries(),
+    }
+
+
+def _trace_datasource(config: Config) -> dict[str, Any]:
+    if config.trace_backend == "jaeger":
+        from rq_obs.stack import jaeger
+
+        return {
+            "name": "Jaeger",
+            "type": "jaeger",
+            "uid": JAEGER_UID,
+            "access": "proxy",
+            "url": f"http://jaeger:{jaeger.PORTS['query_http']}",
+            "editable": False,
+            "jsonData": {"tracesToMetrics": _traces_to_metrics(), "nodeGraph": {"enabled": True}},
+        }
+    return {
+        "name": "Tempo",
+        "type": "tempo",
+        "uid": TEMPO_UID,
+        "access": "proxy",
+        "url": "http://tempo:3200",
+        "editable": False,
+        "jsonData": {
+            "tracesToMetrics": _traces_to_metrics(),
+            "serviceMap": {"datasourceUid": PROMETHEUS_UID},
+            "nodeGraph": {"enabled": True},
+            "search": {"hide": False},
+            "streamingEnabled": {"search": True},
+        },
+    }
+
+
+def _alertmanager_datasource() -> dict[str, Any]:
+    """Grafana's alerting UI lists the Prometheus alerts Alertmanager holds (and silences them there)."""
+    from rq_obs.stack import prometheus
+
+    return {
+        "name": "Alertmanager",
+        "type": "alertmanager",
+        "uid": ALERTMANAGER_UID,
+        "access": "proxy",
+        "url": f"http://{prometheus.JOBS['alertmanager']}",
+        "editable": False,
+        "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+    }
 #: Where ./dashboards is mounted in the Grafana container.
 DASHBOARDS_DIR = "/var/lib/grafana/dashboards"
 
@@ -52,30 +114,11 @@ def datasources(config: Config) -> dict[str, Any]:
                     "prometheusType": "Prometheus",
                     "timeInterval": config.scrape_interval,
                     # The collector's exemplars carry the trace id in the trace_id label.
-                    "exemplarTraceIdDestinations": [{"name": "trace_id", "datasourceUid": TEMPO_UID}],
+                    "exemplarTraceIdDestinations": [{"name": "trace_id", "datasourceUid": trace_uid(config)}],
                 },
             },
-            {
-                "name": "Tempo",
-                "type": "tempo",
-                "uid": TEMPO_UID,
-                "access": "proxy",
-                "url": "http://tempo:3200",
-                "editable": False,
-                "jsonData": {
-                    "tracesToMetrics": {
-                        "datasourceUid": PROMETHEUS_UID,
-                        "spanStartTimeShift": "-1h",
-                        "spanEndTimeShift": "1h",
-                        "tags": [{"key": "service.name", "value": "service_name"}],
-                        "queries": _span_queries(),
-                    },
-                    "serviceMap": {"datasourceUid": PROMETHEUS_UID},
-                    "nodeGraph": {"enabled": True},
-                    "search": {"hide": False},
-                    "streamingEnabled": {"search": True},
-                },
-            },
+            _trace_datasource(config),
+            *([_alertmanager_datasource()] if config.alertmanager else []),
         ],
     }
 
@@ -99,9 +142,12 @@ def dashboard_provider(config: Config) -> dict[str, Any]:
 def render_datasources(config: Config) -> str:
     from rq_obs.stack.render import render_yaml
 
+    backend = config.trace_backend.capitalize()
     return render_yaml(datasources(config), comments=(
-        f"Grafana data sources: Prometheus (uid {PROMETHEUS_UID}; exemplar trace_id -> Tempo) and",
-        f"Tempo (uid {TEMPO_UID}; trace -> spanmetrics queries, service map from Prometheus, node graph).",
+        f"Grafana data sources: Prometheus (uid {PROMETHEUS_UID}; exemplar trace_id -> {backend}),",
+        f"{backend} (uid {trace_uid(config)}; trace -> spanmetrics queries, node graph)"
+        + (f" and Alertmanager (uid {ALERTMANAGER_UID}; Prometheus' alerts in Grafana's alerting UI)."
+           if config.alertmanager else "."),
     ))
 
 

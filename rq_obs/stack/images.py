@@ -18,7 +18,9 @@ IMAGES = {
     "grafana": "grafana/grafana:13.1.2",
     "prometheus": "prom/prometheus:v2.55.1",
     "tempo": "grafana/tempo:2.10.4",
-    "otel-collector": "otel/opentelemetry-collector-contrib:0.147.0",
+    # The collector release of rq_obs.stack.distribution (the builder manifest) and Jaeger v2.12.0's.
+    "otel-collector": "otel/opentelemetry-collector-contrib:0.139.0",
+    "jaeger": "jaegertracing/jaeger:2.12.0",
     "alertmanager": "prom/alertmanager:v0.28.1",  # >= 0.28: msteamsv2_configs (Teams Workflows)
 }
 

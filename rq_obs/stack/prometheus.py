@@ -27,7 +27,8 @@ JOBS = {
     "spanmetrics": "otel-collector:8889",  # collector prometheus exporter: spanmetrics
     "otelcol": "otel-collector:8888",     # collector internal telemetry
     "prometheus": "localhost:9090",
-    "tempo": "tempo:3200",
+    "tempo": "tempo:3200",               # trace_backend = "tempo"
+    "jaeger": "jaeger:8888",             # trace_backend = "jaeger": its own (collector) telemetry
     "alertmanager": "alertmanager:9093",  # only when config.alertmanager
 }
 
@@ -53,7 +54,8 @@ def app_static_configs(targets: list[str]) -> list[dict[str, Any]]:
 
 
 def document(config: Config) -> dict[str, Any]:
-    jobs = [j for j in JOBS if config.alertmanager or j != "alertmanager"]
+    skip = {"tempo", "jaeger"} - {config.trace_backend}
+    jobs = [j for j in JOBS if (config.alertmanager or j != "alertmanager") and j not in skip]
     doc: dict[str, Any] = {
         "global": {
             "scrape_interval": config.scrape_interval,

@@ -6,7 +6,8 @@
   bind-mounted file present;
 * collector/otelcol.yaml: every component a pipeline names is defined, every defined
   component is used, connectors join an exporter pipeline to a receiver pipeline of the
-  right types;
+  right types; and, when the programs are built (``rq-obs stack collector``, build-jaeger.sh),
+  ``otelcol-rq-obs validate`` on it and ``jaeger validate`` on collector/jaeger.yaml;
 * every image docker-compose.yml builds: its build context and Dockerfile exist and each file a
   COPY/ADD takes from the context is there (the exporter's rq-obs wheel, which ``rq-obs stack
   wheel`` writes, is not a generated file), and a wheel is a wheel of the version its name says.
@@ -229,6 +230,19 @@ def _collector(root: Path) -> Iterable[Check]:
     yield Check(name, _COLLECTOR, not problems, "; ".join(problems))
 
 
+def _collector_binaries(root: Path) -> Iterable[Check]:
+    """``<binary> validate`` on the generated configs, with the real programs when they are built:
+    the rq-obs collector distribution on otelcol.yaml, Jaeger v2 on jaeger.yaml. Absent programs
+    skip their check (``rq-obs stack collector`` and .ci/tools/build-jaeger.sh make them)."""
+    from rq_obs.stack import distribution, jaeger
+    from rq_obs.toolpaths import find_tool
+
+    for name, binary, rel in (("collector validate", distribution.find_binary(), _COLLECTOR),
+                              ("jaeger validate", find_tool("jaeger"), jaeger.PATH)):
+        if binary and (root / rel).is_file():
+            yield _run_tool(name, rel, [binary, "validate", f"--config={root / rel}"], root)
+
+
 # --- images docker-compose.yml builds ------------------------------------------------------
 
 def _rel(path: Path, root: Path) -> str:
@@ -302,7 +316,8 @@ def _images(root: Path) -> Iterable[Check]:
             yield Check("image build context", where, not problems, "; ".join(problems))
 
 
-_CHECKS: tuple[Callable[[Path], Iterable[Check]], ...] = (_prometheus, _alertmanager, _compose, _collector, _images)
+_CHECKS: tuple[Callable[[Path], Iterable[Check]], ...] = (_prometheus, _alertmanager, _compose, _collector,
+                                                          _collector_binaries, _images)
 
 
 def validate_dir(root: Path) -> list[Check]:

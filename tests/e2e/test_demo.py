@@ -31,30 +31,16 @@ from tests.helpers.promql import extract_exprs, metric_names
 
 pytestmark = pytest.mark.e2e
 
-#: Metrics only the OpenTelemetry Collector produces; it cannot run on this machine (no binary,
-#: no Docker), so panels made only of these have no data in the demo. Their queries must still run.
-COLLECTOR_ONLY = {
-    M.SPAN_DURATION.bucket: "spanmetrics connector of the OTel Collector (test spans -> metrics)",
-    M.SPAN_CALLS.total: "spanmetrics connector of the OTel Collector",
-    M.OTELCOL_ACCEPTED_SPANS.total: "the OTel Collector's own telemetry",
-    M.OTELCOL_REFUSED_SPANS.total: "the OTel Collector's own telemetry",
-    M.OTELCOL_SEND_FAILED.total: "the OTel Collector's own telemetry",
-}
-
-#: Metrics only an app instrumented by `rq-obs instrument apply` publishes (and the rule over them); the demo
-#: runs no such app (tests/e2e/test_app_scrape.py scrapes one), so these panels are empty here, as is the
-#: job they are scraped in. Their queries must still run.
+#: Metrics only the OpenTelemetry Collector produces (the demo runs the rq-obs build of it) and only the
+#: instrumented example web app publishes (the demo serves it with traffic): their panels need data too.
+COLLECTOR_ONLY = {M.SPAN_DURATION.bucket, M.SPAN_CALLS.total, M.OTELCOL_ACCEPTED_SPANS.total,
+                  M.OTELCOL_REFUSED_SPANS.total, M.OTELCOL_SEND_FAILED.total}
 INSTRUMENTED_ONLY = {
     M.HTTP_SERVER_DURATION.count, M.HTTP_SERVER_DURATION.bucket, M.HTTP_SERVER_ACTIVE.name,
     M.APP_FUNCTION_DURATION.bucket, M.APP_FUNCTION_CPU.bucket, M.APP_FUNCTION_MEMORY.bucket, N.app_error_ratio,
 }
 
-
-def instrumented_only(expr: str) -> bool:
-    from rq_obs.stack.prometheus import APP_JOB
-
-    return metric_names(expr) <= INSTRUMENTED_ONLY or f'job="{APP_JOB}"' in expr
-
+from rq_obs.stack.prometheus import APP_JOB  # noqa: E402 - beside the sets it completes
 
 STEP = script.SCRAPE_SECONDS
 RATE_INTERVAL = f"{4 * script.SCRAPE_SECONDS}s"
@@ -115,7 +101,7 @@ def test_every_panel_query_of_every_dashboard_returns_data(demo):
     def check() -> list[str]:
         end = time.time()
         builtins = {"__rate_interval": RATE_INTERVAL, "__interval": f"{STEP}s", "__range": f"{int(end - start)}s"}
-        empty, allowed, apps = [], 0, 0
+        empty, spans, apps = [], 0, 0
         for name, doc in dashboards.items():
             values = resolve_variables(ep.prometheus, doc, builtins)
             for where, expr in extract_exprs(doc):
@@ -123,14 +109,12 @@ def test_every_panel_query_of_every_dashboard_returns_data(demo):
                     continue
                 result = api(ep.prometheus, "query_range", query=substitute(expr, values), start=start, end=end,
                              step=STEP)["result"]  # raises on a query error
-                if metric_names(expr) <= COLLECTOR_ONLY.keys():
-                    allowed += 1
-                elif instrumented_only(expr):
-                    apps += 1
-                elif not has_data(result):
+                spans += bool(metric_names(expr) & COLLECTOR_ONLY)
+                apps += bool(metric_names(expr) & INSTRUMENTED_ONLY or f'job="{APP_JOB}"' in expr)
+                if not has_data(result):
                     empty.append(f"{name}: {where}: {expr}")
-        assert allowed == 4, "the collector-only targets changed; review COLLECTOR_ONLY"
-        assert apps == 14, "the instrumented-app targets changed; review INSTRUMENTED_ONLY"
+        # the targets that only the collector (span metrics, its own telemetry) and the instrumented app feed
+        assert (spans, apps) == (4, 14), "the collector / instrumented-app targets changed: review the sets above"
         return empty
 
     # every scrape after the nightly push brings the last rates and recording rules in
@@ -142,8 +126,8 @@ def test_every_panel_query_of_every_dashboard_returns_data(demo):
 
     try:
         wait_until(all_have_data, 90, interval=1.0, what="data in every panel")
-    except AssertionError:
-        pytest.fail("panels without data:\n" + "\n".join(last[-1]))
+    except AssertionError as exc:
+        pytest.fail("panels without data:\n" + "\n".join(last[-1]) if last else str(exc))
 
 
 # --- exact values, derived from the script (rq_obs/demo/script.py, example/tests/test_router.py) -----
@@ -248,3 +232,46 @@ def test_an_alert_reaches_the_slack_webhook_through_alertmanager(demo):
     assert msgs[0]["path"] == "/services/demo"  # the URL Alertmanager read from the webhook file
     # the Slack receiver's URL came from a file, never from the generated config
     assert "api_url_file" in (prepared.layout.alertmanager / "alertmanager.yml").read_text()
+
+
+def test_span_metrics_and_the_app_panels_count_what_was_sent(demo):
+    """The collector's span metrics equal the example suite's stored attempts and runs (the demo's store plus
+    the live run's scratch store), per outcome; the instrumented app's request counts equal the traffic sent."""
+    import sqlite3
+
+    prepared, ep = demo
+    assert ep.traces.collector and ep.traces.jaeger and ep.app, "the demo runs the collector, Jaeger and the app"
+    expected_spans: dict[str, int] = {}
+    status = "CASE WHEN outcome IN ('passed','xfailed','xpassed') THEN 'pass' " \
+             "WHEN outcome IN ('failed','error') THEN 'fail' ELSE '' END"
+    for path in (prepared.layout.store, prepared.layout.root / "live" / "store.db"):
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute(f"SELECT {status}, count(*) FROM attempts a JOIN runs r ON a.run_id = r.run_id "
+                                "WHERE r.suite = ? GROUP BY 1", (script.SUITE,)).fetchall()
+            rows.append(("", conn.execute("SELECT count(*) FROM runs WHERE suite = ?", (script.SUITE,)).fetchone()[0]))
+        finally:
+            conn.close()
+        for key, n in rows:
+            expected_spans[key] = expected_spans.get(key, 0) + n
+    got = {r["metric"].get("test_case_result_status", ""): float(r["value"][1]) for r in api(
+        ep.prometheus, "query", query=f'sum by (test_case_result_status) '
+                                      f'({M.SPAN_CALLS.total}{{test_suite_name="{script.SUITE}"}})')["result"]}
+    assert got == {k: float(v) for k, v in expected_spans.items()}
+
+    # the app: stop the traffic, then Prometheus' counts per route and status are exactly what was sent
+    ep.app.traffic.stop()
+    assert ep.app.traffic.unexpected == []
+    sent: dict[tuple[str, str], int] = {}
+    for (method, path, code), n in ep.app.traffic.sent.items():
+        route = "/notes/<int:note_id>" if path.startswith("/notes/") else ("" if path == "/nope" else path)
+        sent[(route, str(code))] = sent.get((route, str(code)), 0) + n
+    query = f'sum by (http_route, http_response_status_code) ({M.HTTP_SERVER_DURATION.count}{{job="apps"}})'
+
+    def counted():
+        result = api(ep.prometheus, "query", query=query)["result"]
+        return {(r["metric"].get("http_route", ""), r["metric"]["http_response_status_code"]): round(float(r["value"][1]))
+                for r in result}
+
+    wait_until(lambda: counted() == sent, 30, what=f"the app's request counts in Prometheus = {sent}")
+    assert sent[("/boom", "500")] >= 2 and sent[("", "404")] >= 2 and sent[("/slow", "200")] >= 2

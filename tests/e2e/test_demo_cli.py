@@ -44,11 +44,12 @@ def test_demo_prints_services_serves_them_and_stops_everything_on_ctrl_c(tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "rq_obs", "demo", "--dir", str(tmp_path / "demo"), "--quiet"],
                             env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
-        assert [ln.split(": ")[0] for ln in lines[:4]] == ["serve", "prometheus", "alertmanager", "slack-sink"], \
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(8)]
+        assert [ln.split(": ")[0] for ln in lines[:7]] == ["serve", "prometheus", "alertmanager", "slack-sink",
+                                                           "otel-collector", "jaeger", "notes-app"], \
             lines + [proc.stderr.read() if proc.poll() is not None else ""]
-        assert lines[4] == "press Ctrl-C to stop"
-        urls = dict(ln.split(": ", 1) for ln in lines[:4])
+        assert lines[7] == "press Ctrl-C to stop"
+        urls = dict(ln.split(": ", 1) for ln in lines[:7])
         for name, url in urls.items():
             assert url.startswith("http://127.0.0.1:"), (name, url)
         status, body = http_get(urls["serve"] + "/metrics")
@@ -56,15 +57,19 @@ def test_demo_prints_services_serves_them_and_stops_everything_on_ctrl_c(tmp_pat
         assert http_get(urls["prometheus"] + "/-/ready")[0] == 200
         assert http_get(urls["alertmanager"] + "/-/ready")[0] == 200
         assert http_get(urls["slack-sink"] + "/")[0] == 200
+        assert http_get(urls["otel-collector"] + "/v1/traces")[0] == 405  # the OTLP/HTTP receiver: POST only
+        assert http_get(urls["jaeger"] + "/api/services")[0] == 200
+        assert http_get(urls["notes-app"] + "/health")[0] == 200
         children = psutil.Process(proc.pid).children(recursive=True)
         names = sorted(os.path.basename(c.cmdline()[0]) for c in children)
-        assert len(children) == 3, names  # serve (python), prometheus, prometheus-alertmanager
+        # serve and the notes app (python), prometheus, prometheus-alertmanager, the collector, jaeger
+        assert names == ["jaeger", "otelcol-rq-obs", "prometheus", "prometheus-alertmanager", "python", "python"], names
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0, proc.stderr.read()
         gone, alive = psutil.wait_procs(children, timeout=10)
         assert not alive
         for url in urls.values():
-            with pytest.raises(OSError):
+            with pytest.raises(OSError):  # nothing answers any more
                 http_get(url + "/", timeout=2)
     finally:
         if proc.poll() is None:

@@ -27,7 +27,7 @@ def test_pipelines_and_components(write_stack):
     doc = load(write_stack() / collector.PATH)
     assert doc["service"]["pipelines"] == {
         "traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
-                   "exporters": ["otlp_grpc/tempo", "spanmetrics"]},
+                   "exporters": ["otlp/tempo", "spanmetrics"]},
         "metrics": {"receivers": ["spanmetrics"], "exporters": ["prometheus"]},
     }
     assert doc["receivers"]["otlp"]["protocols"] == {"grpc": {"endpoint": "0.0.0.0:4317"},
@@ -36,6 +36,8 @@ def test_pipelines_and_components(write_stack):
     assert doc["exporters"]["prometheus"]["enable_open_metrics"] is True
     assert doc["connectors"]["spanmetrics"]["exemplars"] == {"enabled": True}
     assert doc["connectors"]["spanmetrics"]["histogram"]["unit"] == "s"
+    assert doc["connectors"]["spanmetrics"]["aggregation_cardinality_limit"] == collector.CARDINALITY_LIMIT
+    assert "dimensions_cache_size" not in doc["connectors"]["spanmetrics"]  # deprecated since v0.130
     reader = doc["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"]
     assert reader == {"host": "0.0.0.0", "port": 8888}
     assert collector_problems(doc) == []

@@ -12,7 +12,8 @@ from tests.stack.conftest import load, make_config
 def test_datasources_link_metrics_and_traces(write_stack):
     doc = load(write_stack() / grafana.DATASOURCES_PATH)
     assert doc["apiVersion"] == 1
-    prom, tmp = doc["datasources"]
+    prom, tmp, alertmanager = doc["datasources"]
+    assert alertmanager["type"] == "alertmanager"
     assert (prom["type"], prom["uid"], prom["url"]) == ("prometheus", "prometheus", "http://prometheus:9090")
     assert prom["jsonData"]["exemplarTraceIdDestinations"] == [{"name": "trace_id", "datasourceUid": "tempo"}]
     assert (tmp["type"], tmp["uid"], tmp["url"]) == ("tempo", "tempo", "http://tempo:3200")

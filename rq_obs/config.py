@@ -214,11 +214,13 @@ class Config:
         return _fields()[name].metadata["why"]
 
     def public_dict(self) -> dict[str, Any]:
-        """All values, secrets masked, for display and generated files."""
+        """All values, secrets masked (by name, and by value: :mod:`rq_obs.redact`), for display and generated files."""
+        from rq_obs.redact import redact_tree
+
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            out[f.name] = ("***" if v else "") if f.metadata["secret"] else v
+            out[f.name] = ("***" if v else "") if f.metadata["secret"] else redact_tree(v)
         return out
 
 

@@ -9,6 +9,7 @@ committed to disk. A store failure answers 503 so the client retries.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
@@ -22,7 +23,8 @@ from rq_obs.pricing import price_function
 from rq_obs.errors import InputError, RqObsError
 from rq_obs.exporters.health import ingest_count, record_ingest
 from rq_obs.store.db import Store
-from rq_obs.store.records import run_from_dict
+from rq_obs.redact import redact, redact_attributes
+from rq_obs.store.records import Run, run_from_dict
 from rq_obs.store.runs import save_run
 from rq_obs.store.wire import fast_run
 
@@ -101,6 +103,7 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
             run = run_from_dict(decode_json(body), "request body")
         except InputError as exc:
             return rejected_reply(store, str(exc))
+    run = redact_run(run)
     try:
         result = save_run(store, run, price_function(config.price_table), ingest_count(len(run.attempts)))
     except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
@@ -115,6 +118,21 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
     reply = {"run_id": run.run_id, "stored": result.stored, "duplicate": not result.stored,
              "sequence": result.sequence}
     return Reply(201 if result.stored else 200, reply)
+
+
+def redact_run(run: Run) -> Run:
+    """``run`` with every attempt attribute and API-call error text that looks like a credential replaced by
+    ``<redacted: KIND>`` (:mod:`rq_obs.redact`): a client's own filter is not trusted."""
+    changed = False
+    attempts = []
+    for a in run.attempts:
+        attrs = redact_attributes(a.attributes) if a.attributes else a.attributes
+        calls = tuple(c if not c.error else dataclasses.replace(c, error=redact(c.error)) for c in a.api_calls)
+        if attrs != a.attributes or calls != a.api_calls:
+            a = dataclasses.replace(a, attributes=attrs, api_calls=calls)
+            changed = True
+        attempts.append(a)
+    return dataclasses.replace(run, attempts=tuple(attempts)) if changed else run
 
 
 def rejected_reply(store: Store, message: str, metric=M.INGEST_RUNS) -> Reply:

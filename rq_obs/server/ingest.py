@@ -13,6 +13,7 @@ import dataclasses
 import hmac
 import json
 import logging
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -33,6 +34,7 @@ __all__ = ["Reply", "ingest", "read_body", "error_reply", "rejected_reply", "PAT
 log = logging.getLogger("rq_obs.server")
 
 PATH = "/api/v1/runs"
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -47,19 +49,26 @@ def error_reply(status: int, message: str, **headers: str) -> Reply:
 
 
 def authorised(config: Config, authorization: str | None) -> bool:
-    if not config.token:
+    if not config.token.strip():
         return False
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(given.strip().encode("utf-8"), config.token.encode("utf-8"))
+    return hmac.compare_digest(given.strip().encode("utf-8"), config.token.strip().encode("utf-8"))
 
 
 def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply | bytes:
     """The checks every ingest route makes before it reads a document: the body, or the reply refusing it
     (nothing read or written). ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
-    if not config.token:
-        return error_reply(503, "ingest is disabled: the server has no token (set RQ_OBS_TOKEN or `token` in the config)")
+    checked = check_request(config, headers)
+    return checked if isinstance(checked, Reply) else read(checked)
+
+
+def check_request(config: Config, headers: Mapping[str, str]) -> Reply | int:
+    """:func:`read_body`'s checks without the read: the body's length, or the reply refusing the request."""
+    if not config.token.strip():
+        return error_reply(503, "ingest is disabled: the server has no token, or one of only whitespace (set "
+                                "RQ_OBS_TOKEN or `token` in the config)")
     if not authorised(config, headers.get("Authorization")):
         return error_reply(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
                       **{"WWW-Authenticate": 'Bearer realm="rq-obs"'})
@@ -69,16 +78,13 @@ def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], 
     length_text = headers.get("Content-Length")
     if length_text is None:
         return error_reply(411, "Content-Length is required")
-    try:
-        length = int(length_text)
-        if length < 0:
-            raise ValueError
-    except ValueError:
+    if not _DIGITS.fullmatch(length_text):  # not int(): it takes "+7", " 7", "7_0" and "٧"
         return error_reply(400, f"Content-Length is {length_text!r}; expected a byte count")
+    length = int(length_text)
     if length > config.max_payload_bytes:
         return error_reply(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
                            f"(max_payload_bytes)")
-    return read(length)
+    return length
 
 
 def decode_json(body: bytes, **loads_kw: Any) -> Any:

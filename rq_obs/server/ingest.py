@@ -96,6 +96,9 @@ def decode_json(body: bytes, **loads_kw: Any) -> Any:
         raise InputError(f"request body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:  # a run or snapshot document is a few levels deep; [[[[...]]]] is not one
+        raise InputError("request body: JSON nested too deeply (arrays or objects inside each other past "
+                         "Python's recursion limit)") from None
 
 
 def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:

@@ -20,10 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-__all__ = ["Label", "Metric", "LABELS", "METRICS", "M", "by_name", "all_series_names", "OTHER", "EXPORTERS"]
+__all__ = ["Label", "Metric", "LABELS", "METRICS", "M", "by_name", "all_series_names", "OTHER", "EXPORTERS", "CAPS"]
 
 #: The label value a capped label collapses into.
 OTHER = "__other__"
+
+#: Global caps on distinct values per label, enforced when pushed attempts are folded into the running totals
+#: (rq_obs.store.cardinality): the first values seen are kept, later new ones become OTHER and are counted
+#: in rqobs_cardinality_capped_total{label}. Global: varying the suite does not bypass them.
+CAPS: dict[str, int] = {"suite": 200, "test": 20_000, "variant": 100, "experiment": 50, "worker": 256,
+                        "category": 100, "provider": 20, "model": 100, "code": 100, "path": 200}
 
 
 @dataclass(frozen=True)

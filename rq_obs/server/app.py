@@ -27,6 +27,7 @@ from rq_obs.server.ingest import check_request, ingest
 from rq_obs.server.metrics import Scraper
 from rq_obs.server.snapshots import PATH as SNAPSHOTS_PATH
 from rq_obs.server.snapshots import ingest_snapshot
+from rq_obs.store.cardinality import configure as configure_cardinality
 from rq_obs.store.db import Store
 from rq_obs.store.totals import Folder
 
@@ -44,6 +45,7 @@ class Service:
     def __init__(self, config: Config, store: Store, collectors: list | None = None):
         self.config = config
         self.store = store
+        configure_cardinality(store, config.max_series)
         # Handler threads close their connection after each request; this one stays open so such a
         # close is never the store's last connection (closing the last one checkpoints the WAL: an fsync).
         self._keeper = sqlite3.connect(store.path, check_same_thread=False)

@@ -23,7 +23,7 @@ from rq_obs.store.db import Store
 
 __all__ = ["Gate", "gate_for", "configure", "DEFAULT_MAX_SERIES"]
 
-DEFAULT_MAX_SERIES = 100_000
+DEFAULT_MAX_SERIES = 50_000
 _LOCK = threading.Lock()
 
 

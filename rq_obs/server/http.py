@@ -239,8 +239,8 @@ class AsyncHTTPServer:
             await self._requests(reader, writer, peer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError:  # the server is stopping: close quietly (a re-raise is logged as an error)
+            pass
         except Exception:  # noqa: BLE001 - one bad connection never stops the server
             log.exception("connection from %s failed", peer)
         finally:

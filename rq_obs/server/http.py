@@ -357,18 +357,10 @@ class AsyncHTTPServer:
             ok = await self._drain(reader, conn, deadline, lim.discard_bytes)
             plan.refusal.close = True if not ok else plan.refusal.close
             return plan.refusal
-        chunks = []
-        size = 0
+        chunks: list[bytes] = []
         try:
-            while True:
-                event = await self._next(reader, conn, deadline)
-                if isinstance(event, h11.Data):
-                    size += len(event.data)
-                    if size > plan.length:
-                        return json_response(400, {"error": "request body longer than its Content-Length"}, close=True)
-                    chunks.append(event.data)
-                elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                    break
+            if await self._read_body(reader, conn, deadline, plan.length, chunks) < 0:
+                return json_response(400, {"error": "request body longer than its Content-Length"}, close=True)
         except _Timeout:
             return None
         except h11.RemoteProtocolError as exc:
@@ -384,20 +376,28 @@ class AsyncHTTPServer:
             log.exception("%s request failed", plan.pool)
             return json_response(500, {"error": "internal error (see the server log)"})
 
+    async def _read_body(self, reader, conn: h11.Connection, deadline: float, bound: int,
+                         chunks: list[bytes] | None = None) -> int:
+        """Read the request body to its end (kept in ``chunks`` when given): its size, or -1 once past ``bound``
+        bytes. _Timeout and h11.RemoteProtocolError propagate."""
+        if conn.their_state is not h11.SEND_BODY:
+            return 0
+        size = 0
+        while True:
+            event = await self._next(reader, conn, deadline)
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > bound:
+                    return -1
+                if chunks is not None:
+                    chunks.append(event.data)
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                return size
+
     async def _drain(self, reader, conn: h11.Connection, deadline: float, bound: int) -> bool:
         """Read and drop the request body (up to ``bound`` bytes); False when it could not be (close after)."""
-        if conn.their_state is not h11.SEND_BODY:
-            return True
-        size = 0
         try:
-            while True:
-                event = await self._next(reader, conn, deadline)
-                if isinstance(event, h11.Data):
-                    size += len(event.data)
-                    if size > bound:
-                        return False
-                elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-                    return True
+            return await self._read_body(reader, conn, deadline, bound) >= 0
         except (_Timeout, h11.RemoteProtocolError):
             return False
 

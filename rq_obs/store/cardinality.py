@@ -7,6 +7,10 @@ it becomes :data:`~rq_obs.catalog.OTHER`; and once ``totals`` holds ``max_series
 every capped label folded into ``OTHER`` (so it joins an existing overflow series). Each folded value is
 counted per label (published as ``rqobs_cardinality_capped_total{label}``; ``series`` for the total cap).
 
+Gated writes: the fold (every attempt and API call, pushed or local), ``save_run`` (a pushed run's run counter
+and tracked files) and ``prune``. The pytest plugin's own run row (``begin_run``/``finish_run``: one suite,
+the project's) is not gated, so a test session never pays for learning the gate (one read of ``totals``).
+
 The raw attempts keep their real values (the store answers questions about one test); only the aggregates
 are capped. The gate belongs to a :class:`~rq_obs.store.db.Store` (:func:`gate_for`) and learns the values
 and series already stored with one read of ``totals`` on first use.

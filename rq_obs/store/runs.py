@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 from rq_obs.catalog import M
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
-from rq_obs.store.totals import Totals, capped_totals, fold_in, labels_key, next_attempt_id, read_totals
+from rq_obs.store.totals import Totals, capped_totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
 
 __all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts",
            "finish_run", "read_totals", "labels_key", "prune", "get_run", "list_runs", "next_sequence", "PriceFn",
@@ -189,7 +189,7 @@ def begin_run(store: Store, run: Run) -> int:
     """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
     now = time.time()
     with store.transaction() as conn:
-        totals = capped_totals(store, conn)
+        totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
         seq = _insert_run_row(conn, run, "incomplete", now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
         totals.flush(conn, now)
@@ -207,7 +207,7 @@ def finish_run(store: Store, run: Run, finished_at: float | None = None) -> None
     with store.transaction() as conn:
         conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?",
                      (finished_at or now, run.run_id))
-        totals = capped_totals(store, conn)
+        totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
         totals.flush(conn, now)
         _set_meta(conn, "last_ingest", repr(now))

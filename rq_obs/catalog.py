@@ -20,10 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-__all__ = ["Label", "Metric", "LABELS", "METRICS", "M", "by_name", "all_series_names", "OTHER", "EXPORTERS"]
+__all__ = ["Label", "Metric", "LABELS", "METRICS", "M", "by_name", "all_series_names", "OTHER", "EXPORTERS", "CAPS"]
 
 #: The label value a capped label collapses into.
 OTHER = "__other__"
+
+#: Global caps on distinct values per label, enforced when pushed attempts are folded into the running totals
+#: (rq_obs.store.cardinality): the first values seen are kept, later new ones become OTHER and are counted
+#: in rqobs_cardinality_capped_total{label}. Global: varying the suite does not bypass them.
+CAPS: dict[str, int] = {"suite": 200, "test": 20_000, "variant": 100, "experiment": 50, "worker": 256,
+                        "category": 100, "provider": 20, "model": 100, "code": 100, "path": 200}
 
 
 @dataclass(frozen=True)
@@ -36,16 +42,16 @@ class Label:
 LABELS: dict[str, Label] = {
     l.name: l
     for l in (
-        Label("suite", "config `suite` or the project directory name; pushed runs carry their own", "one per project; max_label_length"),
-        Label("test", "pytest node id (or JUnit classname::name)", "max_tests_per_suite per suite (rest -> __other__), max_label_length"),
+        Label("suite", "config `suite` or the project directory name; pushed runs carry their own", "CAPS: 200 globally (rest -> __other__ at ingest); max_label_length"),
+        Label("test", "pytest node id (or JUnit classname::name)", "CAPS: 20,000 globally at ingest, and max_tests_per_suite per suite per scrape (rest -> __other__), max_label_length"),
         Label("outcome", "passed, failed, error, skipped, xfailed, xpassed", "fixed set of 6"),
         Label("status", "run status: complete or incomplete", "fixed set of 2"),
-        Label("variant", "experiment arm from marker, fixture or env var; 'control' when none", "max 20 per experiment, max_label_length"),
-        Label("experiment", "experiment name from marker or env var; 'none' when none", "max 50, max_label_length"),
-        Label("worker", "pytest-xdist worker id (gw0, gw1...) or 'main'", "bounded by -n; max 256"),
-        Label("category", "first pytest marker of a test (or 'none')", "markers registered in the suite; max 100"),
-        Label("provider", "API provider reported by the test (gen_ai.provider.name)", "max 20, max_label_length"),
-        Label("model", "model name reported by the test (gen_ai.request.model)", "max 100, max_label_length"),
+        Label("variant", "experiment arm from marker, fixture or env var; 'control' when none", "CAPS: 100 globally (rest -> __other__ at ingest), max_label_length"),
+        Label("experiment", "experiment name from marker or env var; 'none' when none", "CAPS: 50 experiments published (the rest left out, counted), max_label_length"),
+        Label("worker", "pytest-xdist worker id (gw0, gw1...) or 'main'", "bounded by -n; CAPS: 256 globally (rest -> __other__ at ingest)"),
+        Label("category", "first pytest marker of a test (or 'none')", "markers registered in the suite; CAPS: 100 globally (rest -> __other__ at ingest)"),
+        Label("provider", "API provider reported by the test (gen_ai.provider.name)", "CAPS: 20 globally (rest -> __other__ at ingest), max_label_length"),
+        Label("model", "model name reported by the test (gen_ai.request.model)", "CAPS: 100 globally (rest -> __other__ at ingest), max_label_length"),
         Label("status_class", "HTTP status class: 2xx, 3xx, 4xx, 5xx, error (no response)", "fixed set of 5"),
         Label("code", "HTTP status code, or 'timeout'/'error' when none", "HTTP codes only (~60 possible)"),
         Label("reason", "retry reason: 429, 5xx, timeout, connection, other", "fixed set of 5"),
@@ -74,7 +80,7 @@ LABELS: dict[str, Label] = {
         Label("version", "rq-obs version", "one"),
         Label("collector", "rq-obs collector name (store, analytics, release, host, self)", "fixed set"),
         Label("table", "store table name", "fixed set"),
-        Label("label", "label whose cap was hit", "labels of this catalogue"),
+        Label("label", "label whose cap was hit, or series (the max_series cap)", "labels of this catalogue, plus series"),
         Label("result", "ingest result: stored, duplicate, rejected", "fixed set of 3"),
         Label("service_name", "OTel service.name (spanmetrics)", "services sending spans"),
         Label("span_name", "span name (spanmetrics): test node id for test spans", "bounded by the collector's spanmetrics cardinality limit"),

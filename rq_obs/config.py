@@ -232,6 +232,16 @@ class Config:
     max_tests_per_suite: int = _f(5000, "cardinality cap: tests per suite published with a test label", _positive)
     max_label_length: int = _f(200, "cardinality cap: longer label values are truncated (and counted)", _positive)
     new_series_grace: str = _f("2m", "a counter series first written less than this long ago is exported as 0, so Prometheus scrapes a 0 before its first value and increase() counts it; longer than 2 scrape intervals so at least one scrape sees the 0", _duration)
+    # --- serve under hostile load (issue 17) --------------------------------------
+    serve_max_connections: int = _f(2000, "open connections rq-obs serve holds at once; more get 503 and are closed (keep under `ulimit -n`, which serve raises to its hard limit)", _positive)
+    serve_header_timeout: float = _f(10.0, "seconds a client has to send a request's head; slower ones get 408 and are closed", _positive)
+    serve_body_timeout: float = _f(60.0, "seconds a client has to send a request's body (16 MB at 2 Mbit/s)", _positive)
+    serve_idle_timeout: float = _f(15.0, "seconds a kept-alive connection may sit idle between requests", _positive)
+    serve_ingest_workers: int = _f(4, "threads storing pushes; more waiting than 16 per thread get 503 with Retry-After", _positive)
+    serve_discard_bytes: int = _f(64 * 1024 * 1024, "a refused push declaring at most this many bytes has its body read and dropped so the client sees the reply (413, 401...)", _positive)
+    readyz_min_free_bytes: int = _f(64 * 1024 * 1024, "/readyz answers 503 when the store's disk has less free space than this", _non_negative)
+    max_series: int = _f(50_000, "cardinality cap: series in the running totals (what /metrics publishes); a new series past it has its capped labels folded into __other__ (at the cap a scrape takes 0.1 s, the first after a restart 1.6 s, 5 MB; docs/BENCHMARKS.md)", _positive)
+    bind_address: str = _f("127.0.0.1", "the generated stack publishes its ports on this address only (0.0.0.0: every interface)")
     # --- the generated stack ------------------------------------------------------
     prometheus_retention: str = _f("15d", "how long the generated Prometheus keeps samples (--storage.tsdb.retention.time)", _duration)
     scrape_interval: str = _f("15s", "how often Prometheus scrapes the exporter and the collector", _duration)
@@ -261,11 +271,13 @@ class Config:
         return _fields()[name].metadata["why"]
 
     def public_dict(self) -> dict[str, Any]:
-        """All values, secrets masked, for display and generated files."""
+        """All values, secrets masked (by name, and by value: :mod:`rq_obs.redact`), for display and generated files."""
+        from rq_obs.redact import redact_tree
+
         out = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            out[f.name] = ("***" if v else "") if f.metadata["secret"] else v
+            out[f.name] = ("***" if v else "") if f.metadata["secret"] else redact_tree(v)
         return out
 
 

@@ -100,7 +100,7 @@ def test_not_a_store(tmp_path):
     p.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match="not a readable rq-obs store"):
         Store(p)
-    assert len(CORE_MIGRATIONS) == 3 and sqlite3.sqlite_version  # 2: totals.created_at, 3: the fold watermark
+    assert len(CORE_MIGRATIONS) == 4 and sqlite3.sqlite_version  # 2: totals.created_at, 3: the fold watermark, 4: its index repair
 
 
 def test_retention_prunes_old_runs_and_keeps_counters(tmp_path):

@@ -65,25 +65,43 @@ def command(ctx: click.Context, store_path: str | None, url: str, token: str | N
         token = config_from(ctx).token
     since_ts = parse_since(since) if since else None
     store = open_store(ctx, store_path)
+    from rq_obs.commands._common import config_from
+    from rq_obs.push import display_url
     from rq_obs.store.spill import drain
 
     for done in drain(store):  # runs a test session kept beside the store while it was locked
         click.echo(f"wrote run {done.run_id} ({done.attempts} attempts) from {done.path} into the store", err=True)
-    report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff)
+    report = push_pending(store, url, token, since=since_ts, retries=retries, backoff=backoff,
+                          max_bytes=config_from(ctx).max_payload_bytes)
     snaps = push_snapshots(store, url, token, since=since_ts, retries=retries, backoff=backoff) if snapshots else None
+    skipped = [("run", *s) for s in report.skipped] + [("snapshot", *s) for s in (snaps.skipped if snaps else [])]
+    for kind, name, reason in skipped:  # one line each; they stay pending, the others were pushed
+        click.echo(f"rq-obs push: {kind} {name!r} skipped ({reason}); kept pending", err=True)
+    url = display_url(url)
     if fmt == "json":
         emit_json({"stored": report.stored, "duplicates": report.duplicates, "pending": report.pending,
+                   "skipped": [{"kind": k, "name": n, "reason": r} for k, n, r in skipped],
                    "snapshots": None if snaps is None else {
                        "stored": snaps.stored, "replaced": snaps.replaced, "duplicates": snaps.duplicates,
                        "pending": snaps.pending}})
+        _fail_on(skipped)
         return
     click.echo(f"pushed {report.pushed} run(s) to {url}: {len(report.stored)} stored, "
                f"{len(report.duplicates)} already there")
     if snaps is None:
         unsent = len(pending_snapshots(store, since_ts))
         click.echo(f"pushed no snapshots (--no-snapshots); {unsent} snapshot(s) not pushed yet")
+        _fail_on(skipped)
         return
     sent = snaps.stored + snaps.replaced + snaps.duplicates
     click.echo(f"pushed {snaps.pushed} snapshot(s) to {url}: {len(snaps.stored)} stored, {len(snaps.replaced)} "
                f"replaced, {len(snaps.duplicates)} already there"
                + (f" ({', '.join(sent[:10])}{', ...' if len(sent) > 10 else ''})" if sent else ""))
+    _fail_on(skipped)
+
+
+def _fail_on(skipped: list) -> None:
+    if skipped:
+        from rq_obs.errors import RqObsError
+
+        raise RqObsError(f"{len(skipped)} run(s)/snapshot(s) refused by the server and kept pending (see above)")

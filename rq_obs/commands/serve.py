@@ -33,6 +33,11 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
     store = open_store(ctx, store_path, create=True)
 
     from rq_obs.server.app import make_server
+    from rq_obs.server.limits import raise_open_files
+
+    raised = raise_open_files(config.serve_max_connections)
+    if raised:
+        log.warning(raised)
 
     try:
         server = make_server(config, store, host, port)

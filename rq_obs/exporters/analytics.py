@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 
 from prometheus_client.metrics_core import Metric as PromMetric
 
-from rq_obs.catalog import OTHER, M
+from rq_obs.catalog import CAPS, OTHER, M
 from rq_obs.config import Config
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
@@ -92,8 +92,14 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
                 continue
             put(M.CHANGE_TEST_DELTA, {"path": path, "test": t.test}, t.delta)
 
-    # --- experiments
-    for r in snap.experiments:
+    # --- experiments (at most CAPS["experiment"]: statistics of different experiments cannot be folded into one
+    # __other__ series, so the rest are left out and counted in rqobs_cardinality_capped_total{label="experiment"})
+    experiments = list(snap.experiments)
+    if len(experiments) > CAPS["experiment"]:
+        if guard is not None:
+            guard.capped["experiment"] += len(experiments) - CAPS["experiment"]
+        experiments = experiments[: CAPS["experiment"]]
+    for r in experiments:
         e = r.experiment
         if r.srm is not None:
             put(M.EXPERIMENT_SRM_P_VALUE, {"experiment": e}, r.srm.p_value)

@@ -116,7 +116,12 @@ class HealthCollector:
             if name in durations:
                 f[M.SCRAPE_DURATION.name].add({"collector": name}, durations[name])
             f[M.SCRAPE_ERRORS.name].add({"collector": name}, errors.get(name, 0))
-        for label, n in sorted(self.guard.capped.items()):
+        from rq_obs.store.cardinality import gate_for
+
+        capped = dict(self.guard.capped)  # folded at scrape time (per suite, length) and at ingest (global caps)
+        for label, n in gate_for(self.store).capped.items():
+            capped[label] = capped.get(label, 0) + n
+        for label, n in sorted(capped.items()):
             f[M.CARDINALITY_CAPPED.name].add({"label": label}, n)
         return [fam.build() for fam in f.values()]
 

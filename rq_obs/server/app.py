@@ -1,19 +1,19 @@
-"""Routing and the HTTP server (the standard library's ``ThreadingHTTPServer``).
+"""Routing for ``rq-obs serve``; the connections, limits and worker pools are :mod:`rq_obs.server.http`'s.
 
 Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``POST /api/v1/snapshots``,
-``GET /healthz``, ``GET /readyz``.
+``GET /healthz``, ``GET /readyz``. Any other method answers 405, any other path 404, both with a JSON body.
+``/``, ``/healthz`` and refusals are answered in the event loop; ``/metrics`` and ``/readyz`` by the scrape
+pool, pushes by the ingest pool (so a scrape is answered while ingest is saturated).
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rq_obs import __version__
 from rq_obs.config import Config
@@ -21,17 +21,22 @@ from rq_obs.exporters import collectors as build_collectors
 from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.health import HealthCollector, ScrapeStats
 from rq_obs.server import health
+from rq_obs.server.http import AsyncHTTPServer, Headers, Limits, Pending, Response, json_response
 from rq_obs.server.ingest import PATH as INGEST_PATH
-from rq_obs.server.ingest import ingest
+from rq_obs.server.ingest import check_request, ingest
 from rq_obs.server.metrics import Scraper
 from rq_obs.server.snapshots import PATH as SNAPSHOTS_PATH
 from rq_obs.server.snapshots import ingest_snapshot
+from rq_obs.store.cardinality import configure as configure_cardinality
 from rq_obs.store.db import Store
 from rq_obs.store.totals import Folder
 
-__all__ = ["Service", "make_server"]
+__all__ = ["Service", "make_server", "limits_of"]
 
 log = logging.getLogger("rq_obs.server")
+
+#: milliseconds a scrape thread's store connection waits for a lock
+SCRAPE_WAIT_MS = 300
 
 
 class Service:
@@ -40,6 +45,7 @@ class Service:
     def __init__(self, config: Config, store: Store, collectors: list | None = None):
         self.config = config
         self.store = store
+        configure_cardinality(store, config.max_series)
         # Handler threads close their connection after each request; this one stays open so such a
         # close is never the store's last connection (closing the last one checkpoints the WAL: an fsync).
         self._keeper = sqlite3.connect(store.path, check_same_thread=False)
@@ -76,122 +82,98 @@ class Service:
                 close()
 
 
-class Handler(BaseHTTPRequestHandler):
-    server: "RqObsServer"
-    protocol_version = "HTTP/1.1"
-    server_version = "rq-obs"
-    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
-    # client's delayed ACK of the first (~40 ms per reply on Linux loopback).
-    disable_nagle_algorithm = True
+def _routes(svc: Service):
+    """``route(method, path, headers)`` for :class:`AsyncHTTPServer`."""
 
-    # -- plumbing -------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self._sent = (status, len(body))
-
-    def _json(self, status: int, doc: dict, headers: dict | None = None) -> None:
-        self._send(status, (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"),
-                   "application/json; charset=utf-8", headers)
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's name
-        log.debug("http: " + format, *args)
-
-    def log_request(self, code="-", size="-") -> None:  # replaced by the one line in _handle
-        pass
-
-    def _handle(self, route) -> None:
-        t0 = time.perf_counter()
-        self._sent = (0, 0)
-        try:
-            route()
-        except Exception:  # noqa: BLE001 - answer 500 rather than drop the connection
-            log.exception("%s %s failed", self.command, self.path)
-            if self._sent[0] == 0:
-                self._json(500, {"error": "internal error (see the server log)"})
-        finally:
-            status, size = self._sent
-            log.info('%s "%s %s" %s %s %.1fms', self.client_address[0], self.command, self.path.split("?", 1)[0],
-                     status, size, (time.perf_counter() - t0) * 1000)
-
-    def handle(self) -> None:
-        """Every request on this connection (keep-alive), then this thread's store connection is closed:
-        a thread serves one client connection, so requests on it share one store connection."""
-        try:
-            super().handle()
-        finally:
-            self.server.service.store.close()
-
-    # -- routes ---------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        self._handle(self._route_get)
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._handle(self._route_get)
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle(self._route_post)
-
-    def _route_get(self) -> None:
-        path = self.path.split("?", 1)[0]
-        svc = self.server.service
+    def get(path: str, headers: Headers) -> Response | Pending:
         if path == "/metrics":
-            body, ctype = svc.scraper.render(self.headers.get("Accept"))
-            self._send(200, body, ctype)
-        elif path == "/":
-            self._json(200, {"service": "rq-obs serve", "version": __version__, "routes": {
+            accept = headers.get("Accept")
+
+            def scrape(_body: bytes) -> Response:
+                # a collector that needs the write lock (a migration, a fold) waits at most this long for it, then
+                # is skipped for this scrape (logged, counted): a scrape is never stuck behind a writer
+                svc.store.connect().execute(f"PRAGMA busy_timeout={SCRAPE_WAIT_MS}")
+                body, ctype = svc.scraper.render(accept)
+                return Response(200, body, ctype)
+
+            return Pending("scrape", scrape)
+        if path == "/":
+            return json_response(200, {"service": "rq-obs serve", "version": __version__, "routes": {
                 "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
                 INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
                 SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
-                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable"}})
-        elif path == "/healthz":
-            self._json(*health.healthz())
-        elif path == "/readyz":
-            self._json(*health.readyz(svc.store))
-        elif path in (INGEST_PATH, SNAPSHOTS_PATH):
-            self._json(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
-        else:
-            self._json(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "
-                                      f"/healthz, /readyz"})
+                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable"}})
+        if path == "/healthz":
+            return json_response(*health.healthz())
+        if path == "/readyz":
+            return Pending("scrape", lambda _body: json_response(*health.readyz(svc.store, svc.config)))
+        if path in (INGEST_PATH, SNAPSHOTS_PATH):
+            return json_response(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
+        return json_response(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "
+                                            f"/healthz, /readyz"})
 
-    def _route_post(self) -> None:
-        path = self.path.split("?", 1)[0]
-        svc = self.server.service
+    def post(path: str, headers: Headers) -> Response | Pending:
         if path == INGEST_PATH:
-            reply = ingest(svc.config, svc.store, self.headers, self.rfile.read)
-            if reply.status == 201:
-                svc.folder.poke()
+            handler = ingest
         elif path == SNAPSHOTS_PATH:
-            reply = ingest_snapshot(svc.config, svc.store, self.headers, self.rfile.read)
+            handler = ingest_snapshot
         else:
-            self.close_connection = True
-            self._json(404, {"error": f"no such path {path!r}; runs are pushed to {INGEST_PATH}, release snapshots "
-                                      f"to {SNAPSHOTS_PATH}"})
-            return
-        if reply.status in (401, 411, 413, 415, 503) or reply.status >= 500:
-            self.close_connection = True  # the body was not read; don't reuse the connection
-            reply.headers.setdefault("Connection", "close")
-        self._json(reply.status, reply.body, reply.headers)
+            return json_response(404, {"error": f"no such path {path!r}; runs are pushed to {INGEST_PATH}, release "
+                                                f"snapshots to {SNAPSHOTS_PATH}"}, close=True)
+        checked = check_request(svc.config, headers)
+        if not isinstance(checked, int):  # refused before the body is read (the body is drained, up to a bound)
+            return Pending("ingest", lambda _body: _reply(checked), refusal=_reply(checked))
+
+        def run(body: bytes) -> Response:
+            reply = handler(svc.config, svc.store, headers, lambda n: body[:n])
+            if path == INGEST_PATH and reply.status == 201:
+                svc.folder.poke()
+            return _reply(reply)
+
+        return Pending("ingest", run, checked)
+
+    def route(method: str, path: str, headers: Headers) -> Response | Pending:
+        if method in ("GET", "HEAD"):
+            return get(path, headers)
+        if method == "POST":
+            return post(path, headers)
+        allow = "POST" if path in (INGEST_PATH, SNAPSHOTS_PATH) else "GET, HEAD"
+        return json_response(405, {"error": f"method {method} is not allowed on {path!r}; use {allow}"},
+                             {"Allow": allow}, close=True)
+
+    return route
 
 
-class RqObsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+def _reply(reply) -> Response:
+    close = reply.status in (401, 411, 413, 415, 503) or reply.status >= 500
+    return json_response(reply.status, reply.body, reply.headers, close=close)
 
-    def __init__(self, address: tuple[str, int], service: Service):
+
+def _log_request(peer: str, method: str, path: str, status: int, size: int, t0: float) -> None:
+    log.info('%s "%s %s" %s %s %.1fms', peer, method, path, status, size, (time.perf_counter() - t0) * 1000)
+
+
+def limits_of(config: Config) -> Limits:
+    """The connection limits from the config (``serve_*`` settings)."""
+    return Limits(max_connections=config.serve_max_connections, header_timeout=config.serve_header_timeout,
+                  body_timeout=config.serve_body_timeout, idle_timeout=config.serve_idle_timeout,
+                  ingest_workers=config.serve_ingest_workers, ingest_queue=16 * config.serve_ingest_workers,
+                  discard_bytes=config.serve_discard_bytes)
+
+
+class RqObsServer(AsyncHTTPServer):
+    def __init__(self, address: tuple[str, int], service: Service, limits: Limits):
         self.service = service
-        super().__init__(address, Handler)
+        super().__init__(address, _routes(service), limits, service.store.close, _log_request)
 
 
 def make_server(config: Config, store: Store, host: str | None = None, port: int | None = None,
                 collectors: list | None = None) -> RqObsServer:
     """A server bound to ``host:port`` (config defaults); call ``serve_forever()``. Port 0 picks a free one."""
     service = Service(config, store, collectors)
-    return RqObsServer((host or config.exporter_host, config.exporter_port if port is None else port), service)
+    try:
+        return RqObsServer((host or config.exporter_host, config.exporter_port if port is None else port), service,
+                           limits_of(config))
+    except BaseException:
+        service.close()
+        raise

@@ -9,9 +9,11 @@ committed to disk. A store failure answers 503 so the client retries.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -22,7 +24,8 @@ from rq_obs.pricing import price_function
 from rq_obs.errors import InputError, RqObsError
 from rq_obs.exporters.health import ingest_count, record_ingest
 from rq_obs.store.db import Store
-from rq_obs.store.records import run_from_dict
+from rq_obs.redact import redact, redact_attributes
+from rq_obs.store.records import Run, run_from_dict
 from rq_obs.store.runs import save_run
 from rq_obs.store.wire import fast_run
 
@@ -31,6 +34,7 @@ __all__ = ["Reply", "ingest", "read_body", "error_reply", "rejected_reply", "PAT
 log = logging.getLogger("rq_obs.server")
 
 PATH = "/api/v1/runs"
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -45,19 +49,26 @@ def error_reply(status: int, message: str, **headers: str) -> Reply:
 
 
 def authorised(config: Config, authorization: str | None) -> bool:
-    if not config.token:
+    if not config.token.strip():
         return False
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(given.strip().encode("utf-8"), config.token.encode("utf-8"))
+    return hmac.compare_digest(given.strip().encode("utf-8"), config.token.strip().encode("utf-8"))
 
 
 def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply | bytes:
     """The checks every ingest route makes before it reads a document: the body, or the reply refusing it
     (nothing read or written). ``headers`` behaves like ``http.client`` headers; ``read(n)`` reads the body."""
-    if not config.token:
-        return error_reply(503, "ingest is disabled: the server has no token (set RQ_OBS_TOKEN or `token` in the config)")
+    checked = check_request(config, headers)
+    return checked if isinstance(checked, Reply) else read(checked)
+
+
+def check_request(config: Config, headers: Mapping[str, str]) -> Reply | int:
+    """:func:`read_body`'s checks without the read: the body's length, or the reply refusing the request."""
+    if not config.token.strip():
+        return error_reply(503, "ingest is disabled: the server has no token, or one of only whitespace (set "
+                                "RQ_OBS_TOKEN or `token` in the config)")
     if not authorised(config, headers.get("Authorization")):
         return error_reply(401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
                       **{"WWW-Authenticate": 'Bearer realm="rq-obs"'})
@@ -67,16 +78,13 @@ def read_body(config: Config, headers: Mapping[str, str], read: Callable[[int], 
     length_text = headers.get("Content-Length")
     if length_text is None:
         return error_reply(411, "Content-Length is required")
-    try:
-        length = int(length_text)
-        if length < 0:
-            raise ValueError
-    except ValueError:
+    if not _DIGITS.fullmatch(length_text):  # not int(): it takes "+7", " 7", "7_0" and "٧"
         return error_reply(400, f"Content-Length is {length_text!r}; expected a byte count")
+    length = int(length_text)
     if length > config.max_payload_bytes:
         return error_reply(413, f"request body is {length} bytes; the limit is {config.max_payload_bytes} "
                            f"(max_payload_bytes)")
-    return read(length)
+    return length
 
 
 def decode_json(body: bytes, **loads_kw: Any) -> Any:
@@ -88,6 +96,9 @@ def decode_json(body: bytes, **loads_kw: Any) -> Any:
         raise InputError(f"request body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"request body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:  # a run or snapshot document is a few levels deep; [[[[...]]]] is not one
+        raise InputError("request body: JSON nested too deeply (arrays or objects inside each other past "
+                         "Python's recursion limit)") from None
 
 
 def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Callable[[int], bytes]) -> Reply:
@@ -101,6 +112,7 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
             run = run_from_dict(decode_json(body), "request body")
         except InputError as exc:
             return rejected_reply(store, str(exc))
+    run = redact_run(run)
     try:
         result = save_run(store, run, price_function(config.price_table), ingest_count(len(run.attempts)))
     except OverflowError:  # an integer beyond SQLite's 64 bits; the transaction was rolled back
@@ -115,6 +127,21 @@ def ingest(config: Config, store: Store, headers: Mapping[str, str], read: Calla
     reply = {"run_id": run.run_id, "stored": result.stored, "duplicate": not result.stored,
              "sequence": result.sequence}
     return Reply(201 if result.stored else 200, reply)
+
+
+def redact_run(run: Run) -> Run:
+    """``run`` with every attempt attribute and API-call error text that looks like a credential replaced by
+    ``<redacted: KIND>`` (:mod:`rq_obs.redact`): a client's own filter is not trusted."""
+    changed = False
+    attempts = []
+    for a in run.attempts:
+        attrs = redact_attributes(a.attributes) if a.attributes else a.attributes
+        calls = tuple(c if not c.error else dataclasses.replace(c, error=redact(c.error)) for c in a.api_calls)
+        if attrs != a.attributes or calls != a.api_calls:
+            a = dataclasses.replace(a, attributes=attrs, api_calls=calls)
+            changed = True
+        attempts.append(a)
+    return dataclasses.replace(run, attempts=tuple(attempts)) if changed else run
 
 
 def rejected_reply(store: Store, message: str, metric=M.INGEST_RUNS) -> Reply:

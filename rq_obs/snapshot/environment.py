@@ -3,7 +3,8 @@
 Secrets never reach a snapshot: an environment variable whose *name* looks secret
 (:func:`rq_obs.config.is_secret_name`) is recorded only as present (its name under
 ``secrets_present``), and a selected variable's URL credentials (``user:pass@``) are
-replaced by ``***``. Config values are taken from :meth:`Config.public_dict` (secrets masked).
+replaced by ``***``; any text value that looks like a credential by its format or its entropy
+(:mod:`rq_obs.redact`: ``ghp_...``, ``AKIA...``, a JWT...) becomes ``<redacted: KIND>`` under its own name. Config values are taken from :meth:`Config.public_dict` (secrets masked).
 :func:`redact_environment` is that filter on its own: the last step of a capture here, and what
 ``rq-obs serve`` applies to every pushed snapshot before storing it (and ``rq-obs push`` before
 sending one). psutil is imported lazily.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rq_obs.config import Config, is_secret_name
+from rq_obs.redact import redact
 
 __all__ = ["capture_environment", "detect_container", "select_env", "redact_environment", "flatten", "PRESENT"]
 
@@ -65,9 +67,10 @@ def _mask_url(text: str) -> str:
 
 
 def _scrub(value: Any, drop: bool = False) -> Any:
-    """``value`` with secret-looking names' text values replaced (or, ``drop``, the names at this level left out)."""
+    """``value`` with secret-looking names' text values replaced (or, ``drop``, the names at this level left out),
+    and text that looks like a credential whatever its name replaced by ``<redacted: KIND>``."""
     if isinstance(value, str):
-        return _mask_url(value)
+        return redact(_mask_url(value))
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():
@@ -86,8 +89,9 @@ def _scrub(value: Any, drop: bool = False) -> Any:
 
 def redact_environment(environment: Mapping[str, Any]) -> dict[str, Any]:
     """The environment with nothing secret left: a text value under a secret-looking name (an ``env``
-    variable, any field) becomes ``PRESENT``, a secret-looking ``config`` setting is left out, and URL
-    credentials in any text (``scheme://user:pass@``) become ``***``. Idempotent."""
+    variable, any field) becomes ``PRESENT``, a secret-looking ``config`` setting is left out, URL
+    credentials in any text (``scheme://user:pass@``) become ``***``, and any other text that looks like a
+    credential becomes ``<redacted: KIND>``. Idempotent."""
     out = _scrub({k: v for k, v in environment.items() if k != "config"})
     if "config" in environment:
         config = environment["config"]

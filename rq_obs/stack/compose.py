@@ -6,7 +6,9 @@ images ship only their binary (no shell, no wget/curl), so Docker can only run t
 their checks verify the mounted configuration (``tempo -config.verify``, ``otelcol-contrib
 validate``); liveness of both shows as ``up{job="tempo"}`` / ``up{job="otelcol"}`` in Prometheus.
 
-Secrets appear only as environment-variable references, never as values.
+Secrets appear only as environment-variable references, never as values. The security settings (ports on
+``bind_address``, non-root users, read-only root file systems, limits, Grafana's admin password from the
+environment) are applied to every service in one place: :mod:`rq_obs.stack.hardening`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rq_obs.config import Config
 from rq_obs.notifications import LABELS, channels, webhook_env
 from rq_obs.stack import alertmanager, exporter, jaeger, prometheus, tempo
 from rq_obs.stack.grafana import DASHBOARDS_DIR
+from rq_obs.stack.hardening import GRAFANA_PASSWORD_ENV, harden
 from rq_obs.stack.images import IMAGES
 
 __all__ = ["PATH", "HOST_GATEWAY", "document", "render", "webhook_reference"]
@@ -151,6 +154,7 @@ def document(config: Config) -> dict[str, Any]:
             services["alertmanager"]["tmpfs"] = [alertmanager.WEBHOOK_DIR]
         services["prometheus"]["depends_on"] = {"alertmanager": {"condition": "service_started"}}
         volumes.append("alertmanager-data")
+    harden(services, config)  # last: every service, whoever added it, gets the security settings
     return {"services": services, "volumes": {v: {} for v in volumes}}
 
 
@@ -161,8 +165,10 @@ def render(config: Config) -> str:
         "The rq-obs stack: Grafana :" + str(config.grafana_port) + ", Prometheus :" + str(config.prometheus_port)
         + ", rq-obs serve :" + str(config.exporter_port) + ", OTLP :4317/:4318.",
         "Start, from this directory: rq-obs stack wheel --out .   (the rq-obs image installs that wheel), then",
-        "  " + "".join(f"{webhook_env(config, c)}=<your {LABELS[c]} webhook URL> " for c in channels(config))
+        "  " + f"{GRAFANA_PASSWORD_ENV}=<Grafana admin password> "
+        + "".join(f"{webhook_env(config, c)}=<your {LABELS[c]} webhook URL> " for c in channels(config))
         + "docker compose up -d --build",
+        f"Ports are published on {config.bind_address} only (bind_address).",
         "Tempo and the Collector images have no shell or HTTP client: their health checks verify",
         "their configuration; their liveness is up{job=\"tempo\"} / up{job=\"otelcol\"} in Prometheus.",
     ))

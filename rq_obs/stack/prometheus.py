@@ -82,8 +82,8 @@ def flags(config: Config) -> list[str]:
         "--config.file=/etc/prometheus/prometheus.yml",
         "--storage.tsdb.path=/prometheus",
         f"--storage.tsdb.retention.time={config.prometheus_retention}",
-        "--web.enable-lifecycle",
-        "--web.enable-remote-write-receiver",  # Tempo's service-graph metrics
+        # no --web.enable-lifecycle: nobody may stop or reload Prometheus over HTTP (restart the container instead)
+        "--web.enable-remote-write-receiver",  # Tempo's service-graph metrics; the port is bound to bind_address
         "--enable-feature=exemplar-storage",  # spanmetrics exemplars -> trace links in Grafana
     ]
 

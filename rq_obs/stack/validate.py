@@ -8,6 +8,9 @@
   component is used, connectors join an exporter pipeline to a receiver pipeline of the
   right types; and, when the programs are built (``rq-obs stack collector``, build-jaeger.sh),
   ``otelcol-rq-obs validate`` on it and ``jaeger validate`` on collector/jaeger.yaml;
+* docker-compose.yml closed by default (:func:`rq_obs.stack.hardening.problems`): ports bound to an address,
+  non-root ``user:``, ``read_only``, a memory limit, no Prometheus admin/lifecycle API, no literal secret in an
+  environment, Grafana's admin password a required reference, anonymous access and sign-up off;
 * every image docker-compose.yml builds: its build context and Dockerfile exist and each file a
   COPY/ADD takes from the context is there (the exporter's rq-obs wheel, which ``rq-obs stack
   wheel`` writes, is not a generated file), and a wheel is a wheel of the version its name says.
@@ -146,6 +149,10 @@ def _compose(root: Path) -> Iterable[Check]:
         return
     problems = compose_problems(doc, root)
     yield Check(name, _COMPOSE, not problems, "; ".join(problems))
+    from rq_obs.stack.hardening import problems as security_problems
+
+    unsafe = security_problems(doc)
+    yield Check("compose security", _COMPOSE, not unsafe, "; ".join(unsafe))
 
 
 # --- collector ------------------------------------------------------------------------

@@ -127,6 +127,14 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_started ON runs (started_at, sequence);
     CREATE INDEX tracked_files_path ON tracked_files (path)
     """,
+    # 4: repair. Migration 3 was edited after release (its indexes were added to it in place), so a store
+    # that ran the first version of 3 has only api_calls_attempt: give it the rest. Idempotent on any store.
+    """
+    CREATE INDEX IF NOT EXISTS runs_suite_started ON runs (suite, started_at, sequence);
+    DROP INDEX IF EXISTS runs_started;
+    CREATE INDEX runs_started ON runs (started_at, sequence);
+    CREATE INDEX IF NOT EXISTS tracked_files_path ON tracked_files (path)
+    """,
 )
 
 

@@ -23,6 +23,18 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 PASSING = ("passed",)
 FAILING = ("failed", "error")
 RETRY_REASONS = ("429", "5xx", "timeout", "connection", "other")
+#: Bounds on what a run document may hold (issue 17): a value past them would corrupt a total (a negative
+#: cost, a duration that makes a counter +Inf) or grow the store and the series without limit.
+MAX_SECONDS = 7 * 86400.0  # a test attempt's duration, an API call's latency
+MAX_UNIX_TIME = 4_102_444_800.0  # 2100-01-01: started_at / finished_at
+MAX_COST_USD = 100_000.0  # one API call
+MAX_TOKENS = 10 ** 9  # one API call, per kind
+MAX_COUNT = 10_000  # an attempt number, retries of one call
+MAX_ATTRIBUTES = 64  # per attempt
+MAX_KEY = 128  # attribute names
+MAX_TEXT = 1024  # attribute text values, an API call's error
+MAX_NAME = 256  # branch, host, experiment, variant, category, author, provider, model, a marker
+MAX_MARKERS = 128
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")  # \Z, not $: "$" also matches before a final newline
 _HEX = re.compile(r"^[0-9a-f]*\Z")
 
@@ -172,6 +184,33 @@ def _str_ok(limit: int):
     return lambda s: 0 < len(s) <= limit and "\x00" not in s
 
 
+_SECONDS = f"seconds 0-{MAX_SECONDS:g}"
+_TIME = f"a Unix time in seconds 0-{MAX_UNIX_TIME:g}"
+_TOKENS = f"an integer 0-{MAX_TOKENS}"
+_COUNT = "an integer >= 0 or null"
+_NAME = f"a string of at most {MAX_NAME} characters"
+
+
+def _seconds(x: float) -> bool:
+    return 0 <= x <= MAX_SECONDS
+
+
+def _time(x: float) -> bool:
+    return 0 <= x <= MAX_UNIX_TIME
+
+
+def _tokens(x: int) -> bool:
+    return 0 <= x <= MAX_TOKENS
+
+
+def _opt_count(x: int | None) -> bool:
+    return x is None or x >= 0
+
+
+def _name(s: str) -> bool:
+    return len(s) <= MAX_NAME
+
+
 _OUTCOME_SET = frozenset(OUTCOMES)
 _isfinite = math.isfinite
 _new_attempt = object.__new__
@@ -203,12 +242,12 @@ def _fast_attempt(a: Any, started: Any) -> Attempt | None:
     if type(outcome) is not str or outcome not in _OUTCOME_SET:
         return None
     duration = get("duration")
-    if not _finite(duration) or not duration >= 0:
+    if not _finite(duration) or not 0 <= duration <= MAX_SECONDS:
         return None
     attempt = get("attempt")
     if attempt is None:
         attempt = 1
-    elif type(attempt) is not int or not 1 <= attempt < _BIG:
+    elif type(attempt) is not int or not 1 <= attempt <= MAX_COUNT:
         return None
     worker = get("worker")
     if worker is None:
@@ -228,16 +267,16 @@ def _fast_attempt(a: Any, started: Any) -> Attempt | None:
     at = get("started_at")
     if at is None:
         at = started
-    elif not _finite(at):
+    elif not _finite(at) or not 0 <= at <= MAX_UNIX_TIME:
         return None
     markers = get("markers")
     if markers is None:
         markers = ()
-    elif type(markers) is not list:
+    elif type(markers) is not list or len(markers) > MAX_MARKERS:
         return None
     else:
         for m in markers:
-            if type(m) is not str:
+            if type(m) is not str or len(m) > MAX_NAME:
                 return None
         markers = tuple(markers)
     trace_id = get("trace_id")
@@ -253,15 +292,20 @@ def _fast_attempt(a: Any, started: Any) -> Attempt | None:
     attrs = get("attributes")
     if attrs is None:
         attrs = {}
-    elif type(attrs) is not dict:
+    elif type(attrs) is not dict or len(attrs) > MAX_ATTRIBUTES:
         return None
     else:
-        for val in attrs.values():
+        for key, val in attrs.items():
+            if len(key) > MAX_KEY:
+                return None
             t = type(val)
             if t is float:
                 if not _isfinite(val):
                     return None
-            elif t is not str and t is not int and t is not bool:
+            elif t is str:
+                if len(val) > MAX_TEXT:
+                    return None
+            elif t is not int and t is not bool:
                 return None
         attrs = dict(attrs)
     if calls is not None and type(calls) is not list:
@@ -291,33 +335,43 @@ def _slow_attempt(v: _V, i: int, a: Any, started: Any) -> Attempt:
             provider=v.get(c, "provider", q, "str", check=_str_ok(256), expected="a non-empty string"),
             model=v.get(c, "model", q, "str", check=_str_ok(256), expected="a non-empty string"),
             status_code=v.get(c, "status_code", q, "opt_int", None),
-            error=v.get(c, "error", q, "str", ""),
-            latency=v.get(c, "latency", q, "number", 0.0, check=lambda x: x >= 0, expected="seconds >= 0"),
-            retries=v.get(c, "retries", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
+            error=v.get(c, "error", q, "str", "", check=lambda s: len(s) <= MAX_TEXT,
+                        expected=f"at most {MAX_TEXT} characters"),
+            latency=v.get(c, "latency", q, "number", 0.0, check=_seconds, expected=_SECONDS),
+            retries=v.get(c, "retries", q, "int", 0, check=lambda x: 0 <= x <= MAX_COUNT,
+                          expected=f"an integer 0-{MAX_COUNT}"),
             retry_reasons=tuple(reasons),
-            input_tokens=v.get(c, "input_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-            output_tokens=v.get(c, "output_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-            cached_tokens=v.get(c, "cached_tokens", q, "int", 0, check=lambda x: x >= 0, expected="an integer >= 0"),
-            cost_usd=v.get(c, "cost_usd", q, "opt_number", None),
-            started_at=v.get(c, "started_at", q, "number", 0.0),
+            input_tokens=v.get(c, "input_tokens", q, "int", 0, check=_tokens, expected=_TOKENS),
+            output_tokens=v.get(c, "output_tokens", q, "int", 0, check=_tokens, expected=_TOKENS),
+            cached_tokens=v.get(c, "cached_tokens", q, "int", 0, check=_tokens, expected=_TOKENS),
+            cost_usd=v.get(c, "cost_usd", q, "opt_number", None, check=lambda x: x is None or 0 <= x <= MAX_COST_USD,
+                           expected=f"USD 0-{MAX_COST_USD:g} or null"),
+            started_at=v.get(c, "started_at", q, "number", 0.0, check=_time, expected=_TIME),
         ))
-    attrs = v.get(a, "attributes", p, "dict", {})
+    attrs = v.get(a, "attributes", p, "dict", {}, check=lambda d: len(d) <= MAX_ATTRIBUTES,
+                  expected=f"at most {MAX_ATTRIBUTES} attributes")
     for key, val in attrs.items():
+        if len(key) > MAX_KEY:
+            raise v.fail(f"{p}attributes", f"attribute names of at most {MAX_KEY} characters", key)
         if not isinstance(val, (str, int, float, bool)) or isinstance(val, float) and not math.isfinite(val):
             raise v.fail(f"{p}attributes.{key}", "a string, number or boolean", val)
+        if isinstance(val, str) and len(val) > MAX_TEXT:
+            raise v.fail(f"{p}attributes.{key}", f"at most {MAX_TEXT} characters", val)
     markers = v.get(a, "markers", p, "list", [])
-    if not all(isinstance(m, str) for m in markers):
-        raise v.fail(p + "markers", "a list of strings", markers)
+    if len(markers) > MAX_MARKERS or not all(isinstance(m, str) and len(m) <= MAX_NAME for m in markers):
+        raise v.fail(p + "markers", f"a list of at most {MAX_MARKERS} strings of at most {MAX_NAME} characters",
+                     markers)
     return Attempt(
         test=v.get(a, "test", p, "str", check=_str_ok(4096), expected="a non-empty test id"),
         outcome=v.get(a, "outcome", p, "str", check=lambda s: s in OUTCOMES, expected="one of " + ", ".join(OUTCOMES)),
-        duration=v.get(a, "duration", p, "number", check=lambda x: x >= 0, expected="seconds >= 0"),
-        attempt=v.get(a, "attempt", p, "int", 1, check=lambda x: x >= 1, expected="an integer >= 1"),
+        duration=v.get(a, "duration", p, "number", check=_seconds, expected=_SECONDS),
+        attempt=v.get(a, "attempt", p, "int", 1, check=lambda x: 1 <= x <= MAX_COUNT,
+                      expected=f"an integer 1-{MAX_COUNT}"),
         worker=v.get(a, "worker", p, "str", "main", check=_str_ok(64), expected="a non-empty string (max 64)"),
         category=v.get(a, "category", p, "str", "none", check=_str_ok(256), expected="a non-empty string"),
         markers=tuple(markers),
         variant=v.get(a, "variant", p, "str", "control", check=_str_ok(256), expected="a non-empty string"),
-        started_at=v.get(a, "started_at", p, "number", started),
+        started_at=v.get(a, "started_at", p, "number", started, check=_time, expected=_TIME),
         trace_id=v.get(a, "trace_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
         span_id=v.get(a, "span_id", p, "str", "", check=lambda s: bool(_HEX.match(s)), expected="hex digits"),
         attributes=dict(attrs),
@@ -340,8 +394,9 @@ def run_from_dict(doc: Any, where: str = "run") -> Run:
     run_id = v.get(doc, "run_id", "", "str", check=lambda s: bool(_RUN_ID.match(s)),
                    expected="1-128 characters of A-Z a-z 0-9 _ . : -")
     suite = v.get(doc, "suite", "", "str", check=_str_ok(512), expected="a non-empty string (max 512)")
-    started = v.get(doc, "started_at", "", "number", check=lambda x: x >= 0, expected="a Unix time in seconds")
-    finished = v.get(doc, "finished_at", "", "opt_number", None)
+    started = v.get(doc, "started_at", "", "number", check=_time, expected=_TIME)
+    finished = v.get(doc, "finished_at", "", "opt_number", None, check=lambda x: x is None or started <= x <= MAX_UNIX_TIME,
+                     expected=f"a Unix time in seconds, at or after started_at ({started!r}), or null")
     status = v.get(doc, "status", "", "str", "complete", check=lambda s: s in ("complete", "incomplete"),
                    expected="complete or incomplete")
     seq = v.get(doc, "sequence", "", "opt_int", None)
@@ -354,9 +409,9 @@ def run_from_dict(doc: Any, where: str = "run") -> Run:
             path=v.get(t, "path", p, "str", check=_str_ok(1024), expected="a non-empty path"),
             sha256=v.get(t, "sha256", p, "str", check=lambda s: bool(_HEX.match(s)) and 0 < len(s) <= 64,
                          expected="lower-case hex digits"),
-            lines_added=v.get(t, "lines_added", p, "opt_int", None),
-            lines_removed=v.get(t, "lines_removed", p, "opt_int", None),
-            author=v.get(t, "author", p, "str", ""),
+            lines_added=v.get(t, "lines_added", p, "opt_int", None, check=_opt_count, expected=_COUNT),
+            lines_removed=v.get(t, "lines_removed", p, "opt_int", None, check=_opt_count, expected=_COUNT),
+            author=v.get(t, "author", p, "str", "", check=_name, expected=_NAME),
         ))
     attempts = []
     for i, a in enumerate(v.get(doc, "attempts", "", "list", [])):
@@ -364,8 +419,11 @@ def run_from_dict(doc: Any, where: str = "run") -> Run:
         attempts.append(_fast_attempt(a, started) or _slow_attempt(v, i, a, started))
     return Run(
         run_id=run_id, suite=suite, started_at=float(started), finished_at=finished, status=status, sequence=seq,
-        commit=v.get(doc, "commit", "", "str", ""), branch=v.get(doc, "branch", "", "str", ""),
-        experiment=v.get(doc, "experiment", "", "str", "none") or "none", host=v.get(doc, "host", "", "str", ""),
-        source=v.get(doc, "source", "", "str", "push"), trace_id=v.get(doc, "trace_id", "", "str", ""),
+        commit=v.get(doc, "commit", "", "str", "", check=_name, expected=_NAME),
+        branch=v.get(doc, "branch", "", "str", "", check=_name, expected=_NAME),
+        experiment=v.get(doc, "experiment", "", "str", "none", check=_name, expected=_NAME) or "none",
+        host=v.get(doc, "host", "", "str", "", check=_name, expected=_NAME),
+        source=v.get(doc, "source", "", "str", "push", check=_name, expected=_NAME),
+        trace_id=v.get(doc, "trace_id", "", "str", "", check=_name, expected=_NAME),
         tracked_files=tuple(tracked), attempts=tuple(attempts),
     )

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 from rq_obs.catalog import M
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
-from rq_obs.store.totals import Totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
+from rq_obs.store.totals import Totals, capped_totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
 
 __all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts",
            "finish_run", "read_totals", "labels_key", "prune", "get_run", "list_runs", "next_sequence", "PriceFn",
@@ -168,7 +168,7 @@ def save_run(store: Store, run: Run, price: PriceFn | None = None, count: Count 
     """
     now = time.time()
     with store.transaction() as conn:
-        totals = Totals(key_cache(store))
+        totals = capped_totals(store, conn)
         row = conn.execute("SELECT sequence FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
         if row is not None:
             if count is not None:
@@ -190,7 +190,7 @@ def begin_run(store: Store, run: Run) -> int:
     """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
     now = time.time()
     with store.transaction() as conn:
-        totals = Totals(key_cache(store))
+        totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
         seq = _insert_run_row(conn, run, "incomplete", now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
         totals.flush(conn, now)
@@ -217,7 +217,7 @@ def _finish_in(conn: sqlite3.Connection, store: Store, run: Run, finished_at: fl
 
     conn.execute("UPDATE runs SET status = 'complete', finished_at = ? WHERE run_id = ?", (finished_at, run.run_id))
     set_outcome(conn, run.run_id, exit_code, counts)
-    totals = Totals(key_cache(store))
+    totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
     totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": "complete"})
     totals.flush(conn, now)
     _set_meta(conn, "last_ingest", repr(now))
@@ -240,7 +240,7 @@ def prune(store: Store, older_than: float) -> int:
     totals are untouched by the delete, so counters derived from them never go backwards.
     """
     with store.transaction() as conn:
-        totals = Totals(key_cache(store))
+        totals = capped_totals(store, conn)
         _, arrived = fold_in(conn, totals)
         totals.flush(conn, arrived)
         cur = conn.execute("DELETE FROM runs WHERE started_at < ?", (older_than,))

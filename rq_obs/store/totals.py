@@ -34,10 +34,11 @@ from bisect import bisect_left
 from collections import defaultdict
 
 from rq_obs.catalog import M, Metric
+from rq_obs.store.cardinality import gate_for
 from rq_obs.store.db import Store
 from rq_obs.store.records import status_class
 
-__all__ = ["Totals", "Folder", "labels_key", "key_cache", "fold", "fold_in", "pending", "next_attempt_id",
+__all__ = ["Totals", "Folder", "labels_key", "key_cache", "capped_totals", "fold", "fold_in", "pending", "next_attempt_id",
            "read_totals", "WATERMARK"]
 
 log = logging.getLogger("rq_obs.store")
@@ -65,10 +66,11 @@ class Totals:
     adds to :attr:`values` directly with label items it builds already sorted by name.
     """
 
-    def __init__(self, keys: dict | None = None) -> None:
+    def __init__(self, keys: dict | None = None, gate=None) -> None:
         self.values: dict[tuple[str, tuple], float] = defaultdict(float)
         self._hist: dict[tuple[Metric, tuple], list] = {}
         self._keys = {} if keys is None else keys
+        self.gate = gate  # rq_obs.store.cardinality.Gate: label values over a cap become OTHER at flush
 
     def add(self, series: str, labels: dict[str, str], value: float = 1.0) -> None:
         self.values[(series, tuple(sorted(labels.items())))] += value
@@ -114,7 +116,13 @@ class Totals:
         self._merge()
         keys = self._keys
         out = []
-        for k, v in self.values.items():
+        values = self.values
+        if self.gate is not None:
+            admit = self.gate.admit
+            values = defaultdict(float)
+            for (series, items), v in self.values.items():
+                values[(series, admit(series, items))] += v
+        for k, v in values.items():
             text = keys.get(k)
             if text is None:
                 text = keys[k] = labels_key(dict(k[1]))
@@ -137,6 +145,14 @@ class Totals:
 
 
 _KEY_CACHE_MAX = 500_000
+
+
+def capped_totals(store: Store, conn: sqlite3.Connection) -> Totals:
+    """A :class:`Totals` for a write transaction on ``store`` (``conn``) whose series pass the store's cardinality
+    gate (:mod:`rq_obs.store.cardinality`)."""
+    gate = gate_for(store)
+    gate.load(conn)
+    return Totals(key_cache(store), gate)
 
 
 def key_cache(store: Store) -> dict:
@@ -287,7 +303,7 @@ def fold(store: Store, now: float | None = None) -> int:
     if not pending(conn):
         return 0
     with store.transaction() as tx:
-        totals = Totals(key_cache(store))
+        totals = capped_totals(store, tx)
         n, arrived = fold_in(tx, totals)
         totals.flush(tx, arrived if now is None else now)
     return n

@@ -18,15 +18,19 @@ from typing import Annotated, Literal, Optional, Union
 
 import msgspec
 
-from rq_obs.store.records import RETRY_REASONS, ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.records import (MAX_ATTRIBUTES, MAX_COST_USD, MAX_COUNT, MAX_KEY, MAX_MARKERS, MAX_NAME,
+                                   MAX_SECONDS, MAX_TEXT, MAX_TOKENS, MAX_UNIX_TIME, RETRY_REASONS, ApiCall, Attempt,
+                                   Run, TrackedFile)
 
 __all__ = ["fast_run"]
 
 _BIG = 2 ** 63
 _Int = Annotated[int, msgspec.Meta(ge=-_BIG, le=_BIG - 1)]
-_Count = Annotated[int, msgspec.Meta(ge=0, le=_BIG - 1)]
-_Num = Annotated[float, msgspec.Meta(gt=-float(_BIG), lt=float(_BIG))]
-_Seconds = Annotated[float, msgspec.Meta(ge=0.0, lt=float(_BIG))]
+_Seconds = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_SECONDS)]
+_Time = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_UNIX_TIME)]
+_Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+_Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
+_NonNegative = Annotated[int, msgspec.Meta(ge=0, le=_BIG - 1)]
 _Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]*\Z")]
 
 
@@ -38,55 +42,57 @@ class _Call(msgspec.Struct):
     provider: _text(256)
     model: _text(256)
     status_code: Optional[_Int] = None
-    error: str = ""
+    error: Annotated[str, msgspec.Meta(max_length=MAX_TEXT)] = ""
     latency: _Seconds = 0.0
-    retries: _Count = 0
+    retries: Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)] = 0
     retry_reasons: list[Literal[RETRY_REASONS]] = []
-    input_tokens: _Count = 0
-    output_tokens: _Count = 0
-    cached_tokens: _Count = 0
-    cost_usd: Optional[_Num] = None
-    started_at: _Num = 0.0
+    input_tokens: _Tokens = 0
+    output_tokens: _Tokens = 0
+    cached_tokens: _Tokens = 0
+    cost_usd: Optional[Annotated[float, msgspec.Meta(ge=0.0, le=MAX_COST_USD)]] = None
+    started_at: _Time = 0.0
 
 
 class _Attempt(msgspec.Struct):
     test: _text(4096)
     outcome: Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
     duration: _Seconds
-    attempt: Annotated[int, msgspec.Meta(ge=1, le=_BIG - 1)] = 1
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT)] = 1
     worker: _text(64) = "main"
     category: _text(256) = "none"
-    markers: list[str] = []
+    markers: Annotated[list[_Name], msgspec.Meta(max_length=MAX_MARKERS)] = []
     variant: _text(256) = "control"
-    started_at: Optional[_Num] = None
+    started_at: Optional[_Time] = None
     trace_id: _Hex = ""
     span_id: _Hex = ""
-    attributes: dict[str, Union[str, int, float, bool]] = {}
+    attributes: Annotated[dict[Annotated[str, msgspec.Meta(max_length=MAX_KEY)],
+                               Union[Annotated[str, msgspec.Meta(max_length=MAX_TEXT)], int, float, bool]],
+                          msgspec.Meta(max_length=MAX_ATTRIBUTES)] = {}
     api_calls: list[_Call] = []
 
 
 class _Tracked(msgspec.Struct):
     path: _text(1024)
     sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{1,64}\Z")]
-    lines_added: Optional[_Int] = None
-    lines_removed: Optional[_Int] = None
-    author: str = ""
+    lines_added: Optional[_NonNegative] = None
+    lines_removed: Optional[_NonNegative] = None
+    author: _Name = ""
 
 
 class _Run(msgspec.Struct):
     run_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}\Z")]
     suite: _text(512)
-    started_at: _Seconds
+    started_at: _Time
     schema_version: Literal[1] = 1
-    finished_at: Optional[_Num] = None
+    finished_at: Optional[_Time] = None
     status: Literal["complete", "incomplete"] = "complete"
     sequence: Optional[_Int] = None
-    commit: str = ""
-    branch: str = ""
-    experiment: str = "none"
-    host: str = ""
-    source: str = "push"
-    trace_id: str = ""
+    commit: _Name = ""
+    branch: _Name = ""
+    experiment: _Name = "none"
+    host: _Name = ""
+    source: _Name = "push"
+    trace_id: _Name = ""
     tracked_files: list[_Tracked] = []
     attempts: list[_Attempt] = []
 
@@ -112,6 +118,8 @@ def fast_run(body: bytes) -> Run | None:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     started = doc.started_at
+    if doc.finished_at is not None and doc.finished_at < started:
+        return None
     attempts = []
     for a in doc.attempts:
         d = _asdict(a)

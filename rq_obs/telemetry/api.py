@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any, Iterator, Mapping
 
+from rq_obs.redact import redact
 from rq_obs.store.records import RETRY_REASONS, ApiCall, retry_reason
 
 __all__ = ["Holder", "Slot", "RqObs", "CallRecorder", "record_api_call", "add_api_call", "attach", "current",
@@ -70,7 +71,7 @@ class Holder:
                 if key not in self.attributes and len(self.attributes) >= self.max_attributes:
                     self.dropped += 1
                     continue
-                self.attributes[key] = _clean_value(value)
+                self.attributes[key] = redact(_clean_value(value))
 
     def to_wire(self) -> dict:
         """A dict of builtins only (it crosses the xdist channel with the report)."""
@@ -228,7 +229,8 @@ class RqObs:
             self._holder.add_call(CallRecorder(provider, model, **fields).build(0.0))
 
     def attach(self, attributes: Mapping[str, Any] | None = None, **kw: Any) -> None:
-        """Attach free-form attributes (bounded: ``max_attributes`` keys, values cut to 1,024 characters)."""
+        """Attach free-form attributes (bounded: ``max_attributes`` keys, values cut to 1,024 characters; a value
+        that looks like a credential is kept as ``<redacted: KIND>``)."""
         if self._holder is not None:
             self._holder.attach({**(attributes or {}), **kw})
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from rq_obs.redact import redact_attributes
+
 __all__ = ["endpoint_from", "SpanSink", "make_sink", "traces_url"]
 
 SESSION_SPAN_NAME = "rq-obs test session"
@@ -70,16 +72,17 @@ class SpanSink:
 
     def start_session(self, start_ns: int, attributes: Mapping[str, Any]) -> str:
         """Start the session span; returns its trace id (hex)."""
-        self._base = dict(attributes)
-        self.session = self.tracer.start_span(SESSION_SPAN_NAME, start_time=start_ns, attributes=dict(attributes))
+        self._base = redact_attributes(attributes)
+        self.session = self.tracer.start_span(SESSION_SPAN_NAME, start_time=start_ns, attributes=dict(self._base))
         self._ctx = self._trace.set_span_in_context(self.session)
         return format(self.session.get_span_context().trace_id, "032x")
 
     def set_session_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Add run-wide attributes (to the session span and to every later attempt span)."""
+        attributes = redact_attributes(attributes)
         self._base.update(attributes)
         if self.session is not None:
-            self.session.set_attributes(dict(attributes))
+            self.session.set_attributes(attributes)
 
     def attempt(self, name: str, start_ns: int, end_ns: int, attributes: Mapping[str, Any], error: bool) -> tuple[str, str]:
         """Record one finished test attempt (its own attributes; the run-wide ones are added); returns (trace id,
@@ -95,7 +98,7 @@ class SpanSink:
     def finish(self, end_ns: int, attributes: Mapping[str, Any], flush_timeout_s: float = 30.0) -> str | None:
         """End the session span and flush the provider. Returns a warning or None."""
         if self.session is not None:
-            self.session.set_attributes(dict(attributes))
+            self.session.set_attributes(redact_attributes(attributes))
             self.session.end(end_time=end_ns)
         if not self.provider.force_flush(int(flush_timeout_s * 1000)):
             return f"the tracer provider did not flush within {flush_timeout_s:g} s"

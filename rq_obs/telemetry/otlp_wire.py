@@ -48,6 +48,7 @@ import uuid
 from typing import Any, Mapping
 from urllib.parse import unquote, urlsplit
 
+from rq_obs.redact import redact_attributes
 from rq_obs.telemetry.otlp import SESSION_SPAN_NAME
 
 __all__ = ["BATCH_SPANS", "BATCH_SECONDS", "WireSink", "encode_value", "export_settings", "resource_attributes"]
@@ -171,7 +172,7 @@ def resource_attributes(service_name: str, env: Mapping[str, str], problems: lis
     problems = [] if problems is None else problems
     attrs: dict[str, Any] = {"telemetry.sdk.language": "python", "telemetry.sdk.name": "rq-obs",
                              "telemetry.sdk.version": __version__}
-    attrs.update(_pairs(env.get("OTEL_RESOURCE_ATTRIBUTES", ""), "OTEL_RESOURCE_ATTRIBUTES", problems))
+    attrs.update(redact_attributes(_pairs(env.get("OTEL_RESOURCE_ATTRIBUTES", ""), "OTEL_RESOURCE_ATTRIBUTES", problems)))
     if env.get("OTEL_SERVICE_NAME", "").strip():
         attrs["service.name"] = env["OTEL_SERVICE_NAME"].strip()
     if service_name:
@@ -503,7 +504,7 @@ class WireSink:
     def set_session_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Add run-wide attributes (to the session span and to every later attempt span); a key given again
         replaces its value, as on an SDK span."""
-        self._session_attrs.update(attributes)
+        self._session_attrs.update(redact_attributes(attributes))
         self._common = (_SPAN_TRACE_ID + b"\x10" + self.trace_id + _SPAN_PARENT + b"\x08" + self.session_id
                         + _SPAN_KIND_INTERNAL + _attributes(_SPAN_ATTRIBUTE, self._session_attrs))
 

@@ -133,8 +133,8 @@ _BAD = [
     (("attempts",), {"a": 1}, "field 'attempts' is {'a': 1}; expected a list"),
     (("attempts", 0), "t", "field 'attempts[0]' is 't'; expected an object"),
     (("attempts", 1, "outcome"), "ok", "field 'attempts[1].outcome' is 'ok'; expected one of passed"),
-    (("attempts", 0, "duration"), True, "field 'attempts[0].duration' is True; expected seconds >= 0"),
-    (("attempts", 0, "attempt"), 0, "field 'attempts[0].attempt' is 0; expected an integer >= 1"),
+    (("attempts", 0, "duration"), True, "field 'attempts[0].duration' is True; expected seconds 0-604800"),
+    (("attempts", 0, "attempt"), 0, "field 'attempts[0].attempt' is 0; expected an integer 1-10000"),
     (("attempts", 1, "attributes"), {"k": [1]}, "field 'attempts[1].attributes.k' is [1]; expected a string, number"),
     (("tracked_files", 0, "sha256"), "XYZ", "field 'tracked_files[0].sha256' is 'XYZ'; expected lower-case hex"),
 ]

@@ -114,7 +114,7 @@ def test_a_store_from_before_the_migration_keeps_its_counters_and_counts_them_as
     conn.close()
 
     store = Store(path)
-    assert store.schema_version("core") == len(CORE_MIGRATIONS) == 3
+    assert store.schema_version("core") == len(CORE_MIGRATIONS) == 4
     assert store.query("SELECT value FROM meta WHERE key = 'folded_attempt_id'")[0][0] == "7"  # not counted twice
     assert [tuple(r) for r in store.query("SELECT metric, labels, value, created_at FROM totals")] == [
         (ATT, key, 7.0, None)]

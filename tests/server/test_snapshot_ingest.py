@@ -372,7 +372,7 @@ def test_push_command_sends_runs_then_snapshots(serve, tmp_path, local):
                                     f"(1.5.0)"]
     res = run_cli("push", "--store", local.path, "--url", srv.url, "--format", "json", env={"RQ_OBS_TOKEN": TOKEN})
     assert res.code == 0, res.err
-    assert json.loads(res.out) == {"stored": [], "duplicates": [], "pending": 0, "snapshots": {
+    assert json.loads(res.out) == {"stored": [], "duplicates": [], "pending": 0, "skipped": [], "snapshots": {
         "stored": ["1.4.0"], "replaced": [], "duplicates": [], "pending": 0}}
     assert [r[0] for r in rows(srv.store)] == ["1.4.0", "1.5.0"]
     assert TOKEN not in res.out + res.err

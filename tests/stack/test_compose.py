@@ -39,7 +39,7 @@ def test_validates_against_the_compose_spec_schema(write_stack, changes):
                                           ({"alerts_to": "none", "app_targets": ["host.docker.internal:8000"]}, {})])
 def test_docker_compose_config_accepts_it(write_stack, changes, env):
     out = write_stack(make_config(**changes))
-    run_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"} | env
+    run_env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"} | env | {"GF_ADMIN_PASSWORD": "pw"}
     cp = subprocess.run([need(shutil.which("docker-compose"), "docker-compose"), "-f", str(out / compose.PATH),
                          "config", "-q"], capture_output=True, text=True, env=run_env, cwd=out)
     assert cp.returncode == 0, cp.stderr
@@ -47,7 +47,7 @@ def test_docker_compose_config_accepts_it(write_stack, changes, env):
 
 def test_without_the_webhook_docker_compose_refuses_with_a_clear_message(write_stack):
     out = write_stack()
-    env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"} | {"GF_ADMIN_PASSWORD": "pw"}
     cp = subprocess.run([shutil.which("docker-compose"), "-f", str(out / compose.PATH), "config", "-q"],
                         capture_output=True, text=True, env=env, cwd=out)
     assert cp.returncode != 0
@@ -84,9 +84,9 @@ def test_every_mounted_file_is_generated(write_stack):
 def test_ports_and_retention_come_from_the_config(write_stack):
     config = make_config(grafana_port=3300, prometheus_port=9099, exporter_port=9500, prometheus_retention="30d")
     services = load(write_stack(config) / compose.PATH)["services"]
-    assert services["grafana"]["ports"] == ["3300:3000"]
-    assert services["prometheus"]["ports"] == ["9099:9090"]
-    assert services["rq-obs"]["ports"] == ["9500:9464"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3300:3000"]
+    assert services["prometheus"]["ports"] == ["127.0.0.1:9099:9090"]
+    assert services["rq-obs"]["ports"] == ["127.0.0.1:9500:9464"]
     assert "--storage.tsdb.retention.time=30d" in services["prometheus"]["command"]
 
 
@@ -97,7 +97,7 @@ def test_webhook_is_only_an_environment_reference(write_stack):
     assert services["grafana"]["environment"]["TEAM_SLACK_HOOK"] == ref
     script = services["alertmanager"]["entrypoint"][2]
     assert script.startswith("umask 077 && printf '%s' \"$$TEAM_SLACK_HOOK\" > /run/alertmanager/slack_webhook_url && ")
-    assert services["alertmanager"]["tmpfs"] == ["/run/alertmanager"]
+    assert services["alertmanager"]["tmpfs"] == ["/run/alertmanager", "/tmp"]
 
 
 def test_alertmanager_false_drops_the_service(write_stack):

@@ -13,7 +13,8 @@ TOKEN = "tok-SECRET-1234567890"
 # A secret-named key may hold: nothing, an environment reference, a file path, or a variable name.
 #: Keys the secret-name pattern matches that are not secrets: Grafana's tag mappings ({key: service.name}).
 NOT_SECRET_KEYS = {"key"}
-HARMLESS = re.compile(r"^$|^\$[A-Z_][A-Z0-9_]*$|^\$\{[A-Z_][A-Z0-9_]*(:[-?][^}]*)?\}$|^/[\w./-]+$|^[A-Z_][A-Z0-9_]*$")
+# a secret-named key holds nothing, a reference, a path, a name, or a boolean switch (GF_AUTH_ANONYMOUS_ENABLED: false)
+HARMLESS = re.compile(r"^$|^\$[A-Z_][A-Z0-9_]*$|^\$\{[A-Z_][A-Z0-9_]*(:[-?][^}]*)?\}$|^/[\w./-]+$|^[A-Z_][A-Z0-9_]*$|^(true|false)$")
 
 
 def _walk(node, path=""):

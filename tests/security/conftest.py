@@ -1,0 +1,1 @@
+from tests.server.conftest import serve  # noqa: F401 - the real-server fixture

@@ -218,7 +218,8 @@ class Recorder:
     @staticmethod
     def phase(part: list, report: Any) -> None:
         """Note a setup or call report in ``part`` ([setup, call, start]): (outcome, xfail?, duration)."""
-        phase = (report.outcome, hasattr(report, "wasxfail"), report.duration)
+        # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
+        phase = (report.__dict__.get("rq_obs_outcome") or report.outcome, hasattr(report, "wasxfail"), report.duration)
         if report.when == "setup":
             part[0] = phase
             part[2] = getattr(report, "start", 0.0)
@@ -268,7 +269,7 @@ class Recorder:
                         variant: str | None, attributes: dict, dropped: int, calls: tuple) -> None:
         if part is None:
             part = [None, None, getattr(teardown, "start", 0.0)]
-        outcome, duration = attempt_outcome(part[0], part[1], teardown.outcome)
+        outcome, duration = attempt_outcome(part[0], part[1], teardown.__dict__.get("rq_obs_outcome") or teardown.outcome)
         n = self._seen.get(nodeid, 0) + 1
         self._seen[nodeid] = n
         experiment = info.get("experiment") or "none"

@@ -1,0 +1,104 @@
+"""Quarantine flaky tests with a reason, an owner and an expiry; suggest entries from the store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from rq_obs.commands._common import config_from, emit_json, format_option, project_root
+
+
+def _file_option(f):
+    return click.option("--file", "file_path", type=click.Path(dir_okay=False), default=None,
+                        help="Quarantine list. Default: quarantine_file from config (rq-obs-quarantine.yaml).")(f)
+
+
+def _path(ctx: click.Context, file_path: str | None) -> Path:
+    if file_path:
+        return Path(file_path)
+    p = Path(config_from(ctx).quarantine_file)
+    return p if p.is_absolute() else project_root(ctx) / p
+
+
+def _owner(ctx: click.Context, owner: str | None, nodeid: str) -> str:
+    if owner is not None:
+        return owner
+    from rq_obs.quarantine import codeowners
+
+    found = codeowners.find(project_root(ctx))
+    if found is None:
+        return ""
+    return codeowners.owners_for(codeowners.parse(found.read_text(encoding="utf-8")), nodeid.split("::", 1)[0])
+
+
+@click.group("quarantine")
+def command() -> None:
+    """Quarantine flaky tests: their failures do not fail the run until the entry expires.
+
+    The list is a YAML file committed with the code (docs/QUARANTINE.md); the pytest plugin obeys it.
+    """
+
+
+@command.command("add")
+@click.argument("nodeid")
+@click.option("--reason", required=True, help="Why (an issue link helps whoever ends it).")
+@click.option("--expires", required=True, metavar="DURATION|DATE", help="14d, 36h, or a date YYYY-MM-DD.")
+@click.option("--owner", default=None, help="Who ends it. Default: the test file's owners in CODEOWNERS.")
+@_file_option
+@click.pass_context
+def add(ctx: click.Context, nodeid: str, reason: str, expires: str, owner: str | None, file_path: str | None) -> None:
+    """Quarantine NODEID (a test, or a module/class node id for all its tests)."""
+    from rq_obs.errors import UsageError
+    from rq_obs.quarantine import listfile
+
+    path = _path(ctx, file_path)
+    try:
+        entry = listfile.new_entry(nodeid, reason, expires, _owner(ctx, owner, nodeid), time.time())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    listfile.write_text(path, listfile.with_entry(text, entry, str(path)))
+    click.echo(f"quarantined {entry.nodeid} until {entry.expires_text} (owner {entry.owner or 'none'}) in {path}")
+
+
+@command.command("remove")
+@click.argument("nodeid")
+@_file_option
+@click.pass_context
+def remove(ctx: click.Context, nodeid: str, file_path: str | None) -> None:
+    """End the quarantine of NODEID."""
+    from rq_obs.quarantine import listfile
+
+    path = _path(ctx, file_path)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    listfile.write_text(path, listfile.without_entry(text, nodeid, str(path)))
+    click.echo(f"removed {nodeid} from {path}")
+
+
+@command.command("list")
+@_file_option
+@format_option("text", "json")
+@click.pass_context
+def list_(ctx: click.Context, file_path: str | None, fmt: str) -> None:
+    """List the entries with their state (active, expiring within a week, expired)."""
+    from rq_obs.quarantine import listfile
+    from rq_obs.quarantine.status import entry_state
+
+    path = _path(ctx, file_path)
+    now = time.time()
+    entries = listfile.read(path).entries
+    rows = [{**e.to_dict(), "state": entry_state(e, now), "line": e.line} for e in entries]
+    if fmt == "json":
+        emit_json({"file": str(path), "entries": rows})
+        return
+    click.echo(f"{len(rows)} quarantined in {path}: {sum(r['state'] == 'expired' for r in rows)} expired, "
+               f"{sum(r['state'] == 'expiring' for r in rows)} expiring within a week")
+    if not rows:
+        return
+    header = ("state", "expires", "owner", "nodeid", "reason")
+    table = [header, *[(r["state"], r["expires"], r["owner"] or "-", r["nodeid"], r["reason"]) for r in rows]]
+    widths = [max(len(t[i]) for t in table) for i in range(len(header) - 1)]
+    for t in table:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(t, widths)) + "  " + t[-1])

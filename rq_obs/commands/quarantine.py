@@ -102,3 +102,77 @@ def list_(ctx: click.Context, file_path: str | None, fmt: str) -> None:
     widths = [max(len(t[i]) for t in table) for i in range(len(header) - 1)]
     for t in table:
         click.echo("  ".join(c.ljust(w) for c, w in zip(t, widths)) + "  " + t[-1])
+
+
+@command.command("suggest")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), default=None,
+              help="Store file. Default: store_path from config (.rq-obs/store.db).")
+@click.option("--window", default=None, metavar="DURATION",
+              help="Judge flakiness over this window, as `rq-obs flaky` does. Default: flaky_window from config.")
+@click.option("--end-after", type=int, default=None, metavar="N",
+              help="Suggest ending an entry whose tests passed N runs in a row since it was added. "
+                   "Default: quarantine_end_after from config.")
+@click.option("--owner", default=None, help="Owner of the entries --apply writes. Default: CODEOWNERS.")
+@click.option("--expires", default=None, metavar="DURATION|DATE",
+              help="Expiry of the entries --apply writes. Default: quarantine_expiry from config (14d).")
+@click.option("--apply", "apply_", is_flag=True, help="Write the suggestions into the quarantine list.")
+@_file_option
+@format_option("text", "json")
+@click.pass_context
+def suggest(ctx: click.Context, store_path: str | None, window: str | None, end_after: int | None, owner: str | None,
+            expires: str | None, apply_: bool, file_path: str | None, fmt: str) -> None:
+    """Suggest flaky tests to quarantine (with the evidence) and entries that can end."""
+    from rq_obs.analytics import queries
+    from rq_obs.analytics.reports import flaky_report
+    from rq_obs.commands import _analytics_format as f
+    from rq_obs.commands._common import open_store
+    from rq_obs.errors import UsageError
+    from rq_obs.quarantine import listfile
+    from rq_obs.quarantine import suggest as sg
+
+    config = config_from(ctx)
+    end_after = config.quarantine_end_after if end_after is None else end_after
+    if end_after < 1:
+        raise UsageError(f"--end-after: {end_after}; expected 1 or more")
+    path = _path(ctx, file_path)
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    qlist = listfile.parse(text, str(path))
+    now = time.time()
+    store = open_store(ctx, store_path)
+    tests = flaky_report(store, config, now, window)
+    active = [e for e in qlist.entries if not e.expired(now)]
+    adds = sg.to_add(tests, active, lambda nodeid: _owner(ctx, owner, nodeid))
+    since_default = now - queries.duration_seconds(window or config.flaky_window, "--window" if window else "flaky_window")
+    starts = [sg.added_at(e) for e in qlist.entries]
+    since = min([since_default, *[s for s in starts if s is not None]])
+    ends = sg.to_end(qlist.entries, queries.window_attempts(store, since, None), end_after, since_default)
+    if apply_:
+        expiry = expires or config.quarantine_expiry
+        for s in ends:
+            text = listfile.without_entry(text, s.nodeid, str(path))
+        written = []
+        for s in adds:
+            try:
+                entry = listfile.new_entry(s.nodeid, s.evidence["reason"], expiry, s.owner, now)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            text = listfile.with_entry(text, entry, str(path))
+            written.append(entry)
+        if adds or ends:
+            listfile.write_text(path, text)
+    if fmt == "json":
+        emit_json({"file": str(path), "window": window or config.flaky_window, "end_after": end_after,
+                   "applied": apply_, "suggestions": [s.to_dict() for s in adds + ends]})
+        return
+    click.echo(f"{len(adds)} to quarantine (flaky over the last {window or config.flaky_window}), {len(ends)} to end "
+               f"(passed {end_after} runs in a row since added) for {path}")
+    for s in adds:
+        e = s.evidence
+        click.echo(f"add     {s.nodeid}  flips {e['flips']} in {e['attempts']} attempts, pass rate "
+                   f"{f.pct(e['pass_rate'])}, last flake {f.when(e['last_flake'])}, owner {s.owner or 'none'}")
+    for s in ends:
+        click.echo(f"remove  {s.nodeid}  passed {s.evidence['passing_runs']} runs in a row since "
+                   f"{s.evidence['since'] or 'the window began'}, owner {s.owner or 'none'}")
+    if apply_ and (adds or ends):
+        click.echo(f"applied: {len(adds)} added (expires {written[0].expires_text if written else '-'}), "
+                   f"{len(ends)} removed in {path}")

@@ -30,7 +30,7 @@ from pathlib import Path
 from rq_obs.errors import InputError
 
 __all__ = ["Entry", "QuarantineList", "QuarantineFileError", "parse", "read", "entry_text", "with_entry",
-           "without_entry", "parse_expiry", "expiry_text", "new_entry", "write_text", "HEADER", "FIELDS"]
+           "without_entry", "parse_expiry", "expiry_text", "new_entry", "covers", "write_text", "HEADER", "FIELDS"]
 
 FIELDS = ("nodeid", "reason", "owner", "added", "expires")
 REQUIRED = ("nodeid", "reason", "expires")
@@ -76,6 +76,13 @@ class QuarantineList:
             if e.nodeid == nodeid:
                 return e
         return None
+
+
+def covers(entry_id: str, nodeid: str) -> bool:
+    """An entry covers its own node id and everything under it (a module's or class's tests, parameters)."""
+    if nodeid == entry_id:
+        return True
+    return nodeid.startswith(entry_id) and nodeid[len(entry_id)] in ":[/"
 
 
 def parse_expiry(text: str) -> dt.datetime:

@@ -29,19 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, read
+from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, covers, read
 from rq_obs.quarantine.pytest_hooks import MARKER
 
-__all__ = ["QuarantinePlugin", "covers"]
+__all__ = ["QuarantinePlugin"]
 
 CATEGORY = "quarantined"
-
-
-def covers(entry_id: str, nodeid: str) -> bool:
-    """An entry covers its own node id and everything under it (a module's or class's tests, parameters)."""
-    if nodeid == entry_id:
-        return True
-    return nodeid.startswith(entry_id) and nodeid[len(entry_id)] in ":[/"
 
 
 class QuarantinePlugin:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from rq_obs.quarantine import DEFAULT_FILE
+
 MARKER = "rq_obs_quarantined"
 
 
@@ -49,6 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
     retries = config.getoption("rq_obs_new_test_retries", 0) or 0
     if option == "" and not retries:
         return
+    if option is None and not retries:  # the common case: no config import unless a setting or the file exists
+        from rq_obs.configfiles import may_enable
+
+        if not may_enable(config.rootpath, os.environ) and not (config.rootpath / DEFAULT_FILE).is_file():
+            return
     if retries < 0:
         raise pytest.UsageError(f"--rq-obs-new-test-retries: {retries}; expected 0 (off) or a positive number")
     cfg, problem = _settings(config)

@@ -24,20 +24,22 @@ would otherwise hide every other test of the module.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, covers, read
 from rq_obs.quarantine.pytest_hooks import MARKER
+from rq_obs.quarantine.summary import SummarySection
 
 __all__ = ["QuarantinePlugin"]
 
 CATEGORY = "quarantined"
 
 
-class QuarantinePlugin:
+class QuarantinePlugin(SummarySection):
+    title = "rq-obs quarantine"
+
     def __init__(self, qlist: QuarantineList | None, now: float, rootpath: Path, warnings: list[str]):
         self.path = qlist.path if qlist is not None else ""
         entries = qlist.entries if qlist is not None else ()
@@ -166,17 +168,3 @@ class QuarantinePlugin:
             out.append((f"quarantine entry {e.nodeid} ({self.path}:{e.line}) matches no test: fix or remove it", True))
         out.extend((w, True) for w in self.warnings)
         return out
-
-    def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
-        lines = self.lines()
-        if not lines:
-            return
-        terminalreporter.section("rq-obs quarantine", sep="-", yellow=True)
-        for text, warn in lines:
-            terminalreporter.write_line(("rq-obs: warning: " if warn else "") + text, yellow=True)
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if not hasattr(config, "workerinput") and config.pluginmanager.get_plugin("terminalreporter") is None:
-            for text, warn in self.lines():
-                if warn:
-                    sys.stderr.write(f"rq-obs: warning: {text}\n")

@@ -16,10 +16,9 @@ def _file_option(f):
 
 
 def _path(ctx: click.Context, file_path: str | None) -> Path:
-    if file_path:
-        return Path(file_path)
-    p = Path(config_from(ctx).quarantine_file)
-    return p if p.is_absolute() else project_root(ctx) / p
+    from rq_obs.quarantine.listfile import path_in
+
+    return Path(file_path) if file_path else path_in(config_from(ctx), project_root(ctx))
 
 
 def _owner(ctx: click.Context, owner: str | None, nodeid: str) -> str:

@@ -6,3 +6,6 @@ load anything else (a project without a quarantine file pays for one ``stat``).
 
 #: The quarantine list's default path (relative to the project directory); config field ``quarantine_file``.
 DEFAULT_FILE = "rq-obs-quarantine.yaml"
+
+#: The marker the plugin puts on a test under an active entry; stored with each attempt (the quarantined flag).
+MARKER = "rq_obs_quarantined"

@@ -30,7 +30,7 @@ from pathlib import Path
 from rq_obs.errors import InputError
 
 __all__ = ["Entry", "QuarantineList", "QuarantineFileError", "parse", "read", "entry_text", "with_entry",
-           "without_entry", "parse_expiry", "expiry_text", "new_entry", "covers", "write_text", "HEADER", "FIELDS"]
+           "without_entry", "parse_expiry", "expiry_text", "new_entry", "covers", "write_text", "path_in", "resolved_config", "HEADER", "FIELDS"]
 
 FIELDS = ("nodeid", "reason", "owner", "added", "expires")
 REQUIRED = ("nodeid", "reason", "expires")
@@ -270,3 +270,16 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
+
+
+def path_in(config, root: str | os.PathLike) -> Path:
+    """The config's ``quarantine_file``, relative to the project directory ``root`` unless absolute."""
+    p = Path(config.quarantine_file)
+    return p if p.is_absolute() else Path(root) / p
+
+
+def resolved_config(config, root: str | os.PathLike):
+    """``config`` with ``quarantine_file`` made absolute against ``root`` (for long-running readers like serve)."""
+    import dataclasses
+
+    return dataclasses.replace(config, quarantine_file=str(path_in(config, root)))

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, covers, read
-from rq_obs.quarantine.pytest_hooks import MARKER
+from rq_obs.quarantine import MARKER
 from rq_obs.quarantine.summary import SummarySection
 
 __all__ = ["QuarantinePlugin"]

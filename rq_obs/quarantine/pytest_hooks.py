@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rq_obs.quarantine import DEFAULT_FILE
-
-MARKER = "rq_obs_quarantined"
+from rq_obs.quarantine import DEFAULT_FILE, MARKER
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

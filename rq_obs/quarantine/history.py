@@ -10,11 +10,14 @@ _FLAGGED = f"a.markers LIKE '%\"{MARKER}\"%'"
 
 
 def quarantined_by_suite(store, since: float) -> dict[str, tuple[int, int]]:
-    """suite -> (tests that ran quarantined, their failed or errored attempts) over runs started at ``since`` or later."""
+    """suite -> (tests that ran quarantined, their failed or errored attempts) over runs started at ``since`` or
+    later; every suite with a run there is present (0, 0 when nothing ran quarantined)."""
+    out = {r[0]: (0, 0) for r in store.query("SELECT DISTINCT suite FROM runs WHERE started_at >= ?", (since,))}
     rows = store.query(
         "SELECT r.suite, COUNT(DISTINCT a.test), SUM(a.outcome IN ('failed', 'error')) FROM runs r "
         f"JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ? AND {_FLAGGED} GROUP BY r.suite", (since,))
-    return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+    out.update({r[0]: (int(r[1]), int(r[2] or 0)) for r in rows})
+    return out
 
 
 def quarantined_failures(store, run_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

@@ -35,6 +35,7 @@ def test_entries_by_kind_and_absorbed_failures_per_suite(tmp_path):
         Attempt("t2", "error", 1.0, **flagged), Attempt("t3", "failed", 1.0))))
     save_run(store, Run("r2", "s2", NOW - 2 * DAY, attempts=(Attempt("t1", "passed", 1.0, **flagged),)))
     save_run(store, Run("old", "s1", NOW - 8 * DAY, attempts=(Attempt("t9", "failed", 1.0, **flagged),)))  # outside 7d
+    save_run(store, Run("r3", "s3", NOW - DAY, attempts=(Attempt("t1", "failed", 1.0),)))  # nothing quarantined: 0
     config = Config(quarantine_file=str(q))
     assert _scrape(store, config) == [
         'rqobs_quarantine_entries{kind="active"} 1.0',
@@ -42,8 +43,10 @@ def test_entries_by_kind_and_absorbed_failures_per_suite(tmp_path):
         'rqobs_quarantine_entries{kind="expiring"} 2.0',
         'rqobs_quarantined_tests{suite="s1"} 2.0',
         'rqobs_quarantined_tests{suite="s2"} 1.0',
+        'rqobs_quarantined_tests{suite="s3"} 0.0',
         'rqobs_quarantine_absorbed_failures{suite="s1"} 2.0',
         'rqobs_quarantine_absorbed_failures{suite="s2"} 0.0',
+        'rqobs_quarantine_absorbed_failures{suite="s3"} 0.0',
     ]
     q.write_text("quarantine:\n  - {nodeid: a, reason: r, expires: later}\n")
     assert _scrape(store, config)[0] == 'rqobs_quarantined_tests{suite="s1"} 2.0'  # no entries family, no exception

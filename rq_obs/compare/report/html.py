@@ -98,5 +98,8 @@ def render_html(c: Comparison) -> str:
     body.append("<h2>Tests</h2><p>" + escape(
         f"Pass rate {fmt_pct(t.base_pass_rate, False)} → {fmt_pct(t.head_pass_rate, False)}; {len(t.new)} new, "
         f"{len(t.removed)} removed, {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)") + "</p>")
+    if t.quarantined:
+        body.append("<p>" + escape("Quarantined failures (not blocking): " + ", ".join(t.quarantined[:20])
+                                   + (" …" if len(t.quarantined) > 20 else "")) + "</p>")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -104,7 +104,8 @@ def render_markdown(c: Comparison) -> str:
             f"Pass rate {fmt_pct(t.base_pass_rate, False)} → {fmt_pct(t.head_pass_rate, False)}"
             + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
             + f" · {len(t.new)} new · {len(t.removed)} removed · {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)", ""]
-    for label, items in (("Newly flaky", t.newly_flaky), ("Removed", t.removed)):
+    for label, items in (("Newly flaky", t.newly_flaky), ("Removed", t.removed),
+                         ("Quarantined failures (not blocking)", t.quarantined)):
         if items:
             out.append(f"{label}: " + ", ".join(f"`{_cell(x)}`" for x in items[:20]) + (" …" if len(items) > 20 else ""))
     return "\n".join(out).rstrip() + "\n"

@@ -57,9 +57,13 @@ class QuarantinePlugin(SummarySection):
                                  f"renew it or remove it ({self.path}:{e.line})")
 
     @classmethod
-    def from_file(cls, config: pytest.Config, path: Path, now: float, warnings: list[str]) -> "QuarantinePlugin":
+    def from_source(cls, config: pytest.Config, source: Path | str, now: float,
+                    warnings: list[str]) -> "QuarantinePlugin":
+        """From a file, or an ``http(s)://`` URL (`rq-obs serve`'s ``/api/v1/quarantine``)."""
+        from rq_obs.quarantine import remote
+
         try:
-            qlist = read(path)
+            qlist = remote.fetch(source) if isinstance(source, str) else read(source)
         except QuarantineFileError as exc:
             warnings = [*warnings, f"{exc}; no quarantine applied"]
             qlist = None

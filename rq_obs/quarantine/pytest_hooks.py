@@ -21,7 +21,8 @@ from rq_obs.quarantine import DEFAULT_FILE, MARKER
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rq-obs", "rq-obs test-run telemetry")
     group.addoption("--rq-obs-quarantine", dest="rq_obs_quarantine", metavar="PATH", default=None,
-                    help="Quarantine list (default: quarantine_file from the rq-obs config, rq-obs-quarantine.yaml).")
+                    help="Quarantine list: a file, or `rq-obs serve`'s http(s)://HOST/api/v1/quarantine (default: "
+                         "quarantine_file from the rq-obs config, rq-obs-quarantine.yaml).")
     group.addoption("--no-rq-obs-quarantine", dest="rq_obs_quarantine", action="store_const", const="",
                     help="Ignore the quarantine list: every failure fails the run.")
     group.addoption("--rq-obs-new-test-retries", dest="rq_obs_new_test_retries", metavar="N", type=int, default=0,
@@ -59,13 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
     cfg, problem = _settings(config)
     warnings = [problem] if problem else []
     if option != "":
-        path = Path(option) if option else Path(cfg.quarantine_file)
+        source = option or cfg.quarantine_file
+        path = Path(source)
         if not path.is_absolute():
             path = (Path(config.invocation_params.dir) if option else config.rootpath) / path
-        if path.is_file():
+        if source.startswith(("http://", "https://")) or path.is_file():
             from rq_obs.quarantine.plugin import QuarantinePlugin
 
-            config.pluginmanager.register(QuarantinePlugin.from_file(config, path, time.time(), warnings),
+            where = source if source.startswith(("http://", "https://")) else path
+            config.pluginmanager.register(QuarantinePlugin.from_source(config, where, time.time(), warnings),
                                           "rq_obs_quarantine_plugin")
             warnings = []
         elif option:

@@ -1,7 +1,7 @@
 """Routing and the HTTP server (the standard library's ``ThreadingHTTPServer``).
 
 Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``POST /api/v1/snapshots``,
-``GET /healthz``, ``GET /readyz``.
+``GET /healthz``, ``GET /readyz``, ``GET /api/v1/quarantine``.
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
@@ -20,6 +20,8 @@ from rq_obs.config import Config
 from rq_obs.exporters import collectors as build_collectors
 from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.health import HealthCollector, ScrapeStats
+from rq_obs.quarantine.remote import PATH as QUARANTINE_PATH
+from rq_obs.quarantine.remote import reply as quarantine_reply
 from rq_obs.server import health
 from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import ingest
@@ -149,11 +151,14 @@ class Handler(BaseHTTPRequestHandler):
                 "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
                 INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
                 SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
-                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable"}})
+                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable",
+                QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)"}})
         elif path == "/healthz":
             self._json(*health.healthz())
         elif path == "/readyz":
             self._json(*health.readyz(svc.store))
+        elif path == QUARANTINE_PATH:
+            self._send(*quarantine_reply(svc.config.quarantine_file))
         elif path in (INGEST_PATH, SNAPSHOTS_PATH):
             self._json(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         else:

@@ -105,3 +105,16 @@ def test_changed_files_are_those_of_the_head_commit_and_the_working_tree(tmp_pat
     (tmp_path / "tests" / "untracked.py").write_text("x = 4\n")
     assert changed_files(tmp_path / "tests") == {"head.py", "touched.py", "untracked.py"}
     assert changed_files(tmp_path) == {"tests/head.py", "tests/touched.py", "tests/untracked.py"}
+
+
+def test_no_history_retries_nothing_and_says_why(pytester, tmp_path):
+    pytester.makepyfile(test_s="def test_a():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs-new-test-retries=2",
+                                f"--rq-obs-store={tmp_path / 'none.db'}")
+    assert result.parseoutcomes() == {"passed": 1}
+    result.stdout.fnmatch_lines(["*rq-obs: warning: early flake detection: suite 'test_no_history_retries_nothing_"
+                                 "and_says_why0' has no complete run in the store yet, so no test can be told new; "
+                                 "nothing retried"])
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs-new-test-retries=-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--rq-obs-new-test-retries: -1; expected 0 (off) or a positive number*"])

@@ -9,7 +9,8 @@ only the quarantine plugin differs) in three configurations:
 
 Prints, per configuration, instructions of the pytest process under ``valgrind --tool=callgrind``
 (``PYTHONHASHSEED=0``; machine load does not move them) and the median wall time of ``--reps`` runs,
-and the difference per test against ``no list``.
+and against ``no list``: the fixed cost per session (the difference on a 1-test suite: imports, reading
+and parsing the list) and the cost per test (the rest of the difference, divided by N - 1).
 
     python benchmarks/quarantine_overhead.py [--tests 1000] [--reps 3] [--no-instructions]
 """
@@ -72,28 +73,34 @@ def main() -> None:
     ap.add_argument("--no-instructions", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        configs = {}
+        configs, singles = {}, {}
         for name, listed, failing in (("no list", False, 0), ("list, 50 entries", True, 0),
                                       ("list, 50 entries, 10 failing quarantined", True, 10)):
-            d = Path(tmp) / str(len(configs))
-            d.mkdir()
-            make_suite(d, args.tests, failing)
-            if listed:
-                quarantine(d, failing)
-            configs[name] = d
+            for size, into in ((args.tests, configs), (1, singles)):
+                d = Path(tmp) / f"{len(configs)}-{len(singles)}-{size}"
+                d.mkdir()
+                make_suite(d, size, min(failing, size))
+                if listed:
+                    quarantine(d, failing)
+                into[name] = d
         walls = {name: [] for name in configs}
         for _ in range(args.reps):  # interleaved, so machine load hits all alike
             for name, d in configs.items():
                 walls[name].append(wall(d))
         counts = {} if args.no_instructions else {name: instructions(d) for name, d in configs.items()}
+        ones = {} if args.no_instructions else {name: instructions(d) for name, d in singles.items()}
         base = "no list"
-        print(f"{args.tests} trivial tests, median of {args.reps} wall times; instructions: one callgrind run")
+        print(f"{args.tests} trivial tests, median of {args.reps} wall times; instructions: one callgrind run of "
+              f"{args.tests} tests and one of 1 test (fixed = the 1-test difference, per test = the rest / "
+              f"{args.tests - 1})")
         for name in configs:
             med = statistics.median(walls[name])
-            line = f"{name:45s} wall {med:6.2f} s ({(med - statistics.median(walls[base])) / args.tests * 1e6:+7.1f} µs/test)"
+            line = f"{name:45s} wall {med:6.2f} s ({med - statistics.median(walls[base]):+6.2f} s)"
             if counts:
-                line += (f"  instructions {counts[name] / 1e6:9.1f} M "
-                         f"({(counts[name] - counts[base]) / args.tests:+9.0f} per test)")
+                fixed = ones[name] - ones[base]
+                per_test = (counts[name] - counts[base] - fixed) / (args.tests - 1)
+                line += (f"  instructions {counts[name] / 1e6:8.1f} M: fixed {fixed / 1e6:+7.1f} M, "
+                         f"per test {per_test:+8.0f}")
             print(line)
 
 

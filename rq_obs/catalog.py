@@ -112,6 +112,7 @@ EXPORTERS = {
     "otelcol": "OpenTelemetry Collector internal telemetry",
     "prometheus": "Prometheus itself (synthetic scrape series)",
     "instrumented": "an app instrumented by `rq-obs instrument apply` (its own /metrics endpoint)",
+    "quarantine": "rq-obs serve: the quarantine list (quarantine_file) and quarantined attempts in the store",
 }
 
 
@@ -216,6 +217,11 @@ class M:
     TEST_LAST_FLAKE = Metric("rqobs_test_last_flake_timestamp_seconds", _G, "seconds", ("suite", "test"), "Unix time a test last flaked.", "analytics")
     FLAKY_TESTS = Metric("rqobs_flaky_tests", _G, "", ("suite",), "Number of tests currently flaky.", "analytics")
     BROKEN_TESTS = Metric("rqobs_broken_tests", _G, "", ("suite",), "Number of tests currently broken (their latest flaky_min_attempts attempts all failed).", "analytics")
+
+    # --- quarantine (the list file and quarantined attempts in the store) -----------
+    QUARANTINE_ENTRIES = Metric("rqobs_quarantine_entries", _G, "", ("kind",), "Entries of the quarantine list by kind: active, expiring (ends within a week, still active) or expired.", "quarantine")
+    QUARANTINED_TESTS = Metric("rqobs_quarantined_tests", _G, "", ("suite",), "Tests that ran under an active quarantine entry in the flaky window.", "quarantine")
+    QUARANTINE_ABSORBED_FAILURES = Metric("rqobs_quarantine_absorbed_failures", _G, "", ("suite",), "Failed or errored attempts of quarantined tests in the flaky window: failures that did not fail their run.", "quarantine")
 
     # --- tracked-file change impact (analytics) -------------------------------------
     CHANGE_PASS_RATE = Metric("rqobs_change_pass_rate_ratio", _G, "ratio", ("path", "period"), "Pass rate before and after the last change of a tracked file.", "analytics")

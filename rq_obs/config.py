@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 from rq_obs.configfiles import CONFIG_FILE_NAMES, ENV_PREFIX, squash
 from rq_obs.errors import ConfigError
 from rq_obs.inputs import read_yaml_mapping
+from rq_obs.quarantine import DEFAULT_FILE as QUARANTINE_FILE
 
 __all__ = ["Config", "Loaded", "load", "FIELDS", "SECRET_PATTERN", "is_secret_name"]
 
@@ -210,6 +211,10 @@ class Config:
     no_runs_hours: int = _f(24, "alert when no test run was ingested for this many hours", _positive)
     quality_drop_threshold: float = _f(5.0, "alert when a release's quality score is this many points below the previous release's", _non_negative)
     flaky_rise_threshold: int = _f(0, "alert when a suite has more than this many additional flaky tests than a day before", _non_negative)
+    quarantine_file: str = _f(QUARANTINE_FILE, "the quarantine list, committed with the code so every entry is reviewed in a PR (relative to the project directory)")
+    quarantine_expiry: str = _f("14d", "default lifetime of an entry `rq-obs quarantine suggest --apply` writes: a quarantine must end", _duration)
+    quarantine_end_after: int = _f(10, "a quarantined test that passed this many counted attempts in a row since it was quarantined is suggested for removal", _positive)
+    quarantine_alert_count: int = _f(10, "alert when more tests than this are quarantined in a suite", _non_negative)
     # --- release quality ----------------------------------------------------------
     baseline: str = _f("previous", "one baseline snapshot per release; compare against the previous release unless a release name is given")
     quality_weights: dict = _f({"code_quality": 25, "test_coverage": 20, "dependencies": 20, "documentation": 15, "performance": 20}, "quality-score weight of each dimension; a dimension without input is left out and the rest re-weighted", _weights)

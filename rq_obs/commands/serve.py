@@ -13,7 +13,7 @@ import threading
 
 import click
 
-from rq_obs.commands._common import config_from, open_store, store_option
+from rq_obs.commands._common import config_from, open_store, project_root, store_option
 
 
 @click.command("serve")
@@ -30,6 +30,9 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("rq_obs.server")
     config = config_from(ctx)
+    from rq_obs.quarantine.listfile import resolved_config  # the quarantine collector reads the project's list
+
+    config = resolved_config(config, project_root(ctx))
     store = open_store(ctx, store_path, create=True)
 
     from rq_obs.server.app import make_server

@@ -1,7 +1,8 @@
 """Test deltas between two snapshots: pass rate, new / removed tests, flaky tests in the head.
 
 A test is *flaky* in a snapshot when its recorded attempts include both a pass and a
-failure or error.
+failure or error. *Quarantined* tests are those whose failures in the head were absorbed by the
+quarantine (the snapshot counts them under ``quarantined``): listed apart from real failures.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class TestDiff:
     removed: tuple[str, ...]
     flaky: tuple[str, ...]
     newly_flaky: tuple[str, ...]
+    quarantined: tuple[str, ...] = ()  # head tests whose failures the quarantine absorbed (not blocking)
 
     @property
     def pass_rate_delta(self) -> float | None:
@@ -38,7 +40,7 @@ class TestDiff:
     def to_dict(self) -> dict[str, Any]:
         return {"base_pass_rate": self.base_pass_rate, "head_pass_rate": self.head_pass_rate,
                 "pass_rate_delta": self.pass_rate_delta, "new": list(self.new), "removed": list(self.removed),
-                "flaky": list(self.flaky), "newly_flaky": list(self.newly_flaky)}
+                "flaky": list(self.flaky), "newly_flaky": list(self.newly_flaky), "quarantined": list(self.quarantined)}
 
 
 def diff_tests(base: TestSummary, head: TestSummary) -> TestDiff:
@@ -47,4 +49,6 @@ def diff_tests(base: TestSummary, head: TestSummary) -> TestDiff:
     new = tuple(sorted(ht - bt)) if bt else ()
     removed = tuple(sorted(bt - ht)) if ht else ()
     fh, fb = flaky_tests(head.tests), set(flaky_tests(base.tests))
-    return TestDiff(base.pass_rate, head.pass_rate, new, removed, tuple(fh), tuple(t for t in fh if t not in fb))
+    quarantined = tuple(sorted(t for t, o in head.tests.items() if o.get("quarantined", 0)))
+    return TestDiff(base.pass_rate, head.pass_rate, new, removed, tuple(fh), tuple(t for t in fh if t not in fb),
+                    quarantined)

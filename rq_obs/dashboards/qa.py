@@ -8,10 +8,11 @@ from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
 from rq_obs.dashboards.defaults import Spec, query_var
 from rq_obs.dashboards.panels import Q
-from rq_obs.rules.definitions import COUNTED, PASSED, N
+from rq_obs.rules.definitions import COUNTED, PASSED, QUARANTINE_EXPIRED, QUARANTINE_HELD, N
 
 FAILED = 'outcome=~"failed|error"'
 SPAN_TEST = 'span_name=~"$test"'
+EXPIRING = 'kind="expiring"'
 
 
 def spec(config: Config) -> Spec:
@@ -103,12 +104,30 @@ def spec(config: Config) -> Spec:
                Q(f"sum by (status) (increase({q.sel(M.TEST_RUNS.total, q.SUITE)}[$__range]))", "{{status}}"), w=12,
                h=8),
     ]
+    entries = M.QUARANTINE_ENTRIES.name
+    quarantine = [
+        P.stat("Quarantined tests", "Entries of the quarantine list that still hold (failures of their tests do not "
+               f"fail runs), against quarantine_alert_count = {config.quarantine_alert_count}; 'ran' counts the "
+               f"selected suites' tests that ran quarantined over the {config.flaky_window} window.", "short",
+               Q(f"sum({q.sel(entries, QUARANTINE_HELD)})", "entries"),
+               Q(f"sum({q.sel(M.QUARANTINED_TESTS.name, q.SUITE)})", "ran"),
+               thresholds=P.ceiling(config.quarantine_alert_count + 1, max(config.quarantine_alert_count, 1)), w=6),
+        P.stat("Entries expiring within a week", "Entries that end within 7 days (still holding), and entries that "
+               "expired: their tests fail runs again until renewed or removed (rq-obs quarantine list).", "short",
+               Q(f"sum({q.sel(entries, EXPIRING)})", "expiring"),
+               Q(f"sum({q.sel(entries, QUARANTINE_EXPIRED)})", "expired"), thresholds=P.ceiling(1), w=6),
+        P.timeseries("Failures absorbed by quarantine", "Failed or errored attempts of quarantined tests over the "
+                     f"{config.flaky_window} window, per suite: failures that did not fail their run (each is stored "
+                     "as it happened).", "short",
+                     Q(q.sel(M.QUARANTINE_ABSORBED_FAILURES.name, q.SUITE), "{{suite}}"), w=12, h=6),
+    ]
     return Spec(
         name="qa",
         description="Test health for QA engineers: pass rate by test, flaky and broken tests, stability, "
                     "failures and retries, slow tests, outcomes by marker and by worker.",
         rows=[P.row("Pass rates", *pass_rates), P.row("Flakiness and stability", *flaky),
-              P.row("Failures, retries and duration", *failures), P.row("Breakdowns", *breakdown)],
+              P.row("Failures, retries and duration", *failures), P.row("Breakdowns", *breakdown),
+              P.row("Quarantine", *quarantine)],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
                    query_var("test", "Test", M.TEST_ATTEMPTS.total, "test", matchers=q.SUITE)],
     )

@@ -22,6 +22,7 @@ PLUGGABLE = (
     ("analytics", "AnalyticsCollector"),
     ("release", "ReleaseCollector"),
     ("host", "collector"),
+    ("quarantine", "QuarantineCollector"),
 )
 
 

@@ -166,6 +166,11 @@ def recording_names(config: Config) -> frozenset[str]:
     return frozenset(r.record for r in recording_rules(config))
 
 
+#: Quarantine entries that still hold (active, or ending within a week) and those that expired.
+QUARANTINE_HELD = 'kind=~"active|expiring"'
+QUARANTINE_EXPIRED = 'kind="expired"'
+
+
 def alerts(config: Config) -> tuple[Alert, ...]:
     budget = config.daily_budget_usd
     up = sel(M.UP.name, f'job="{EXPORTER_JOB}"')
@@ -234,4 +239,13 @@ def alerts(config: Config) -> tuple[Alert, ...]:
         Alert("RqObsNoRunsIngested", f"time() - max({M.INGEST_LAST.name})", ">", config.no_runs_hours * 3600,
               "10m", "warning", f"No test runs ingested for {config.no_runs_hours} hours",
               "The last test run was stored {value} ago.", "no-runs-ingested", "humanizeDuration"),
+        Alert("RqObsQuarantineTooLarge", f"sum({sel(M.QUARANTINE_ENTRIES.name, QUARANTINE_HELD)})", ">",
+              config.quarantine_alert_count, "1h", "warning", "Too many tests quarantined",
+              f"{{value}} tests are quarantined (threshold {config.quarantine_alert_count}): their failures no longer "
+              "fail runs. Fix or remove entries (rq-obs quarantine suggest lists those that can end).",
+              "quarantine-too-large"),
+        Alert("RqObsQuarantineEntryExpired", f"sum({sel(M.QUARANTINE_ENTRIES.name, QUARANTINE_EXPIRED)})", ">", 0,
+              "5m", "warning", "A quarantine entry expired",
+              "{value} quarantine entries expired: their tests fail runs again. Renew or remove them "
+              "(rq-obs quarantine list names each entry and its owner).", "quarantine-entry-expired"),
     )

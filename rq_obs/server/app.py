@@ -1,9 +1,10 @@
 """Routing for ``rq-obs serve``; the connections, limits and worker pools are :mod:`rq_obs.server.http`'s.
 
 Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``POST /api/v1/snapshots``,
-``GET /healthz``, ``GET /readyz``. Any other method answers 405, any other path 404, both with a JSON body.
-``/``, ``/healthz`` and refusals are answered in the event loop; ``/metrics`` and ``/readyz`` by the scrape
-pool, pushes by the ingest pool (so a scrape is answered while ingest is saturated).
+``GET /healthz``, ``GET /readyz``, ``GET /api/v1/quarantine``. Any other method answers 405, any other path 404,
+both with a JSON body. ``/``, ``/healthz`` and refusals are answered in the event loop; ``/metrics``, ``/readyz``
+and the quarantine list by the scrape pool, pushes by the ingest pool (so a scrape is answered while ingest is
+saturated).
 Every request is logged once at INFO (method, path, status, bytes, milliseconds; never
 headers, so the bearer token is never logged).
 """
@@ -20,6 +21,8 @@ from rq_obs.config import Config
 from rq_obs.exporters import collectors as build_collectors
 from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.health import HealthCollector, ScrapeStats
+from rq_obs.quarantine.remote import PATH as QUARANTINE_PATH
+from rq_obs.quarantine.remote import reply as quarantine_reply
 from rq_obs.server import health
 from rq_obs.server.http import AsyncHTTPServer, Headers, Limits, Pending, Response, json_response
 from rq_obs.server.ingest import PATH as INGEST_PATH
@@ -102,15 +105,18 @@ def _routes(svc: Service):
                 "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
                 INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
                 SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
-                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable"}})
+                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable",
+                QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)"}})
         if path == "/healthz":
             return json_response(*health.healthz())
         if path == "/readyz":
             return Pending("scrape", lambda _body: json_response(*health.readyz(svc.store, svc.config)))
+        if path == QUARANTINE_PATH:
+            return Pending("scrape", lambda _body: Response(*quarantine_reply(svc.config.quarantine_file)))
         if path in (INGEST_PATH, SNAPSHOTS_PATH):
             return json_response(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         return json_response(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "
-                                            f"/healthz, /readyz"})
+                                            f"/healthz, /readyz, {QUARANTINE_PATH}"})
 
     def post(path: str, headers: Headers) -> Response | Pending:
         if path == INGEST_PATH:

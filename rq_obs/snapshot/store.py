@@ -18,6 +18,7 @@ from collections import defaultdict
 from typing import Callable
 
 from rq_obs.errors import InputError, UsageError
+from rq_obs.quarantine import MARKER as QUARANTINE_MARKER
 from rq_obs.snapshot.model import Snapshot, TestSummary, snapshot_from_dict
 from rq_obs.store import Store
 from rq_obs.store.totals import Totals, key_cache
@@ -188,7 +189,9 @@ def summarise_tests(store: Store, commit: str, window_seconds: float, now: float
 
     Pass rate = passed / (passed + failed + error); skipped/xfailed/xpassed are not counted.
     """
-    base = ("SELECT a.test AS test, a.outcome AS outcome, COUNT(*) AS n, COUNT(DISTINCT a.run_id) AS runs "
+    # q: attempts the quarantine plugin flagged; the failures among them are also counted as "quarantined"
+    base = ("SELECT a.test AS test, a.outcome AS outcome, COUNT(*) AS n, COUNT(DISTINCT a.run_id) AS runs, "
+            f"SUM(a.markers LIKE '%\"{QUARANTINE_MARKER}\"%') AS q "
             "FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE {} GROUP BY a.test, a.outcome")
     rows, scope = [], "none"
     if commit:
@@ -208,6 +211,8 @@ def summarise_tests(store: Store, commit: str, window_seconds: float, now: float
         if r["outcome"] in _COUNTED:
             counts[_COUNTED[r["outcome"]]] += r["n"]
         tests[r["test"]][r["outcome"]] = r["n"]
+        if r["q"] and r["outcome"] in ("failed", "error"):
+            tests[r["test"]]["quarantined"] = tests[r["test"]].get("quarantined", 0) + r["q"]
     runs = store.query(*run_q)[0][0] if rows else 0
     return TestSummary(counts["passed"], counts["failed"], counts["errors"], counts["skipped"], runs, scope,
                        {k: dict(sorted(v.items())) for k, v in sorted(tests.items())})

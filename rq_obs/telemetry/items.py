@@ -16,6 +16,7 @@ EXPERIMENT_MARKER = "rq_obs_experiment"
 BUILTIN_MARKERS = frozenset({
     "parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings", "tryfirst", "trylast",
     "flaky", "timeout", "asyncio", "anyio", "no_cover", "django_db",
+    "rq_obs_quarantined",  # added by the quarantine plugin: a flag on the attempt, not what the test is about
 })
 
 

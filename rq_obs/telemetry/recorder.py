@@ -49,6 +49,7 @@ from rq_obs.store.records import ApiCall, Run
 from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
 from rq_obs.telemetry.api import call_from_wire
 from rq_obs.store.spill import is_locked
+from rq_obs.quarantine import MARKER as QUARANTINED
 from rq_obs.telemetry.summary import attempt_categories, category, collect_error_text
 
 __all__ = ["BATCH_SIZE", "BATCH_SECONDS", "AttemptRow", "Recorder", "price_function", "attempt_outcome", "span_attributes",
@@ -247,7 +248,8 @@ class Recorder:
     @staticmethod
     def phase(part: list, report: Any) -> None:
         """Note a setup or call report in ``part`` ([setup, call, start]): (outcome, xfail?, duration)."""
-        phase = (report.outcome, hasattr(report, "wasxfail"), report.duration)
+        # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
+        phase = (report.__dict__.get("rq_obs_outcome") or report.outcome, hasattr(report, "wasxfail"), report.duration)
         if report.when == "setup":
             part[0] = phase
             part[2] = getattr(report, "start", 0.0)
@@ -297,8 +299,10 @@ class Recorder:
                         variant: str | None, attributes: dict, dropped: int, calls: tuple) -> None:
         if part is None:
             part = [None, None, getattr(teardown, "start", 0.0)]
-        outcome, duration = attempt_outcome(part[0], part[1], teardown.outcome)
-        summary = attempt_categories(part[0], part[1], teardown.outcome if teardown.when == "teardown" else "passed")
+        # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
+        td_outcome = teardown.__dict__.get("rq_obs_outcome") or teardown.outcome
+        outcome, duration = attempt_outcome(part[0], part[1], td_outcome)
+        summary = attempt_categories(part[0], part[1], td_outcome if teardown.when == "teardown" else "passed")
         if teardown.when != "teardown":  # xdist's "???" report for a test whose worker crashed
             summary = category(teardown.outcome, teardown.when, False)
         n = self._seen.get(nodeid, 0) + 1
@@ -313,6 +317,8 @@ class Recorder:
         worker = getattr(teardown, "worker_id", None) or "main"
         test_category = info.get("category") or "none"
         markers = tuple(info.get("markers") or ())
+        if QUARANTINED in markers:  # pytest's summary counted the absorbed failure or error as quarantined
+            summary = " ".join("quarantined" if c in ("failed", "error") else c for c in summary.split())
         variant = variant or info.get("variant") or "control"
         duration = float(duration)
         if self.sink is None:

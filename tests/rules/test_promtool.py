@@ -300,6 +300,21 @@ def _tests() -> list[dict]:
         "input_series": [inp(last, "0+60x1500")],
         "alert_rule_test": [alert_at("RqObsNoRunsIngested", "1460m")],
     })
+
+    # --- quarantine: 10 entries held, 11 from 61m (threshold 10); an entry expires at 31m ------------------
+    entries = M.QUARANTINE_ENTRIES.name
+    t.append({
+        "interval": "1m",
+        "input_series": [inp(entries, "8x60 9x120", kind="active"), inp(entries, "2x180", kind="expiring"),
+                         inp(entries, "0x30 1x150", kind="expired")],
+        "alert_rule_test": [
+            alert_at("RqObsQuarantineTooLarge", "55m"),  # 10: not above the threshold
+            alert_at("RqObsQuarantineTooLarge", "100m"),  # 11 since 61m (seen at 65m): pending, for: 1h
+            alert_at("RqObsQuarantineTooLarge", "130m", fired("RqObsQuarantineTooLarge", "11")),
+            alert_at("RqObsQuarantineEntryExpired", "30m"),
+            alert_at("RqObsQuarantineEntryExpired", "40m", fired("RqObsQuarantineEntryExpired", "1")),
+        ],
+    })
     return t
 
 

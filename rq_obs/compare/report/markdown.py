@@ -63,6 +63,7 @@ def render_markdown(c: Comparison) -> str:
                        + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
                        + f" · {len(t.new)} new · {len(t.removed)} removed · {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)"),
         "test_lists": [(label, items[:20], len(items) > 20) for label, items in
-                       (("Newly flaky", t.newly_flaky), ("Removed", t.removed)) if items],
+                       (("Newly flaky", t.newly_flaky), ("Removed", t.removed),
+                        ("Quarantined failures (not blocking)", t.quarantined)) if items],
     }
     return _template().render(**ctx).rstrip() + "\n"

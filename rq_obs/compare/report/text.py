@@ -60,6 +60,9 @@ def render_text(c: Comparison) -> str:
     out.append(f"Tests: pass rate {fmt_pct(t.base_pass_rate, False)} -> {fmt_pct(t.head_pass_rate, False)}"
                + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
                + f"; {len(t.new)} new, {len(t.removed)} removed, {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)")
+    if t.quarantined:
+        out.append(f"  quarantined failures (not blocking): {', '.join(t.quarantined[:20])}"
+                   + (" ..." if len(t.quarantined) > 20 else ""))
     out.append("")
     out.append("Quality dimensions (weight -> effective weight: base -> head):")
     for d, w in c.head_score.weights.items():

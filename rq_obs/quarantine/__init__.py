@@ -1,0 +1,11 @@
+"""Flaky-test quarantine (a committed list with reason, owner and expiry) and early flake detection.
+
+Nothing is imported here: the pytest entry point reads :data:`DEFAULT_FILE` before deciding whether to
+load anything else (a project without a quarantine file pays for one ``stat``).
+"""
+
+#: The quarantine list's default path (relative to the project directory); config field ``quarantine_file``.
+DEFAULT_FILE = "rq-obs-quarantine.yaml"
+
+#: The marker the plugin puts on a test under an active entry; stored with each attempt (the quarantined flag).
+MARKER = "rq_obs_quarantined"

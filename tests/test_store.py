@@ -146,3 +146,11 @@ def test_the_default_store_directory_it_creates_keeps_itself_out_of_git(tmp_path
     Store(tmp_path / "mine" / "store.db")  # a directory the user made is left as it is
     Store(tmp_path / "new" / "store.db")  # and only .rq-obs/ gets the file
     assert sorted(p.name for p in tmp_path.rglob(".gitignore")) == [".gitignore"]
+    # a .rq-obs/ that something else made first (a CI step writing .rq-obs/ci-release) gets it with the store
+    (tmp_path / "p" / ".rq-obs").mkdir(parents=True)
+    (tmp_path / "p" / ".rq-obs" / "ci-release").write_text("1.0\n")
+    Store(tmp_path / "p" / ".rq-obs" / "store.db")
+    assert (tmp_path / "p" / ".rq-obs" / ".gitignore").read_text() == "# created by rq-obs: the local store\n*\n"
+    (tmp_path / "p" / ".rq-obs" / ".gitignore").write_text("store.db\n")  # the user's own is kept
+    Store(tmp_path / "p" / ".rq-obs" / "store.db")
+    assert (tmp_path / "p" / ".rq-obs" / ".gitignore").read_text() == "store.db\n"

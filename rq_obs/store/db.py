@@ -154,10 +154,12 @@ class Store:
         self.readonly = readonly
         #: seconds a write waits for another process's write lock before SQLITE_BUSY ("database is locked")
         self.busy_timeout = busy_timeout
-        if create and not self.path.parent.exists():
+        if create and not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.path.parent.name == ".rq-obs":  # the default store's directory: keep it out of git
-                (self.path.parent / ".gitignore").write_text("# created by rq-obs: the local store\n*\n")
+            ignore = self.path.parent / ".gitignore"
+            # the default store's directory: kept out of git, also when something else made the directory first
+            if self.path.parent.name == ".rq-obs" and not ignore.exists():
+                ignore.write_text("# created by rq-obs: the local store\n*\n")
         self._local = threading.local()
         self._ensured: set[str] = set()
         self._lock = threading.Lock()

@@ -23,7 +23,7 @@ from rq_obs.instrument import java
 from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
-from tests.telemetry.test_otlp import Receiver, _attr
+from tests.e2e.conftest import jaeger_server_spans
 
 pytestmark = pytest.mark.e2e
 
@@ -59,13 +59,14 @@ def built(tmp_path_factory) -> Path:
     return root
 
 
-def test_spring_boot_app_serves_metrics_to_prometheus_and_spans_over_otlp(built, tmp_path):
+def test_spring_boot_app_serves_metrics_to_prometheus_and_spans_to_the_collector(built, tmp_path, trace_backend):
+    collector, jaeger = trace_backend
     port = free_port()
     base, instance = f"http://127.0.0.1:{port}", f"127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "RQ_OBS_", "JAVA_TOOL"))}
     log = tmp_path / "app.log"
-    with Receiver() as receiver, open(log, "wb") as out:
-        env.update(SERVER_PORT=str(port), SERVER_ADDRESS="127.0.0.1", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+    with open(log, "wb") as out:
+        env.update(SERVER_PORT=str(port), SERVER_ADDRESS="127.0.0.1", OTEL_EXPORTER_OTLP_ENDPOINT=collector.otlp_http,
                    OTEL_BSP_SCHEDULE_DELAY="500")
         proc = subprocess.Popen(["./" + java.RUN_SCRIPT], cwd=built, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -118,19 +119,14 @@ def test_spring_boot_app_serves_metrics_to_prometheus_and_spans_over_otlp(built,
                 assert sorted(t for t, results in q.items() if not any(results)) == [
                     "Function time p95", "Peak memory per call p95"]  # Python @traced/@profiled only
 
-            def server_spans():
-                return [(res, s) for res, s in receiver.spans() if s.kind == 2]
-
-            wait_until(lambda: len(server_spans()) >= 15, 60, what="15 server spans from the Java agent",
-                       describe=lambda: [(s.kind, s.name) for _, s in receiver.spans()])
-            spans = server_spans()
-            assert {res["service.name"] for res, _ in spans} == {"notes"}
-            routes = [(_attr(s, "http.route") if any(a.key == "http.route" for a in s.attributes) else "", s.status.code)
-                      for _, s in spans]
-            # 7 answered 200 and one 404 (a client error leaves a server span's status unset); 5xx are errors.
-            # Unlike the Python and Node modules, the agent also traces the probe paths.
-            assert routes.count(("/api/notes/{id}", 0)) == 8 and routes.count(("/boom", 2)) == 3
-            assert routes.count(("/slow", 0)) == 3 and routes.count(("/api/notes", 0)) == 1
+            # the agent's spans, through the real collector into Jaeger: 7 answered 200 and one 404 (a client
+            # error leaves a server span's status unset); 5xx are errors. Unlike the Python and Node modules, the
+            # agent also traces the probe paths.
+            wait_until(lambda: len([s for s in jaeger_server_spans(jaeger, "notes") if "http.route" in s]) >= 15, 90,
+                       what="15 server spans of notes in Jaeger", describe=lambda: jaeger_server_spans(jaeger, "notes"))
+            routes = [(s.get("http.route", ""), bool(s.get("error"))) for s in jaeger_server_spans(jaeger, "notes")]
+            assert routes.count(("/api/notes/{id}", False)) == 8 and routes.count(("/boom", True)) == 3
+            assert routes.count(("/slow", False)) == 3 and routes.count(("/api/notes", False)) == 1
         finally:
             proc.terminate()
             proc.wait(60)

@@ -23,7 +23,8 @@ from rq_obs.catalog import M
 from rq_obs.config import Config
 from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
-from tests.telemetry.test_otlp import Receiver, _attr
+from tests.e2e.conftest import jaeger_server_spans
+from tests.telemetry.test_otlp import Receiver
 
 pytestmark = pytest.mark.e2e
 
@@ -98,78 +99,72 @@ class App:
         self._out.close()
 
 
-def test_express_app_serves_metrics_to_prometheus_and_spans_over_otlp(installed, tmp_path):
-    with Receiver() as receiver:
-        app = App(installed, tmp_path / "app.log", {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-                                                    "OTEL_SERVICE_NAME": "notes-api"})
-        try:
-            base, instance = app.base, app.instance
-            status, body = http_get(base + "/ready")
-            assert (status, body) == (200, b'{"status":"ready","service":"notes-api"}')
-            phase1 = [("GET", "/api/notes/1"), ("GET", "/api/notes/0"), ("GET", "/nope"), ("POST", "/api/notes"),
-                      ("GET", "/boom"), ("GET", "/async-boom"), ("GET", "/slow")]
-            assert [request(base, m, p) for m, p in phase1] == [200, 404, 404, 201, 500, 500, 200]
+def test_express_app_serves_metrics_to_prometheus_and_spans_to_the_collector(installed, tmp_path, trace_backend):
+    collector, jaeger = trace_backend
+    app = App(installed, tmp_path / "app.log", {"OTEL_EXPORTER_OTLP_ENDPOINT": collector.otlp_http,
+                                                "OTEL_SERVICE_NAME": "notes-api"})
+    try:
+        base, instance = app.base, app.instance
+        status, body = http_get(base + "/ready")
+        assert (status, body) == (200, b'{"status":"ready","service":"notes-api"}')
+        phase1 = [("GET", "/api/notes/1"), ("GET", "/api/notes/0"), ("GET", "/nope"), ("POST", "/api/notes"),
+                  ("GET", "/boom"), ("GET", "/async-boom"), ("GET", "/slow")]
+        assert [request(base, m, p) for m, p in phase1] == [200, 404, 404, 201, 500, 500, 200]
 
-            config = dataclasses.replace(Config(), app_targets=[instance], scrape_interval="1s",
-                                         evaluation_interval="1s")
-            count = M.HTTP_SERVER_DURATION.count
-            with Prometheus(tmp_path, prometheus_yaml(config, tmp_path / "rules")) as prom:
-                wait_until(lambda: prom.value(f"sum({count})") == 7, 60, what="Prometheus scraping the Node app",
-                           describe=lambda: (prom.query(count), http_get(prom.url + "/api/v1/targets")[1][:800], (tmp_path / "app.log").read_text()[-1500:]))
-                phase2 = [("GET", "/api/notes/1")] * 6 + [("GET", "/boom")] * 2 + [("GET", "/slow")] * 2
-                assert [request(base, m, p) for m, p in phase2] == [200] * 6 + [500] * 2 + [200] * 2
-                wait_until(lambda: prom.value(f"sum({count})") == 17, 60, what="the second phase scraped")
-                wait_until(lambda: prom.value(f"min(count_over_time({count}[5m]))") >= 10, 60,
-                           what="10 samples per series")
+        config = dataclasses.replace(Config(), app_targets=[instance], scrape_interval="1s",
+                                     evaluation_interval="1s")
+        count = M.HTTP_SERVER_DURATION.count
+        with Prometheus(tmp_path, prometheus_yaml(config, tmp_path / "rules")) as prom:
+            wait_until(lambda: prom.value(f"sum({count})") == 7, 60, what="Prometheus scraping the Node app",
+                       describe=lambda: (prom.query(count), http_get(prom.url + "/api/v1/targets")[1][:800], (tmp_path / "app.log").read_text()[-1500:]))
+            phase2 = [("GET", "/api/notes/1")] * 6 + [("GET", "/boom")] * 2 + [("GET", "/slow")] * 2
+            assert [request(base, m, p) for m, p in phase2] == [200] * 6 + [500] * 2 + [200] * 2
+            wait_until(lambda: prom.value(f"sum({count})") == 17, 60, what="the second phase scraped")
+            wait_until(lambda: prom.value(f"min(count_over_time({count}[5m]))") >= 10, 60,
+                       what="10 samples per series")
 
-                raw = prom.query(count)
-                assert {r["metric"]["job"] for r in raw} == {"apps"}
-                assert by(raw, "http_request_method", "http_route", "http_response_status_code", "error_type") == {
-                    ("GET", "/api/notes/:id", "200", ""): 7, ("GET", "/api/notes/:id", "404", ""): 1,
-                    ("GET", "", "404", ""): 1, ("POST", "/api/notes", "201", ""): 1,
-                    ("GET", "/boom", "500", "TypeError"): 3, ("GET", "/async-boom", "500", "RangeError"): 1,
-                    ("GET", "/slow", "200", ""): 3}
+            raw = prom.query(count)
+            assert {r["metric"]["job"] for r in raw} == {"apps"}
+            assert by(raw, "http_request_method", "http_route", "http_response_status_code", "error_type") == {
+                ("GET", "/api/notes/:id", "200", ""): 7, ("GET", "/api/notes/:id", "404", ""): 1,
+                ("GET", "", "404", ""): 1, ("POST", "/api/notes", "201", ""): 1,
+                ("GET", "/boom", "500", "TypeError"): 3, ("GET", "/async-boom", "500", "RangeError"): 1,
+                ("GET", "/slow", "200", ""): 3}
 
-                panels = app_panels(config)
-                at = time.time()
-                q = {title: [prom.query(e, time=at) for e in exprs] for title, exprs in panels.items()}
-                rate = by(q["App request rate"][0], "instance", "http_request_method", "http_route")
-                one = rate[(instance, "GET", "/boom")] / 2
-                assert {k: round(v / one, 9) for k, v in rate.items()} == {
-                    (instance, "GET", "/api/notes/:id"): 6, (instance, "GET", ""): 0,
-                    (instance, "POST", "/api/notes"): 0, (instance, "GET", "/boom"): 2,
-                    (instance, "GET", "/async-boom"): 0, (instance, "GET", "/slow"): 2}
-                ratio, recorded = q["App error ratio"]
-                assert by(ratio, "instance") == {(instance,): pytest.approx(2 / 10, rel=1e-9)}
-                errors = by(q["App errors by route"][0], "http_route", "http_response_status_code", "error_type")
-                assert errors == {("/boom", "500", "TypeError"): pytest.approx(2 * one),
-                                  ("/async-boom", "500", "RangeError"): 0.0}
-                per_route = by(q["App p95 latency by route"][0], "instance", "http_route")
-                assert per_route[(instance, "/slow")] == pytest.approx(0.25 + 0.25 * 0.95, rel=1e-9)
-                assert by(q["App targets up"][0], "instance") == {(instance,): 1.0}
-                assert by(q["App in-flight requests"][0], "instance") == {(instance,): 0.0}
-                empty = sorted(t for t, results in q.items() if not any(results))
-                # the function panels read @traced/@profiled Python functions, which a Node app has none of
-                assert empty == ["Function time p95", "Peak memory per call p95"]
+            panels = app_panels(config)
+            at = time.time()
+            q = {title: [prom.query(e, time=at) for e in exprs] for title, exprs in panels.items()}
+            rate = by(q["App request rate"][0], "instance", "http_request_method", "http_route")
+            one = rate[(instance, "GET", "/boom")] / 2
+            assert {k: round(v / one, 9) for k, v in rate.items()} == {
+                (instance, "GET", "/api/notes/:id"): 6, (instance, "GET", ""): 0,
+                (instance, "POST", "/api/notes"): 0, (instance, "GET", "/boom"): 2,
+                (instance, "GET", "/async-boom"): 0, (instance, "GET", "/slow"): 2}
+            ratio, recorded = q["App error ratio"]
+            assert by(ratio, "instance") == {(instance,): pytest.approx(2 / 10, rel=1e-9)}
+            errors = by(q["App errors by route"][0], "http_route", "http_response_status_code", "error_type")
+            assert errors == {("/boom", "500", "TypeError"): pytest.approx(2 * one),
+                              ("/async-boom", "500", "RangeError"): 0.0}
+            per_route = by(q["App p95 latency by route"][0], "instance", "http_route")
+            assert per_route[(instance, "/slow")] == pytest.approx(0.25 + 0.25 * 0.95, rel=1e-9)
+            assert by(q["App targets up"][0], "instance") == {(instance,): 1.0}
+            assert by(q["App in-flight requests"][0], "instance") == {(instance,): 0.0}
+            empty = sorted(t for t, results in q.items() if not any(results))
+            # the function panels read @traced/@profiled Python functions, which a Node app has none of
+            assert empty == ["Function time p95", "Peak memory per call p95"]
 
-            # spans: one SERVER span per request (probes excluded), with the route template the Express
-            # instrumentation found, and Express's own spans under them
-            def server_spans():
-                return [(res, s) for res, s in receiver.spans() if s.kind == 2]
-
-            wait_until(lambda: len(server_spans()) == 17, 30, what="17 server spans at the receiver",
-                       describe=lambda: ([(s.kind, s.name) for _, s in receiver.spans()],
-                                         (tmp_path / "app.log").read_text()[-1500:]))
-            spans = server_spans()
-            assert {res["service.name"] for res, _ in spans} == {"notes-api"}
-            routes = sorted((_attr(s, "http.route") if any(a.key == "http.route" for a in s.attributes) else "",
-                             s.status.code) for _, s in spans)
-            assert routes.count(("/api/notes/:id", 0)) == 8
-            assert routes.count(("/boom", 2)) == 3  # ERROR status on 5xx
-            assert not any("/health" in s.name or "/ready" in s.name or "/metrics" in s.name for _, s in spans)
-            assert any(s.kind == 1 and s.name.startswith("request handler") for _, s in receiver.spans())
-        finally:
-            app.stop()
+        # spans, through the real collector into Jaeger: one SERVER span per request (probes excluded), with
+        # the route template the Express instrumentation found; 5xx are errors
+        wait_until(lambda: len(jaeger_server_spans(jaeger, "notes-api")) == 17, 60,
+                   what="17 server spans of notes-api in Jaeger",
+                   describe=lambda: jaeger_server_spans(jaeger, "notes-api"))
+        spans = jaeger_server_spans(jaeger, "notes-api")
+        routes = sorted((s.get("http.route", ""), bool(s.get("error"))) for s in spans)
+        assert routes.count(("/api/notes/:id", False)) == 8 and routes.count(("/boom", True)) == 3
+        assert routes.count(("/async-boom", True)) == 1 and routes.count(("/slow", False)) == 3
+        assert not any(p in str(s.get("url.path", "")) for s in spans for p in ("/health", "/ready", "/metrics"))
+    finally:
+        app.stop()
 
 
 def test_sampling_rate_zero_keeps_metrics_and_sends_no_spans(installed, tmp_path):

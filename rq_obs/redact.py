@@ -74,6 +74,7 @@ _DIGITS, _UPPER, _LOWER = re.compile("[0-9]"), re.compile("[A-Z]"), re.compile("
 _WORDS = re.compile(r"[A-Z]?[a-z]{3,}")
 _LONG_PART = re.compile(r"[^-_/+=]{12}")
 _PREFIX = "<redacted: "
+_URL_USERINFO = re.compile(r"(://)[^/\s@:?#]{1,256}:[^/\s@?#]{1,256}@")
 
 
 def _entropy(text: str) -> float:
@@ -126,8 +127,11 @@ def redacted(kind: str) -> str:
 
 
 def redact(value: Any) -> Any:
-    """``value``, or ``<redacted: KIND>`` when it is text holding a credential. Non-text values pass."""
+    """``value``, or ``<redacted: KIND>`` when it is text holding a credential. Non-text values pass. A URL's
+    ``user:password@`` is masked in place (``scheme://***@host/...``: the URL stays readable)."""
     if type(value) is str and len(value) >= 16:
+        if "://" in value:
+            value = _URL_USERINFO.sub(r"\1***@", value)
         kind = secret_kind(value)
         if kind is not None:
             return redacted(kind)

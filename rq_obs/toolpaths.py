@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["tools_dir", "find_tool"]
+__all__ = ["tools_dir", "find_tool", "find_built_tool"]
 
 
 def tools_dir() -> Path:
@@ -25,5 +25,10 @@ def find_tool(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
+    return find_built_tool(name)
+
+
+def find_built_tool(name: str) -> str | None:
+    """Program ``name`` from the tools directory only (a version rq-obs pins, where PATH may hold an older one)."""
     candidate = tools_dir() / "bin" / name
     return str(candidate) if candidate.is_file() and os.access(candidate, os.X_OK) else None

@@ -101,8 +101,13 @@ def _prometheus(root: Path) -> Iterable[Check]:
 
 
 def _alertmanager(root: Path) -> Iterable[Check]:
+    """amtool of the Alertmanager rq-obs targets (0.28.1, built by .ci/tools/build-alertmanager.sh) when it is
+    built, else the one on PATH: Teams receivers (msteamsv2_configs) are unknown to amtool before 0.28."""
+    from rq_obs.toolpaths import find_built_tool
+
     if (root / _ALERTMANAGER).is_file():
-        yield _run_tool("amtool check-config", _ALERTMANAGER, ["amtool", "check-config", _ALERTMANAGER], root)
+        amtool = find_built_tool("amtool") or "amtool"
+        yield _run_tool("amtool check-config", _ALERTMANAGER, [amtool, "check-config", _ALERTMANAGER], root)
 
 
 # --- docker-compose.yml ---------------------------------------------------------------
@@ -247,7 +252,7 @@ def _collector_binaries(root: Path) -> Iterable[Check]:
     for name, binary, rel in (("collector validate", distribution.find_binary(), _COLLECTOR),
                               ("jaeger validate", find_tool("jaeger"), jaeger.PATH)):
         if binary and (root / rel).is_file():
-            yield _run_tool(name, rel, [binary, "validate", f"--config={root / rel}"], root)
+            yield _run_tool(name, rel, [binary, "validate", f"--config={rel}"], root)  # run in root
 
 
 # --- images docker-compose.yml builds ------------------------------------------------------

@@ -89,7 +89,7 @@ def test_missing_promtool_names_the_debian_package(tmp_path, fresh):
     out = fresh(tmp_path)
     empty = tmp_path / "empty-path"
     empty.mkdir()
-    result = run_cli("validate", out, env={"PATH": str(empty)})
+    result = run_cli("validate", out, env={"PATH": str(empty), "RQ_OBS_TOOLS": str(empty)})  # no built amtool either
     assert result.code == 2
     assert ("n/a  promtool check config: collector/prometheus.yml: promtool not found on PATH (Debian package "
             "'prometheus'") in result.out

@@ -13,12 +13,14 @@ compare`` (whose recommendation is *block* exactly when a gate fails), so the tw
 A gate whose input was not measured (no quality dimension at all, no baseline sharing a
 benchmark, no vulnerability report, no coverage report) is ``skip`` with a reason naming what to
 add, unless ``strict``, then ``fail``. ``min_coverage = 0`` disables the coverage gate (``skip``
-even with ``strict``).
+even with ``strict``). A fifth gate, ``licences``, exists only when the gates file sets
+``allowed_licences`` and/or ``denied_licences`` (SPDX ids, :mod:`rq_obs.analysis.licences`): no
+dependency may have a licence the policy rejects.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -31,7 +33,8 @@ if TYPE_CHECKING:
     from rq_obs.compare.perf import PerfDiff
     from rq_obs.snapshot.model import Snapshot
 
-__all__ = ["GATES_FILE", "Gate", "Limits", "thresholds", "read_gates_file", "evaluate", "check", "UNMEASURED"]
+__all__ = ["GATES_FILE", "Gate", "Limits", "thresholds", "read_gates_file", "evaluate", "check", "UNMEASURED",
+           "POLICY_KEYS", "licence_gate"]
 
 GATES_FILE = ".quality-gates.yaml"
 _KEYS = {"min_score": (0, 100, float), "max_regressions": (0, None, int), "max_vulnerabilities": (0, None, int),
@@ -44,7 +47,10 @@ UNMEASURED = {
     "max_regressions": "no baseline sharing a benchmark: snapshot both releases with --benchmarks or --run-benchmarks",
     "max_vulnerabilities": "no vulnerability report: run pip-audit -f json (or OSV-Scanner) and snapshot with --vulns",
     "min_coverage": "no coverage measured: run pytest with --cov and snapshot with --coverage",
+    "licences": "no dependencies recorded in the snapshot",
 }
+#: Licence policy keys of the gates file (lists of SPDX ids; :mod:`rq_obs.analysis.licences`).
+POLICY_KEYS = ("allowed_licences", "denied_licences")
 
 
 @dataclass(frozen=True)
@@ -70,18 +76,25 @@ class Limits:
 
     values: Mapping[str, float]
     sources: Mapping[str, str]
+    policy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # allowed_licences / denied_licences
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
 
 
-def read_gates_file(path: Path) -> dict[str, float]:
-    doc = read_yaml_mapping(path, f"a mapping of gates ({', '.join(_KEYS)})")
-    out: dict[str, float] = {}
+def read_gates_file(path: Path) -> dict[str, Any]:
+    """Numeric gates as numbers; ``allowed_licences`` / ``denied_licences`` as tuples of SPDX ids."""
+    doc = read_yaml_mapping(path, f"a mapping of gates ({', '.join((*_KEYS, *POLICY_KEYS))})")
+    out: dict[str, Any] = {}
     for key, value in doc.items():
         k = str(key).replace("-", "_")
+        if k in POLICY_KEYS:
+            from rq_obs.analysis.licences import parse_policy
+
+            out[k] = parse_policy(value, f"{path}: key {key!r}")
+            continue
         if k not in _KEYS:
-            raise ConfigError(f"{path}: unknown key {key!r}; expected one of: {', '.join(_KEYS)}")
+            raise ConfigError(f"{path}: unknown key {key!r}; expected one of: {', '.join((*_KEYS, *POLICY_KEYS))}")
         lo, hi, typ = _KEYS[k]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (typ is int and not float(value).is_integer()):
             raise ConfigError(f"{path}: key {key!r} is {value!r}; expected {'an integer' if typ is int else 'a number'}")
@@ -97,14 +110,20 @@ def thresholds(config: Config, project: Path | None, flags: Mapping[str, float |
     values = {"min_score": config.min_quality_score, "max_regressions": config.max_regressions,
               "max_vulnerabilities": config.max_vulnerabilities, "min_coverage": config.min_coverage}
     sources = {k: "config" for k in values}
+    policy: dict[str, tuple[str, ...]] = {}
     gf = Path(project) / GATES_FILE if project is not None else None
     if gf is not None and gf.is_file():
         for k, v in read_gates_file(gf).items():
-            values[k], sources[k] = v, GATES_FILE
+            if k in POLICY_KEYS:
+                policy[k] = v
+            else:
+                values[k], sources[k] = v, GATES_FILE
+    if policy:
+        sources["licences"] = GATES_FILE
     for k, v in (flags or {}).items():
         if v is not None:
             values[k], sources[k] = v, "flag"
-    return Limits(values, sources)
+    return Limits(values, sources, policy)
 
 
 def evaluate(limits: Mapping[str, float] | Limits, score: float | None, regressions: int | None,
@@ -152,5 +171,25 @@ def check(limits: Mapping[str, float] | Limits, head: "Snapshot", score: Mapping
         detail = (f"{len(perf.regressions)} timing of {len(perf.ops)} operations, {len(perf.memory_regressions)} memory "
                   f"of {len(perf.memory)} with peak memory")
     vulns = len(head.vulnerabilities) if head.quality.vulnerability_scan else None
-    return evaluate(limits, total, regressions, vulns, head.quality.coverage, strict,
-                    missing=missing, regressions_detail=detail)
+    gates = evaluate(limits, total, regressions, vulns, head.quality.coverage, strict,
+                     missing=missing, regressions_detail=detail)
+    policy = getattr(limits, "policy", None) or {}
+    if policy:
+        gates.append(licence_gate(head, policy, strict))
+    return gates
+
+
+def licence_gate(head: "Snapshot", policy: Mapping[str, Sequence[str]], strict: bool = False) -> Gate:
+    """The ``licences`` gate (only when the gates file sets a policy): dependencies whose licence the policy
+    rejects, at most 0. Detail: the policy and the first violations."""
+    from rq_obs.analysis.licences import violations
+
+    allowed, denied = tuple(policy.get("allowed_licences", ())), tuple(policy.get("denied_licences", ()))
+    if not head.dependencies:
+        return Gate("licences", 0, None, "fail" if strict else "skip", UNMEASURED["licences"])
+    bad = violations(head.dependencies, allowed, denied)
+    rule = "; ".join(x for x in (f"allowed: {', '.join(allowed)}" if allowed else "",
+                                 f"denied: {', '.join(denied)}" if denied else "") if x)
+    detail = rule + (f"; {len(bad)} of {len(head.dependencies)} dependencies rejected: "
+                     + ", ".join(v.text() for v in bad[:5]) + (" ..." if len(bad) > 5 else "") if bad else "")
+    return Gate("licences", 0, len(bad), "fail" if bad else "pass", detail)

@@ -57,6 +57,7 @@ class DepDiff:
     introduced: tuple[Vulnerability, ...] = ()
     fixed: tuple[Vulnerability, ...] = ()
     counts: dict = field(default_factory=dict)
+    upgrades: tuple["Upgrade", ...] = ()  # of the head's vulnerable packages
 
     def of(self, change: str) -> list[DepChange]:
         return [c for c in self.changes if c.change == change]
@@ -65,7 +66,55 @@ class DepDiff:
         return {"counts": dict(self.counts),
                 "changes": [dict(asdict(c), security_impact=c.security_impact) for c in self.changes],
                 "vulnerabilities_introduced": [asdict(v) for v in self.introduced],
-                "vulnerabilities_fixed": [asdict(v) for v in self.fixed]}
+                "vulnerabilities_fixed": [asdict(v) for v in self.fixed],
+                "upgrades": [asdict(u) for u in self.upgrades]}
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """The smallest version of ``package`` that the scanners say fixes every listed vulnerability
+    (``to`` = "" when some have no fixed version: ``unfixed`` names them)."""
+
+    ecosystem: str
+    package: str
+    version: str
+    to: str
+    clears: tuple[str, ...]
+    unfixed: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        out = f"{self.package} {self.version} -> {self.to} clears {', '.join(self.clears)}" if self.to else \
+            f"{self.package} {self.version}: no fixed version known"
+        return out + (f" (no fix known for {', '.join(self.unfixed)})" if self.unfixed and self.to else "")
+
+
+def upgrades(vulns: Sequence[Vulnerability]) -> tuple[Upgrade, ...]:
+    """Per vulnerable package: the lowest version at or above every vulnerability's first fix above the
+    installed version (pip-audit ``fix_versions``, OSV ``fixed`` events), with the ids it clears."""
+    from packaging.version import InvalidVersion, Version
+
+    def v(s: str):
+        try:
+            return Version(s)
+        except InvalidVersion:
+            return None
+
+    groups: dict[tuple[str, str, str], list[Vulnerability]] = {}
+    for x in vulns:
+        groups.setdefault((x.ecosystem, x.package, x.version), []).append(x)
+    out = []
+    for (eco, pkg, ver), items in sorted(groups.items()):
+        now = v(ver)
+        need, clears, unfixed = None, [], []
+        for x in sorted(items, key=lambda i: i.id):
+            fixes = sorted(f for f in (v(s) for s in x.fix_versions) if f is not None and (now is None or f > now))
+            if not fixes:
+                unfixed.append(x.id)
+                continue
+            clears.append(x.id)
+            need = fixes[0] if need is None or fixes[0] > need else need
+        out.append(Upgrade(eco, pkg, ver, str(need) if need is not None else "", tuple(clears), tuple(unfixed)))
+    return tuple(out)
 
 
 def _vkey(v: Vulnerability) -> tuple[str, str, str]:
@@ -109,7 +158,7 @@ def diff_dependencies(base: Sequence[Dependency], head: Sequence[Dependency], ba
     for c in changes:
         if c.old != c.new or c.change in ("added", "removed"):
             counts[c.change] += 1
-    return DepDiff(tuple(changes), introduced, fixed, counts)
+    return DepDiff(tuple(changes), introduced, fixed, counts, upgrades(head_vulns))
 
 
 def environment_note(base: Snapshot, head: Snapshot) -> str | None:

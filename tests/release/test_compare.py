@@ -185,3 +185,21 @@ def test_empty_performance_cells_say_why():
     assert "—" not in row
     html = render(c, "html")
     assert "<td>none: &lt; 2 rounds a side</td>" in html and "<p class=\"empty\">No dependency changed.</p>" in html
+
+
+def test_upgrades_that_clear_the_vulnerabilities():
+    from rq_obs.snapshot.model import Vulnerability
+
+    base, head = _pair()
+    vulns = (Vulnerability("GHSA-h75v-3vvj-5mfj", "jinja2", "3.1.3", "high", (), ("3.1.4",)),
+             Vulnerability("GHSA-q2x7-8rv6-6q7h", "jinja2", "3.1.3", "medium", (), ("3.1.5", "3.0.9")),
+             Vulnerability("PYSEC-0000-1", "httpx", "0.27.2", "low", (), ()))
+    c = compare(base, head.__class__(**{**head.__dict__, "vulnerabilities": vulns}), Config())
+    assert [u.text() for u in c.deps.upgrades] == [
+        "httpx 0.27.2: no fixed version known",
+        "jinja2 3.1.3 -> 3.1.5 clears GHSA-h75v-3vvj-5mfj, GHSA-q2x7-8rv6-6q7h"]  # 3.0.9 is an older branch's fix
+    assert "- jinja2 3.1.3 -> 3.1.5 clears GHSA-h75v-3vvj-5mfj, GHSA-q2x7-8rv6-6q7h\n" in render(c, "markdown")
+    assert "<li>jinja2 3.1.3 -&gt; 3.1.5 clears" in render(c, "html")
+    assert json.loads(render(c, "json"))["dependencies"]["upgrades"][1] == {
+        "ecosystem": "pypi", "package": "jinja2", "version": "3.1.3", "to": "3.1.5",
+        "clears": ["GHSA-h75v-3vvj-5mfj", "GHSA-q2x7-8rv6-6q7h"], "unfixed": []}

@@ -51,6 +51,9 @@ def render_text(c: Comparison) -> str:
         out.append(f"  {ch.change:8} {ch.name} {ch.old or '-'} -> {ch.new or '-'}{' (downgrade)' if ch.downgrade else ''}{sec}")
     if len(c.deps.changes) > MAX_DEPS:
         out.append(f"  ... and {len(c.deps.changes) - MAX_DEPS} more")
+    if c.deps.upgrades:
+        out.append("  upgrades that clear the head's known vulnerabilities:")
+        out += [f"    {u.text()}" for u in c.deps.upgrades]
     out.append("")
     out.append(f"Environment: {len(c.env.changes)} differences, compatibility risk {c.env.risk}")
     for e in c.env.changes[:40]:

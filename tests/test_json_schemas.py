@@ -17,13 +17,17 @@ COMMANDS = {
     "flaky": ["flaky", "--all", "--format", "json"],
     "gate": ["gate", "--format", "json"],
     "config-show": ["config", "show", "--format", "json"],
+    "impact": ["impact", "--format", "json"],
+    "experiment": ["experiment", "--format", "json"],
+    "releases-list": ["releases", "list", "--format", "json"],
 }
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A project with a real store: 4 runs through the plugin (a passing, a failing, a flaky and a skipped test)
-    and two release snapshots."""
+    """A project (a git repository) with a real store: 4 runs through the plugin (a passing, a failing, a flaky
+    and a skipped test; variants control and v2 of experiment exp), SKILL.md changed after run 2, and two
+    release snapshots."""
     import os
     import subprocess
     import sys
@@ -37,12 +41,26 @@ def project(tmp_path_factory):
         "def test_bad(): assert 0\n"
         "def test_flaky(): assert int(os.environ['N']) % 2\n"
         "@pytest.mark.skip\ndef test_skip(): pass\n")
-    env = python_env({"RQ_OBS_SUITE": "proj"})
+    (root / "SKILL.md").write_text("v1\n")
+    env = python_env({"RQ_OBS_SUITE": "proj", "RQ_OBS_EXPERIMENT": "exp", "GIT_AUTHOR_NAME": "Ada",
+                      "GIT_AUTHOR_EMAIL": "a@example.org", "GIT_COMMITTER_NAME": "Ada",
+                      "GIT_COMMITTER_EMAIL": "a@example.org"})
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, check=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
     for k in [k for k in env if k.startswith("OTEL_")]:
         del env[k]
     for n in range(4):
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rq-obs"], cwd=root,
-                       env={**env, "N": str(n)}, capture_output=True, check=False)
+                       env={**env, "N": str(n), "RQ_OBS_VARIANT": ("control", "v2")[n % 2]}, capture_output=True,
+                       check=False)
+        if n == 1:
+            (root / "SKILL.md").write_text("v2\n")
+            git("commit", "-qam", "two")
         if n in (1, 3):
             subprocess.run([sys.executable, "-m", "rq_obs", "snapshot", "--release", f"1.{n}", "--code-quality", "90"],
                            cwd=root, env=env, capture_output=True, check=True)
@@ -81,3 +99,8 @@ def test_every_schema_is_tested_and_values_a_user_relies_on(project, monkeypatch
     assert set(shown) == set(FIELDS)
     gate = json.loads(run_cli("gate", "--format", "json").out)
     assert gate["release"] == "1.3" and gate["baseline"] == "1.1"
+    (change,) = json.loads(run_cli("impact", "--format", "json").out)["changes"]
+    assert (change["path"], change["author"], change["lines_added"], change["lines_removed"]) == ("SKILL.md", "Ada", 1, 1)
+    (exp,) = json.loads(run_cli("experiment", "--format", "json").out)["experiments"]
+    assert (exp["experiment"], exp["control"], sorted(exp["variants"])) == ("exp", "control", ["control", "v2"])
+    assert [r["release"] for r in json.loads(run_cli("releases", "list", "--format", "json").out)] == ["1.1", "1.3"]

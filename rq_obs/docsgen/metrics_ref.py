@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rq_obs.catalog import EXPORTERS, LABELS, METRICS
+from rq_obs.catalog import EXPORTERS, LABELS, METRICS, M
 from rq_obs.config import Config
 from rq_obs.docsgen import _md
 from rq_obs.docsgen.usage import usage
@@ -22,7 +22,7 @@ def render_metrics(config: Config) -> str:
            f"Every metric rq-obs publishes or queries ({len(METRICS)}), generated from the catalogue "
            "(`rq_obs/catalog.py`), with its labels, where each label's values come from, how its cardinality is "
            "capped (`max_tests_per_suite`, `max_label_length`: capped values fold into `__other__` and are counted "
-           "in `rqobs_cardinality_capped_total`), and the dashboard panels, recording rules and alerts that read it "
+           f"in `{M.CARDINALITY_CAPPED.total}`), and the dashboard panels, recording rules and alerts that read it "
            "(directly or through a recording rule). Grouped by who publishes it.\n"]
     for exporter, what in EXPORTERS.items():
         metrics = [m for m in METRICS if m.exporter == exporter]

@@ -61,6 +61,7 @@ def _rewrite(markdown: str, src_dir: str, config, where: str) -> str:
     """Links leaving docs/ (src_dir: the page's directory relative to the repository) point into the repository."""
     root = _repo_root(config)
     docs_rel = Path(config["docs_dir"]).resolve().relative_to(root.resolve()).as_posix()
+    in_docs = src_dir == docs_rel or src_dir.startswith(docs_rel + "/")
 
     def repl(m: re.Match) -> str:
         target = m.group(2)
@@ -68,8 +69,10 @@ def _rewrite(markdown: str, src_dir: str, config, where: str) -> str:
             return m.group(0)
         rel = posixpath.normpath(posixpath.join(src_dir, target))
         if rel == docs_rel or rel.startswith(docs_rel + "/"):
-            inside = posixpath.relpath(rel, posixpath.join(docs_rel, posixpath.relpath(src_dir, docs_rel)) if src_dir.startswith(docs_rel) else docs_rel)
-            return f"{m.group(1)}{inside}{m.group(3) or ''}{m.group(4)}"
+            if in_docs:  # a page's own link inside the site: MkDocs checks it
+                return m.group(0)
+            # README.md becomes the site's index.md at the top of docs/: its docs/ links lose the prefix
+            return f"{m.group(1)}{posixpath.relpath(rel, docs_rel)}{m.group(3) or ''}{m.group(4)}"
         if not (root / rel).exists():
             log.warning("%s links to %s, which is not in the repository", where, target)
             return m.group(0)

@@ -7,9 +7,13 @@ dependencies; its sdist ships its tests), unpacks it, and runs its tests with an
 * the exit code and the per-test outcomes are identical (compared through ``--junitxml``,
   test by test);
 * the store holds one attempt per test with the same outcome counts pytest reported;
-* overhead ratio (with / without), wall and CPU.
+* overhead ratio (with / without), wall and CPU: the ratio of the medians, and the median of the
+  per-pair ratios (each "with" run against the "without" run next to it, which cancels drift);
+* the load average at the start and the end (a shared machine's load moves wall times).
 
-    python benchmarks/plugin_real_package.py [--package click] [--reps 5] [--json]
+Several packages in one call (``--package click --package jinja2``) are measured one after the other.
+
+    python benchmarks/plugin_real_package.py [--package click]... [--tests DIR] [--reps 10] [--json]
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ def outcomes_from_junit(path: Path) -> dict[str, str]:
 def run(src: Path, tests: str, extra: list[str], junit: Path) -> tuple[float, float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RQ_OBS_", "OTEL_"))}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-           f"--junitxml={junit}", tests, *extra]
+           f"--junitxml={junit}", *tests.split(" "), *extra]
     c0, t0 = _child_cpu(), time.perf_counter()
     cp = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True)
     return time.perf_counter() - t0, _child_cpu() - c0, cp.returncode
@@ -75,11 +79,27 @@ def run(src: Path, tests: str, extra: list[str], junit: Path) -> tuple[float, fl
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--package", default="click")
+    ap.add_argument("--package", action="append", help="installed package whose sdist's tests run (default: click); "
+                    "repeat for several")
     ap.add_argument("--tests", default="tests", help="test directory inside the sdist")
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
+                    help="extra pytest argument for both runs, e.g. --pytest-arg=--ignore=tests/test_async.py "
+                         "(jinja2's async tests need trio)")
+    ap.add_argument("--reps", type=int, default=10, help="interleaved pairs (with / without) per package")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    results = []
+    for package in args.package or ["click"]:
+        results.append(measure(package, args))
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    return results[0] if len(results) == 1 else {"packages": results}
+
+
+def measure(package: str, args: argparse.Namespace) -> dict:
+    args = argparse.Namespace(**{**vars(args), "package": package,
+                                 "tests": " ".join([args.tests, *args.pytest_arg])})
+    load_start = os.getloadavg()
 
     version = metadata.version(args.package)
     work = Path(tempfile.mkdtemp(prefix="rq-obs-real-"))
@@ -118,13 +138,15 @@ def main(argv: list[str] | None = None) -> dict:
             "wall_s": {k: round(v, 3) for k, v in wall.items()}, "wall_ratio": round(wall["with"] / wall["without"], 4),
             "cpu_s": {k: round(v, 3) for k, v in cpu.items()}, "cpu_ratio": round(cpu["with"] / cpu["without"], 4),
             "wall_min_ratio": round(min(t[0] for t in times["with"]) / min(t[0] for t in times["without"]), 4),
+            "wall_paired_ratio": round(statistics.median(w[0] / o[0] for w, o in zip(times["with"], times["without"])), 4),
+            "cpu_paired_ratio": round(statistics.median(w[1] / o[1] for w, o in zip(times["with"], times["without"])), 4),
             "reps": args.reps,
+            "load_average": {"start": [round(x, 2) for x in load_start],
+                             "end": [round(x, 2) for x in os.getloadavg()]},
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
+    if not args.json:
         print(f"{args.package} {version}: {result['tests']} tests {result['outcomes']}")
         print(f"  exit codes without/with: {result['exit_codes']['without']} / {result['exit_codes']['with']}")
         print(f"  per-test outcomes identical in all {2 * args.reps} runs: {result['per_test_outcomes_identical']}")
@@ -134,6 +156,10 @@ def main(argv: list[str] | None = None) -> dict:
               f"ratio {result['wall_ratio']:.3f}")
         print(f"  cpu  median {result['cpu_s']['without']:.3f} s -> {result['cpu_s']['with']:.3f} s, "
               f"ratio {result['cpu_ratio']:.3f}")
+        print(f"  paired ({args.reps} interleaved pairs): wall ratio {result['wall_paired_ratio']:.3f}, "
+              f"cpu ratio {result['cpu_paired_ratio']:.3f}")
+        print(f"  load average (1/5/15 min) start {result['load_average']['start']}, "
+              f"end {result['load_average']['end']}")
     return result
 
 

@@ -15,6 +15,12 @@ Hooks only; the work is in :mod:`rq_obs.telemetry`. One plugin object per proces
   attaches what the test recorded, with its markers/category/variant, as ``report.rq_obs``
   (plain builtins, so xdist carries it to the controller, whose ``_Controller`` records it).
 
+What is stored agrees with pytest by construction: the run's counts are read from pytest's terminal
+reporter at session finish, collection errors and skips are recorded from ``pytest_collectreport``,
+and every session that reaches ``pytest_sessionfinish`` is ``complete`` with pytest's exit code
+(see :mod:`rq_obs.telemetry.summary`, docs/RECORDS.md). A store locked by another process never
+stalls the suite nor loses a run (:mod:`rq_obs.store.spill`).
+
 Per test that is one ``pytest_runtest_setup`` and three ``pytest_runtest_logreport`` calls, no
 hook wrappers, no per-test dicts; reports are matched to the running attempt by their location
 (cheaper than a node id). Everything heavier happens once per session or once per batch of
@@ -346,8 +352,11 @@ class _Controller:
 
                 self.pruned = apply_retention_if_due(self.store, self.cfg.retention_days)
             except Exception as exc:  # noqa: BLE001 - never affect the session
-                self.warn(f"could not prune runs older than {self.cfg.retention_days} days: "
-                          f"{type(exc).__name__}: {exc}")
+                from rq_obs.store.spill import is_locked
+
+                if not is_locked(exc):  # locked: another process is writing, a later session prunes
+                    self.warn(f"could not prune runs older than {self.cfg.retention_days} days: "
+                              f"{type(exc).__name__}: {exc}")
         if self.config.pluginmanager.get_plugin("terminalreporter") is None:
             for msg in self.warnings:
                 _stderr_warning(msg)

@@ -7,7 +7,8 @@ teardown reports (pytest-rerunfailures logs all three for every attempt, with ou
 
 Outcome of an attempt: a failed setup is ``error``; a skipped setup is ``skipped`` (``xfailed``
 when it carried an xfail); otherwise the call decides (``xfailed``/``xpassed`` from
-``wasxfail``), and a failing teardown turns a pass into ``error``. Duration is the call
+``wasxfail``), and a failing teardown turns a pass into ``error``. Beside it, each attempt keeps
+the categories its reports added to pytest's summary line (``passed error`` for that last case). Duration is the call
 phase's, or the setup's when the test never got to its call (setup error or skip): the time
 the test itself ran, without fixture teardown.
 
@@ -24,9 +25,14 @@ even at ``NORMAL``), the final commit, and the checkpoint when the store is clos
 
 So a killed pytest loses at most the attempts not yet in a batch (fewer than ``BATCH_SIZE``, or
 those of the last ``BATCH_SECONDS``) and leaves its run ``incomplete``; an OS crash or power loss
-can also lose the batches committed since the last sync, never the store's consistency. An
-interrupted session (Ctrl-C) also stays ``incomplete``: its attempts are stored but it did not run
-to the end.
+can also lose the batches committed since the last sync, never the store's consistency. Any session
+that reaches its end is ``complete`` (Ctrl-C, ``pytest.exit()`` and internal errors included), with
+pytest's exit code and its summary counts (:mod:`rq_obs.telemetry.summary`).
+
+A store another process holds locked: writes wait ``RUN_LOCK_WAIT`` (the plugin's), then the
+attempts stay pending and are tried again every :data:`LOCK_RETRY_SECONDS`; at the end the
+recorder waits ``store_lock_wait`` and otherwise writes the rest of the run to a side file
+(:mod:`rq_obs.store.spill`).
 
 Why no writer thread: a thread committing batches competed with the tests for the GIL (the
 ``sqlite3`` module releases it around every statement step, so each row meant a GIL hand-over:

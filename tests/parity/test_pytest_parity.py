@@ -241,3 +241,15 @@ def test_xdist_reruns(pytester, plain_env, store_file):
     pytester.makepyfile(test_flaky=FLAKY)
     result, stored = run_with_parity(pytester, store_file, "-n", "2", "--reruns", "1", subprocess=True)
     assert stored.counts == {"passed": 3, "failed": 1, "rerun": 3}
+
+
+def test_without_the_terminal_reporter_the_counts_come_from_the_attempts(pytester, plain_env, store_file, tmp_path):
+    pytester.makepyfile(test_mix=MIX)
+    result, stored = run_with_parity(pytester, store_file)  # with the terminal: pytest's own line
+    quiet_store = tmp_path / "quiet.db"
+    quiet = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:terminal", "--rq-obs",
+                               f"--rq-obs-store={quiet_store}")
+    assert quiet.ret == result.ret
+    from tests.parity.conftest import Stored
+
+    assert Stored(quiet_store).counts == stored.counts

@@ -79,13 +79,15 @@ def test_p(n): pass
     assert doc["status"] == "complete" and doc["sequence"] == 1
     assert doc["counts"] == {"passed": 3, "failed": 1, "error": 0, "skipped": 1, "xfailed": 1, "xpassed": 0}
     assert doc["pass_rate"] == pytest.approx(0.75)
+    # an imported run has no pytest summary line or exit code: its counts are its attempts'
+    assert doc["attempt_counts"] == doc["counts"] and doc["exit_code"] is None
 
     text = run_cli("runs", "--store", str(store)).out.splitlines()
-    assert text[0].split() == ["run_id", "suite", "seq", "started", "(UTC)", "status", "commit", "passed", "failed",
-                               "error", "skipped", "xfailed", "xpassed", "pass", "rate"]
+    assert text[0].split() == ["run_id", "suite", "seq", "started", "(UTC)", "status", "exit", "commit", "passed",
+                               "failed", "error", "skipped", "xfailed", "xpassed", "rerun", "pass", "rate"]
     cells = text[1].split()
     assert cells[0] == doc["run_id"] and cells[1:3] == ["legacy", "1"] and cells[4:] == [
-        "complete", "abc123", "3", "1", "0", "1", "1", "0", "75.0%"]
+        "complete", "-", "abc123", "3", "1", "0", "1", "1", "0", "0", "75.0%"]
 
 
 def test_runs_newest_first_and_limit(tmp_path):

@@ -158,6 +158,7 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
     # Jenkins, a tag's build: the release is snapshotted under the tag's name and compared with main's run;
     # pip-audit cannot reach its service: no vulnerability data, and no failure
     services.set_vulns(None)
+    fresh_checkout(root, KEEP)  # what the merge request's run left (uv sync may rewrite uv.lock, say)
     _git(root, "checkout", "-q", "main")
     _git(root, "tag", f"v{version}-ci")
     tag = Event("tag", "main", "main", main_sha, tag=f"v{version}-ci")

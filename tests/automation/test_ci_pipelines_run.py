@@ -127,6 +127,7 @@ def _check_green(provider: str, root: Path, result, event: Event, baseline: str 
 
 
 @pytest.mark.thirdparty
+@pytest.mark.timeout(1800)  # several pipeline runs, each installing a project: minutes on a loaded machine
 @pytest.mark.parametrize("name", sorted(PROJECTS))
 def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, rq_obs_wheel):
     version, layout, deps, testdir = PROJECTS[name]
@@ -169,6 +170,7 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
 
 
 @pytest.mark.thirdparty
+@pytest.mark.timeout(1800)  # several pipeline runs, each installing a project: minutes on a loaded machine
 def test_a_failing_gate_and_a_failing_test_each_fail_every_providers_pipeline(tmp_path, rq_obs_wheel):
     root = _project("humanize", tmp_path, rq_obs_wheel)
     _generate(root, PROJECTS["humanize"][2])

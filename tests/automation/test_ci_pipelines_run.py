@@ -50,7 +50,8 @@ def rq_obs_wheel(tmp_path_factory) -> Path:
 
 def _git(root: Path, *args: str) -> str:
     cp = subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                        capture_output=True, text=True, check=True)
+                        capture_output=True, text=True)
+    assert cp.returncode == 0, f"git {' '.join(args)}: {cp.stderr}"
     return cp.stdout.strip()
 
 
@@ -126,6 +127,7 @@ def _check_green(provider: str, root: Path, result, event: Event, baseline: str 
 
 
 @pytest.mark.thirdparty
+@pytest.mark.timeout(1800)  # several pipeline runs, each installing a project: minutes on a loaded machine
 @pytest.mark.parametrize("name", sorted(PROJECTS))
 def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, rq_obs_wheel):
     version, layout, deps, testdir = PROJECTS[name]
@@ -158,6 +160,7 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
     # Jenkins, a tag's build: the release is snapshotted under the tag's name and compared with main's run;
     # pip-audit cannot reach its service: no vulnerability data, and no failure
     services.set_vulns(None)
+    fresh_checkout(root, KEEP)  # what the merge request's run left (uv sync may rewrite uv.lock, say)
     _git(root, "checkout", "-q", "main")
     _git(root, "tag", f"v{version}-ci")
     tag = Event("tag", "main", "main", main_sha, tag=f"v{version}-ci")
@@ -167,6 +170,7 @@ def test_every_providers_pipeline_runs_green_on_a_real_project(name, tmp_path, r
 
 
 @pytest.mark.thirdparty
+@pytest.mark.timeout(1800)  # several pipeline runs, each installing a project: minutes on a loaded machine
 def test_a_failing_gate_and_a_failing_test_each_fail_every_providers_pipeline(tmp_path, rq_obs_wheel):
     root = _project("humanize", tmp_path, rq_obs_wheel)
     _generate(root, PROJECTS["humanize"][2])

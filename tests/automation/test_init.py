@@ -110,6 +110,7 @@ def test_init_without_a_provider_to_detect_says_how_to_choose(tmp_path):
 
 
 @pytest.mark.thirdparty
+@pytest.mark.timeout(1800)  # several pipeline runs, each installing a project: minutes on a loaded machine
 def test_init_on_a_fresh_copy_of_a_real_project_then_its_pipeline_runs_green(tmp_path):
     from tests.automation.test_ci_pipelines_run import KEEP, _pytest_counts, _rq_obs
     from tests.helpers.cirunner import Event, Services, fresh_checkout, layered_venv, run_github

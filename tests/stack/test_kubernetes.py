@@ -19,9 +19,11 @@ from tests.helpers.kubernetes import SCHEMAS, run_helm, schema_path, template, v
 from tests.helpers.procs import PROMTOOL, need
 from tests.stack.conftest import make_config
 
+#: The collector's trace exporter id in the default stack (Tempo), as the collector definition names it.
+TEMPO_EXPORTER = collector.trace_exporter(make_config())
 #: Every option that adds objects: collector as a plain Deployment, Grafana Operator objects, both data sources.
 ALL_OPTIONS = {
-    "collector": {"mode": "deployment", "exporterEndpoints": {"otlp_grpc/tempo": "tempo.tracing.svc:4317"}},
+    "collector": {"mode": "deployment", "exporterEndpoints": {TEMPO_EXPORTER: "tempo.tracing.svc:4317"}},
     "grafana": {"dashboards": {"operator": {"enabled": True}}, "datasources": {
         "operator": {"enabled": True},
         "urls": {"prometheus": "http://kube-prometheus-stack-prometheus.monitoring:9090",
@@ -192,7 +194,7 @@ def test_collector_runs_the_compose_pipeline(chart):
     assert otc["spec"]["ports"] == [{"name": "prometheus", "port": collector.PORTS["prometheus"], "protocol": "TCP"}]
     plain = yaml.safe_load(by_kind(everything, "ConfigMap")["rq-obs-collector"]["data"]["otelcol.yaml"])
     moved = json.loads(json.dumps(doc))
-    moved["exporters"]["otlp_grpc/tempo"]["endpoint"] = "tempo.tracing.svc:4317"
+    moved["exporters"][TEMPO_EXPORTER]["endpoint"] = "tempo.tracing.svc:4317"
     assert plain == moved
     dep = by_kind(everything, "Deployment")["rq-obs-collector"]
     ports = {p["name"]: p["containerPort"] for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]}

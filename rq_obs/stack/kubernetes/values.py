@@ -38,8 +38,11 @@ def _datasource_urls(config: Config) -> dict[str, str]:
     from rq_obs.stack import grafana
 
     urls = {ds["uid"]: ds["url"] for ds in grafana.datasources(config)["datasources"]}
-    # kube-prometheus-stack's Grafana already provisions a Prometheus data source with uid "prometheus"
+    # kube-prometheus-stack's Grafana already provisions a Prometheus data source with uid "prometheus", and
+    # one for its Alertmanager: both left out unless their URL is set
     urls[grafana.PROMETHEUS_UID] = ""
+    if grafana.ALERTMANAGER_UID in urls:
+        urls[grafana.ALERTMANAGER_UID] = ""
     return dict(sorted(urls.items()))
 
 
@@ -258,7 +261,7 @@ def render(config: Config) -> str:
         "Before installing: push the exporter image (exporters/Dockerfile) and create the token Secret:",
         "  kubectl create secret generic rq-obs-token --from-literal=token=$RQ_OBS_TOKEN",
         "collector.exporterEndpoints: set them to your Tempo (or Jaeger) OTLP gRPC Service.",
-        "grafana.datasources.urls: empty leaves a data source out (kube-prometheus-stack provisions uid prometheus).",
+        "grafana.datasources.urls: empty leaves a data source out (kube-prometheus-stack provisions uid prometheus and its Alertmanager).",
     ))
 
 

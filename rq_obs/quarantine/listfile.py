@@ -24,13 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from rq_obs.errors import InputError
 
 __all__ = ["Entry", "QuarantineList", "QuarantineFileError", "parse", "read", "entry_text", "with_entry",
-           "without_entry", "parse_expiry", "expiry_text", "new_entry", "covers", "write_text", "path_in", "resolved_config", "HEADER", "FIELDS"]
+           "without_entry", "parse_expiry", "expiry_text", "new_entry", "covers", "ancestors", "write_text", "path_in", "resolved_config", "HEADER", "FIELDS"]
 
 FIELDS = ("nodeid", "reason", "owner", "added", "expires")
 REQUIRED = ("nodeid", "reason", "expires")
@@ -83,6 +84,16 @@ def covers(entry_id: str, nodeid: str) -> bool:
     if nodeid == entry_id:
         return True
     return nodeid.startswith(entry_id) and nodeid[len(entry_id)] in ":[/"
+
+
+_BOUNDARY = re.compile(r"[:\[/]")
+
+
+def ancestors(nodeid: str) -> list[str]:
+    """``nodeid`` and every id that :func:`covers` it, longest first (one dict lookup each beats a scan of
+    every entry per test): ``a/t.py::C::t[1]`` -> that, ``a/t.py::C::t``, ``a/t.py::C``, ``a/t.py``, ``a``
+    (plus the harmless ``a/t.py:`` and ``a/t.py::C:``)."""
+    return [nodeid, *(nodeid[:m.start()] for m in reversed(list(_BOUNDARY.finditer(nodeid))))]
 
 
 def parse_expiry(text: str) -> dt.datetime:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, covers, read
+from rq_obs.quarantine.listfile import Entry, QuarantineFileError, QuarantineList, ancestors, covers, read
 from rq_obs.quarantine import MARKER
 from rq_obs.quarantine.summary import SummarySection
 
@@ -50,7 +50,7 @@ class QuarantinePlugin(SummarySection):
         self.absorbed: list[tuple[str, str, dict]] = []  # nodeid, phase, what _absorb noted
         self.collected: set[str] = set()
         self.uncovered_errors: list[tuple[str, list[Entry]]] = []
-        self._cache: dict[str, Entry | None] = {}
+        self._by_id = {e.nodeid: e for e in self.active}
         for e in self.expired:
             self.warnings.append(f"quarantine entry {e.nodeid} expired {e.expires_text} (owner "
                                  f"{e.owner or 'none'}; {e.reason}): its failures fail the run again; "
@@ -70,14 +70,13 @@ class QuarantinePlugin(SummarySection):
         return cls(qlist, now, config.rootpath, warnings)
 
     def entry_for(self, nodeid: str) -> Entry | None:
-        if nodeid in self._cache:
-            return self._cache[nodeid]
-        found = None
-        for e in self.active:
-            if covers(e.nodeid, nodeid) and (found is None or len(e.nodeid) > len(found.nodeid)):
-                found = e
-        self._cache[nodeid] = found
-        return found
+        """The active entry covering ``nodeid`` (the closest when several do)."""
+        by_id = self._by_id
+        for candidate in ancestors(nodeid):
+            e = by_id.get(candidate)
+            if e is not None:
+                return e
+        return None
 
     # -- collection ----------------------------------------------------------------
     def pytest_itemcollected(self, item: pytest.Item) -> None:
@@ -148,9 +147,10 @@ class QuarantinePlugin(SummarySection):
         if not self.collected:
             return []
         files = {n.split("::", 1)[0] for n in self.collected}
+        covered = {a for n in self.collected for a in ancestors(n)}
         out = []
         for e in [*self.active, *self.expired]:
-            if any(covers(e.nodeid, n) for n in self.collected):
+            if e.nodeid in covered:
                 continue
             file = e.nodeid.split("::", 1)[0]
             if file in files or not (self.rootpath / file).exists():

@@ -6,31 +6,18 @@ Running the instrumented app for real (npm install, traffic, Prometheus, spans) 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from rq_obs.instrument import node
+from tests.helpers.apps import committed_copy, git
 from tests.helpers.cli import run_cli
-
-FIXTURE = Path(__file__).resolve().parent.parent / "data" / "apps" / "express-notes"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=root, check=True,
-                   capture_output=True)
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = tmp_path / "notes-api"
-    shutil.copytree(FIXTURE, root)
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
-    return root
+    return committed_copy("express-notes", tmp_path / "notes-api")
 
 
 def test_analyze_finds_express_the_entry_point_routes_through_mounts_and_clients(project):
@@ -73,8 +60,8 @@ def test_apply_loads_the_module_in_the_start_script_pins_dependencies_and_is_ide
     assert "name: 'http_server_request_duration_seconds'" in module and "ExpressInstrumentation" in module
     assert "new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampling_rate) })" in module
 
-    _git(project, "add", "-A")
-    _git(project, "commit", "-qm", "instrumented")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "instrumented")
     again = run_cli("instrument", "apply", str(project))
     assert (again.code, again.out) == (0, "nothing to change: already instrumented\n")
     # a new sampling rate later changes the settings file only

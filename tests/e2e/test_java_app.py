@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -21,35 +20,25 @@ from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.instrument import java
 from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
+from tests.helpers.apps import committed_copy, git
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
 from tests.e2e.conftest import jaeger_server_spans
 
+
 pytestmark = pytest.mark.e2e
-
-FIXTURE = Path(__file__).resolve().parent.parent / "data" / "apps" / "spring-notes"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=root, check=True,
-                   capture_output=True)
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     mvn = need_tool("mvn", "install Maven and a JDK 17+ (Debian: maven openjdk-17-jdk-headless)")
-    root = tmp_path_factory.mktemp("java") / "notes"
-    shutil.copytree(FIXTURE, root)
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
+    root = committed_copy("spring-notes", tmp_path_factory.mktemp("java") / "notes")
     r = run_cli("instrument", "apply", str(root))
     assert r.code == 0, r.err
     assert r.out.splitlines() == [
         "created  rq-obs-instrumentation.json", "updated  pom.xml", "created  src/main/resources/application.properties",
         f"created  src/main/java/com/example/notes/{java.CLASS_NAME}.java", f"created  {java.RUN_SCRIPT}"]
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "instrumented")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "instrumented")
     again = run_cli("instrument", "apply", str(root))
     assert (again.code, again.out) == (0, "nothing to change: already instrumented\n")
     cp = subprocess.run([mvn, "-q", "-B", "package", "-DskipTests"], cwd=root, capture_output=True, text=True,

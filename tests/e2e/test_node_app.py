@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -22,31 +21,21 @@ import pytest
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
+from tests.helpers.apps import committed_copy
+from tests.helpers.cli import run_cli
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
 from tests.e2e.conftest import jaeger_server_spans
 from tests.telemetry.test_otlp import Receiver
 
+
 pytestmark = pytest.mark.e2e
-
-FIXTURE = Path(__file__).resolve().parent.parent / "data" / "apps" / "express-notes"
-
-
-def _git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=root, check=True,
-                   capture_output=True)
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """The fixture app, instrumented, with `npm install` done (once for the module)."""
     npm = need_tool("npm", "install Node.js and npm (Debian: nodejs npm)")
-    root = tmp_path_factory.mktemp("node") / "notes-api"
-    shutil.copytree(FIXTURE, root)
-    _git(root, "init", "-q")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "init")
-    from tests.helpers.cli import run_cli
-
+    root = committed_copy("express-notes", tmp_path_factory.mktemp("node") / "notes-api")
     r = run_cli("instrument", "apply", str(root))
     assert r.code == 0, r.err
     cp = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], cwd=root,

@@ -64,6 +64,16 @@ class Response:
     close: bool = False
 
 
+def _reason(status: int) -> bytes:
+    """The standard reason phrase (``404 Not Found``): clients and logs show it, and h11 sends none by itself."""
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
+
+
 def json_response(status: int, doc: dict, headers: dict | None = None, close: bool = False) -> Response:
     return Response(status, (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"),
                     headers=dict(headers or {}), close=close)
@@ -411,7 +421,7 @@ class AsyncHTTPServer:
             headers.append(("Connection", "close"))
         try:
             if conn.our_state is h11.SEND_RESPONSE or conn.our_state is h11.IDLE and conn.their_state is not h11.IDLE:
-                data = conn.send(h11.Response(status_code=r.status, headers=headers))
+                data = conn.send(h11.Response(status_code=r.status, headers=headers, reason=_reason(r.status)))
                 if not head:
                     data += conn.send(h11.Data(data=r.body)) or b""
                 data += conn.send(h11.EndOfMessage()) or b""

@@ -174,7 +174,7 @@ def push_pending(store: Store, url: str, token: str, *, since: float | None = No
         doc = run_to_dict(load_run(store, run_id))
         doc.pop("sequence", None)  # the server numbers runs per suite
         body = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        left = f"{len(ids) - i - len(report.skipped)} run(s) still pending"
+        left = f"{len(ids) - i + len(report.skipped)} run(s) still pending"  # skipped runs stay pending too
         if max_bytes is not None and len(body) > max_bytes:
             report.skipped.append((run_id, f"{len(body)} bytes, over the {max_bytes}-byte push limit "
                                            f"(max_payload_bytes); not sent"))
@@ -231,7 +231,7 @@ def push_snapshots(store: Store, url: str, token: str, *, since: float | None = 
     report = SnapshotPushReport()
     pending = pending_snapshots(store, since)
     for i, (release, revision) in enumerate(pending):
-        left = f"{len(pending) - i} snapshot(s) still pending"
+        left = f"{len(pending) - i + len(report.skipped)} snapshot(s) still pending"  # skipped ones stay pending
         snap = load_revision(store, release, revision)
         if snap is None:  # re-snapshotted since it was listed: the new one is pending for the next push
             continue

@@ -12,6 +12,7 @@ def test_two_builds_are_byte_identical(tmp_path):
     assert run_cli("build", "--out", a).code == 0
     assert run_cli("build", "--out", b).code == 0
     files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files_a, "rq-obs build wrote nothing"
     assert files_a == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     for rel in files_a:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
@@ -22,8 +23,7 @@ def test_check_names_every_missing_or_edited_file(tmp_path):
     ok = run_cli("build", "--check", "--out", tmp_path)
     assert ok.code == 0, ok.err
     files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
-    if not files:
-        return
+    assert files, "rq-obs build wrote nothing"
     files[0].write_text(files[0].read_text() + "# edited\n")
     files[-1].unlink()
     bad = run_cli("build", "--check", "--out", tmp_path)

@@ -38,9 +38,9 @@ def pipeline_path(provider: str) -> str:
 
 def gates_yaml(config) -> str:
     """``.quality-gates.yaml`` read by ``rq-obs gate`` and ``rq-obs compare``, with the config's gate values."""
-    from rq_obs.cigen.templating import render
+    from rq_obs.textrender import render
 
-    return render("quality-gates.yaml.j2", min_score=float(config.min_quality_score),
+    return render("cigen/templates/quality-gates.yaml.j2", trim=True, min_score=float(config.min_quality_score),
                   max_regressions=int(config.max_regressions), max_vulnerabilities=int(config.max_vulnerabilities),
                   min_coverage=float(config.min_coverage))
 

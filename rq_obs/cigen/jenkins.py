@@ -19,7 +19,7 @@ _SUMMARY = "rq-obs-summary.md"
 
 
 def render(info: ProjectInfo, opts: Options) -> str:
-    from rq_obs.cigen.templating import render as render_template
+    from rq_obs.textrender import render as render_template
 
     lines = [*install_step(info, opts).lines]
     steps = gate_steps(info, opts)
@@ -39,7 +39,8 @@ def render(info: ProjectInfo, opts: Options) -> str:
     if info.package_manager == "pipenv":
         env.append("PIPENV_VENV_IN_PROJECT = '1'")
     return render_template(
-        "Jenkinsfile.j2", header=header_text.splitlines(), python=info.python_version, env=env, venv=_VENV,
+        "cigen/templates/Jenkinsfile.j2", trim=True, header=header_text.splitlines(), python=info.python_version,
+        env=env, venv=_VENV,
         clean=(STORE_DIR, REPORT, GATE_OUTPUT, _SUMMARY), install=lines, store_dir=STORE_DIR,
         release_file=RELEASE_FILE, base_release_file=BASE_RELEASE_FILE,
         stages=[{"name": s.name, "lines": s.lines, "gate": s.gate} for s in steps],

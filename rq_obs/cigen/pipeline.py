@@ -38,9 +38,10 @@ AUDIT_REQUIREMENTS = "rq-obs-audit-requirements.txt"
 
 def header(opts: "Options") -> str:
     """The comment at the top of every generated pipeline file (without the comment markers)."""
-    from rq_obs.cigen.templating import render
+    from rq_obs.textrender import render
 
-    return render("header.txt.j2", stack_dir=opts.stack_dir, spec=opts.rq_obs_spec, push_url=opts.push_url,
+    return render("cigen/templates/header.txt.j2", trim=True, stack_dir=opts.stack_dir, spec=opts.rq_obs_spec,
+                  push_url=opts.push_url,
                   base_branch=opts.base_branch).rstrip("\n")
 
 

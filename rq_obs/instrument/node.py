@@ -164,11 +164,9 @@ def analyze(root: Path) -> Analysis:
 
 
 def defaults(service_name: str, sampling_rate: float, disabled: frozenset[str] = frozenset()) -> dict:
-    d = {"service_name": service_name, "otlp_endpoint": "", "sampling_rate": sampling_rate,
-         "metrics_path": "/metrics", "health_path": "/health", "ready_path": "/ready"}
-    for k in disabled:
-        d[k] = None
-    return d
+    from rq_obs.instrument import template
+
+    return template.defaults(service_name, disabled, sampling_rate)  # the same settings as a Python app's
 
 
 def render_module(framework: str, service_name: str, sampling_rate: float,

@@ -41,7 +41,7 @@ def _jaeger_service(config: Config) -> dict[str, Any]:
         "image": IMAGES["jaeger"],
         "restart": "unless-stopped",
         "command": [f"--config={_JAEGER_CONFIG}"],
-        "ports": [f"127.0.0.1:{port}:{port}"],
+        "ports": [f"{port}:{port}"],  # bound to bind_address by hardening.harden like every service
         "volumes": [f"./{jaeger.PATH}:{_JAEGER_CONFIG}:ro"],
         # the image has no shell or HTTP client either: check the configuration like the collector's
         "healthcheck": _health(["CMD", "/cmd/jaeger/jaeger-linux", "validate", f"--config={_JAEGER_CONFIG}"]),

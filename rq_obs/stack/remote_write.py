@@ -24,12 +24,14 @@ from urllib.parse import urlsplit
 
 from rq_obs.config import Config
 from rq_obs.errors import ConfigError
+from rq_obs.stack.prometheus import JOBS
 
 __all__ = ["LOCAL", "QUEUE_KEYS", "STACK_JOBS", "RQ_OBS_JOBS", "enabled", "url", "relabel_rules", "shared_keep",
            "prometheus_entry", "operator_entry", "OPERATOR_QUEUE_KEYS"]
 
 #: Jobs of the stack's own components (:data:`rq_obs.stack.prometheus.JOBS` less the data jobs).
-STACK_JOBS = ("prometheus", "otelcol", "tempo", "alertmanager")
+# Prometheus first, then the others in prometheus.yml's order (the regex generated files hold)
+STACK_JOBS = tuple(sorted(JOBS.keys() - {"rq-obs", "spanmetrics"}, key=["prometheus", *JOBS].index))
 
 #: Jobs whose series are rq-obs' own in a shared Prometheus (the chart's ServiceMonitor and PodMonitor set them).
 RQ_OBS_JOBS = ("rq-obs", "spanmetrics", "otelcol")

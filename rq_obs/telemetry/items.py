@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from rq_obs.quarantine import MARKER as QUARANTINED
+
 __all__ = ["BUILTIN_MARKERS", "VARIANT_MARKER", "EXPERIMENT_MARKER", "LiveEnviron", "describe_item"]
 
 VARIANT_MARKER = "rq_obs_variant"
@@ -16,7 +18,7 @@ EXPERIMENT_MARKER = "rq_obs_experiment"
 BUILTIN_MARKERS = frozenset({
     "parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings", "tryfirst", "trylast",
     "flaky", "timeout", "asyncio", "anyio", "no_cover", "django_db",
-    "rq_obs_quarantined",  # added by the quarantine plugin: a flag on the attempt, not what the test is about
+    QUARANTINED,  # added by the quarantine plugin: a flag on the attempt, not what the test is about
 })
 
 

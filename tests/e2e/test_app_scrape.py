@@ -108,7 +108,8 @@ def app(tmp_path):
     base = f"http://127.0.0.1:{port}"
 
     def health():
-        assert proc.poll() is None, (tmp_path / "app.log").read_text()
+        if proc.poll() is not None:  # fail now, not after the wait (wait_until retries assertions)
+            pytest.fail(f"the app exited: {(tmp_path / 'app.log').read_text()[-3000:]}")
         try:
             return http_get(base + "/health")[0] == 200
         except OSError:
@@ -144,6 +145,21 @@ def app_panels(config: Config) -> dict[str, list[str]]:
     # a window holding every sample of this test: every series' increase is scaled alike
     return {p["title"]: [re.sub(r"\$__rate_interval", "5m", t["expr"]) for t in p["targets"]]
             for p in panels[start + 1:end]}
+
+
+def second_phase(prom, base: str, requests: list[tuple[str, str]], statuses: list[int], total: int) -> None:
+    """Send the measured requests, then wait until Prometheus counted ``total`` and holds 10 samples of each
+    series (from then on every rate in a window holding every sample carries the same factor)."""
+    count = M.HTTP_SERVER_DURATION.count
+    assert [request(base, m, p) for m, p in requests] == statuses
+    wait_until(lambda: prom.value(f"sum({count})") == total, 60, what="the second phase scraped")
+    wait_until(lambda: prom.value(f"min(count_over_time({count}[5m]))") >= 10, 60, what="10 samples per series")
+
+
+def panels_now(prom, config: Config) -> dict[str, list]:
+    """Title -> results of the "Instrumented apps" row's queries, all at one instant as Grafana draws them."""
+    at = time.time()
+    return {title: [prom.query(e, time=at) for e in exprs] for title, exprs in app_panels(config).items()}
 
 
 def by(result: list[dict], *labels: str) -> dict:

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.instrument import java
-from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
+from tests.e2e.test_app_scrape import by, panels_now, prometheus_yaml, request, second_phase
 from tests.helpers.apps import committed_copy, git
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
@@ -60,7 +59,8 @@ def test_spring_boot_app_serves_metrics_to_prometheus_and_spans_to_the_collector
         proc = subprocess.Popen(["./" + java.RUN_SCRIPT], cwd=built, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             def ready():
-                assert proc.poll() is None, log.read_text()[-3000:]
+                if proc.poll() is not None:  # fail now, not after the wait (wait_until retries assertions)
+                    pytest.fail(f"the app exited: {log.read_text()[-3000:]}")
                 try:
                     return http_get(base + "/readyz")[0] == 200
                 except OSError:
@@ -79,19 +79,14 @@ def test_spring_boot_app_serves_metrics_to_prometheus_and_spans_to_the_collector
                 wait_until(lambda: prom.value(f"sum({count})") == 5, 60, what="Prometheus scraping the Java app",
                            describe=lambda: prom.query(count))
                 phase2 = [("GET", "/api/notes/1")] * 6 + [("GET", "/boom")] * 2 + [("GET", "/slow")] * 2
-                assert [request(base, m, p) for m, p in phase2] == [200] * 6 + [500] * 2 + [200] * 2
-                wait_until(lambda: prom.value(f"sum({count})") == 15, 60, what="the second phase scraped")
-                wait_until(lambda: prom.value(f"min(count_over_time({count}[5m]))") >= 10, 60,
-                           what="10 samples per series")
+                second_phase(prom, base, phase2, [200] * 6 + [500] * 2 + [200] * 2, 15)
                 raw = prom.query(count)  # probes (/metrics, /health, /readyz) are not counted
                 assert by(raw, "http_request_method", "http_route", "http_response_status_code", "error_type") == {
                     ("GET", "/api/notes/{id}", "200", ""): 7, ("GET", "/api/notes/{id}", "404", ""): 1,
                     ("POST", "/api/notes", "201", ""): 1, ("GET", "/boom", "500", "java.lang.IllegalStateException"): 3,
                     ("GET", "/slow", "200", ""): 3}
 
-                panels = app_panels(config)
-                at = time.time()
-                q = {title: [prom.query(e, time=at) for e in exprs] for title, exprs in panels.items()}
+                q = panels_now(prom, config)
                 rate = by(q["App request rate"][0], "instance", "http_request_method", "http_route")
                 one = rate[(instance, "GET", "/boom")] / 2
                 assert {k: round(v / one, 9) for k, v in rate.items()} == {

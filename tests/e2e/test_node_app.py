@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from rq_obs.catalog import M
 from rq_obs.config import Config
-from tests.e2e.test_app_scrape import app_panels, by, prometheus_yaml, request
+from tests.e2e.test_app_scrape import by, panels_now, prometheus_yaml, request, second_phase
 from tests.helpers.apps import committed_copy
 from tests.helpers.cli import run_cli
 from tests.helpers.procs import Prometheus, free_port, http_get, need_tool, wait_until
@@ -74,7 +73,8 @@ class App:
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
         def health():
-            assert self.proc.poll() is None, log.read_text()
+            if self.proc.poll() is not None:  # fail now, not after the wait (wait_until retries assertions)
+                pytest.fail(f"the app exited: {log.read_text()[-3000:]}")
             try:
                 return http_get(self.base + "/health")[0] == 200
             except OSError:
@@ -107,10 +107,7 @@ def test_express_app_serves_metrics_to_prometheus_and_spans_to_the_collector(ins
             wait_until(lambda: prom.value(f"sum({count})") == 7, 60, what="Prometheus scraping the Node app",
                        describe=lambda: (prom.query(count), http_get(prom.url + "/api/v1/targets")[1][:800], (tmp_path / "app.log").read_text()[-1500:]))
             phase2 = [("GET", "/api/notes/1")] * 6 + [("GET", "/boom")] * 2 + [("GET", "/slow")] * 2
-            assert [request(base, m, p) for m, p in phase2] == [200] * 6 + [500] * 2 + [200] * 2
-            wait_until(lambda: prom.value(f"sum({count})") == 17, 60, what="the second phase scraped")
-            wait_until(lambda: prom.value(f"min(count_over_time({count}[5m]))") >= 10, 60,
-                       what="10 samples per series")
+            second_phase(prom, base, phase2, [200] * 6 + [500] * 2 + [200] * 2, 17)
 
             raw = prom.query(count)
             assert {r["metric"]["job"] for r in raw} == {"apps"}
@@ -120,9 +117,7 @@ def test_express_app_serves_metrics_to_prometheus_and_spans_to_the_collector(ins
                 ("GET", "/boom", "500", "TypeError"): 3, ("GET", "/async-boom", "500", "RangeError"): 1,
                 ("GET", "/slow", "200", ""): 3}
 
-            panels = app_panels(config)
-            at = time.time()
-            q = {title: [prom.query(e, time=at) for e in exprs] for title, exprs in panels.items()}
+            q = panels_now(prom, config)
             rate = by(q["App request rate"][0], "instance", "http_request_method", "http_route")
             one = rate[(instance, "GET", "/boom")] / 2
             assert {k: round(v / one, 9) for k, v in rate.items()} == {

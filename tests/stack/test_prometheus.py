@@ -53,7 +53,7 @@ def test_remote_write_url_adds_remote_write(write_stack):
         "queue_config": {"capacity": 10000, "max_shards": 10, "max_samples_per_send": 2000, "batch_send_deadline": "5s"},
         "write_relabel_configs": [
             {"source_labels": ["test"], "regex": ".+", "action": "drop"},
-            {"source_labels": ["job"], "regex": "prometheus|otelcol|tempo|alertmanager", "action": "drop"},
+            {"source_labels": ["job"], "regex": "prometheus|otelcol|tempo|jaeger|alertmanager", "action": "drop"},
         ],
     }]
 

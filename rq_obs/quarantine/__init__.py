@@ -9,3 +9,9 @@ DEFAULT_FILE = "rq-obs-quarantine.yaml"
 
 #: The marker the plugin puts on a test under an active entry; stored with each attempt (the quarantined flag).
 MARKER = "rq_obs_quarantined"
+
+
+def real_outcome(report) -> str:
+    """What really happened in a test phase: a quarantined failure is reported to pytest as skipped, and the
+    plugin keeps the real outcome on the report (``rq_obs_outcome``)."""
+    return report.__dict__.get("rq_obs_outcome") or report.outcome

@@ -22,6 +22,7 @@ from typing import Iterable
 
 import pytest
 
+from rq_obs.quarantine import real_outcome
 from rq_obs.quarantine.summary import SummarySection
 
 __all__ = ["MAX_NEW_SHARE", "EarlyFlakePlugin", "known_tests", "changed_files", "choose_new"]
@@ -140,7 +141,7 @@ class EarlyFlakePlugin(SummarySection):
         run = report.__dict__.get("rq_obs_new_run")
         if run is None:
             return
-        outcome = report.__dict__.get("rq_obs_outcome") or report.outcome  # a quarantined failure is a failure
+        outcome = real_outcome(report)  # a quarantined failure is a failure
         per = self.runs.setdefault(report.nodeid, {})
         current = per.get(run, "passed")
         if outcome == "failed":

@@ -190,10 +190,15 @@ def begin_run(store: Store, run: Run) -> int:
     """Start a run that attempts are added to in batches; it stays ``incomplete`` until finished."""
     now = time.time()
     with store.transaction() as conn:
-        totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
-        seq = _insert_run_row(conn, run, "incomplete", now)
-        _record_tracked_files(conn, run, run.tracked_files, totals, now)
-        totals.flush(conn, now)
+        return _begin_in(conn, store, run, now)
+
+
+def _begin_in(conn: sqlite3.Connection, store: Store, run: Run, now: float) -> int:
+    """The run's row (``incomplete``) and its tracked files, in the caller's transaction; its sequence number."""
+    totals = Totals(key_cache(store))  # the plugin's path: no gate load per session
+    seq = _insert_run_row(conn, run, "incomplete", now)
+    _record_tracked_files(conn, run, run.tracked_files, totals, now)
+    totals.flush(conn, now)
     return seq
 
 

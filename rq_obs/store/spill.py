@@ -136,18 +136,14 @@ def drain(store: Store) -> list[Drained]:
 
 
 def _write_rest(store: Store, run: Run, rows: list, doc: dict, now: float) -> None:
-    from rq_obs.store.runs import _finish_in, _insert_attempts, _insert_run_row, _record_tracked_files
-    from rq_obs.store.totals import Totals, key_cache
+    from rq_obs.store.runs import _begin_in, _finish_in, _insert_attempts
 
     with store.transaction() as conn:
         row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
         if row is not None and row[0] == "complete":  # written before (the file outlived its commit)
             return
-        if row is None:
-            totals = Totals(key_cache(store))
-            _insert_run_row(conn, run, "incomplete", now)
-            _record_tracked_files(conn, run, run.tracked_files, totals, now)
-            totals.flush(conn, now)
+        if row is None:  # the session never got to write its run row
+            _begin_in(conn, store, run, now)
         _insert_attempts(conn, run, rows, None)
         if doc.get("experiment"):
             conn.execute("UPDATE runs SET experiment = ? WHERE run_id = ?", (doc["experiment"], run.run_id))

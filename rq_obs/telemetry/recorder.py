@@ -55,7 +55,7 @@ from rq_obs.store.records import ApiCall, Run
 from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
 from rq_obs.telemetry.api import call_from_wire
 from rq_obs.store.spill import is_locked
-from rq_obs.quarantine import MARKER as QUARANTINED
+from rq_obs.quarantine import MARKER as QUARANTINED, real_outcome
 from rq_obs.telemetry.summary import attempt_categories, category, collect_error_text
 
 __all__ = ["BATCH_SIZE", "BATCH_SECONDS", "AttemptRow", "Recorder", "price_function", "attempt_outcome", "span_attributes",
@@ -255,7 +255,7 @@ class Recorder:
     def phase(part: list, report: Any) -> None:
         """Note a setup or call report in ``part`` ([setup, call, start]): (outcome, xfail?, duration)."""
         # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
-        phase = (report.__dict__.get("rq_obs_outcome") or report.outcome, hasattr(report, "wasxfail"), report.duration)
+        phase = (real_outcome(report), hasattr(report, "wasxfail"), report.duration)
         if report.when == "setup":
             part[0] = phase
             part[2] = getattr(report, "start", 0.0)
@@ -306,7 +306,7 @@ class Recorder:
         if part is None:
             part = [None, None, getattr(teardown, "start", 0.0)]
         # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
-        td_outcome = teardown.__dict__.get("rq_obs_outcome") or teardown.outcome
+        td_outcome = real_outcome(teardown)
         outcome, duration = attempt_outcome(part[0], part[1], td_outcome)
         summary = attempt_categories(part[0], part[1], td_outcome if teardown.when == "teardown" else "passed")
         if teardown.when != "teardown":  # xdist's "???" report for a test whose worker crashed

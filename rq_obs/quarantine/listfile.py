@@ -114,6 +114,16 @@ def parse_expiry(text: str) -> dt.datetime:
     return when.astimezone(dt.timezone.utc)
 
 
+def _is(node, kind: str) -> bool:
+    """Whether a composed YAML node is a ``scalar``, ``sequence`` or ``mapping``.
+
+    By the node's ``id``, not ``isinstance``: libyaml's composer builds its nodes from the ``yaml``
+    module it first imported, which is not the one in ``sys.modules`` after a host (pytest's
+    pytester) drops and re-imports ``yaml``; the classes then differ while the ids do not.
+    """
+    return getattr(node, "id", None) == kind
+
+
 def _fail(path: str, line: int, what: str) -> QuarantineFileError:
     return QuarantineFileError(f"{path}:{line}: {what}")
 
@@ -131,17 +141,17 @@ def parse(text: str, path: str = "<quarantine>") -> QuarantineList:
         raise _fail(path, line, f"not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
     if root is None:
         return QuarantineList(path, ())
-    if not isinstance(root, yaml.MappingNode):
+    if not _is(root, "mapping"):
         raise _fail(path, root.start_mark.line + 1, "expected a mapping with the key 'quarantine' at the top level")
     items = None
     for key, value in root.value:
-        if not isinstance(key, yaml.ScalarNode) or key.value != "quarantine":
+        if not _is(key, "scalar") or key.value != "quarantine":
             raise _fail(path, key.start_mark.line + 1,
                         f"unknown top-level key {getattr(key, 'value', '?')!r}; expected only 'quarantine'")
         items = value
-    if items is None or (isinstance(items, yaml.ScalarNode) and items.value in ("", "~", "null")):
+    if items is None or (_is(items, "scalar") and items.value in ("", "~", "null")):
         return QuarantineList(path, ())
-    if not isinstance(items, yaml.SequenceNode):
+    if not _is(items, "sequence"):
         raise _fail(path, items.start_mark.line + 1, "'quarantine' must be a list of entries (- nodeid: ...)")
     entries: list[Entry] = []
     seen: dict[str, int] = {}
@@ -156,10 +166,8 @@ def parse(text: str, path: str = "<quarantine>") -> QuarantineList:
 
 
 def _entry(node, path: str) -> Entry:
-    import yaml
-
     line = node.start_mark.line + 1
-    if not isinstance(node, yaml.MappingNode):
+    if not _is(node, "mapping"):
         raise _fail(path, line, "expected an entry: a mapping with nodeid, reason, expires (and owner, added)")
     values: dict[str, str] = {}
     for key, value in node.value:
@@ -167,7 +175,7 @@ def _entry(node, path: str) -> Entry:
         kline = key.start_mark.line + 1
         if name not in FIELDS:
             raise _fail(path, kline, f"unknown field {name!r}; expected one of {', '.join(FIELDS)}")
-        if not isinstance(value, yaml.ScalarNode):
+        if not _is(value, "scalar"):
             raise _fail(path, kline, f"{name}: expected a single value (text), not a list or mapping")
         values[name] = str(value.value).strip()
     for name in REQUIRED:

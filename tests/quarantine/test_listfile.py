@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 
 import pytest
 
@@ -55,6 +56,20 @@ def test_malformed_file_names_line_and_expectation(text, line, expected):
         listfile.parse(text, "q.yaml")
     assert str(exc.value).startswith(f"q.yaml:{line}: ")
     assert expected in str(exc.value)
+
+
+def test_parse_survives_yaml_dropped_and_reimported(monkeypatch):
+    # pytester's in-process runs restore sys.modules afterwards: a yaml first imported inside one is
+    # imported again later, while libyaml's extension keeps building nodes of the first module's classes
+    import yaml
+
+    for name in [n for n in sys.modules if n == "yaml" or n.startswith("yaml.")]:
+        monkeypatch.delitem(sys.modules, name)
+    import yaml as again
+
+    assert again is not yaml
+    entries = listfile.parse("quarantine:\n  - nodeid: t.py::a\n    reason: r\n    expires: '2099-01-01'\n")
+    assert [e.nodeid for e in entries.entries] == ["t.py::a"]
 
 
 def test_add_then_remove_keeps_comments_and_other_entries():

@@ -121,6 +121,11 @@ def secret_kind(value: str) -> str | None:
     return None
 
 
+def mask_url(text: str) -> str:
+    """``text`` with every URL's ``user:password@`` masked in place (``scheme://***@host/...``)."""
+    return _URL_USERINFO.sub(r"\1***@", text) if "://" in text else text
+
+
 def redacted(kind: str) -> str:
     """What a value found to be a ``kind`` secret is stored as."""
     return f"{_PREFIX}{kind}>"
@@ -130,8 +135,7 @@ def redact(value: Any) -> Any:
     """``value``, or ``<redacted: KIND>`` when it is text holding a credential. Non-text values pass. A URL's
     ``user:password@`` is masked in place (``scheme://***@host/...``: the URL stays readable)."""
     if type(value) is str and len(value) >= 16:
-        if "://" in value:
-            value = _URL_USERINFO.sub(r"\1***@", value)
+        value = mask_url(value)
         kind = secret_kind(value)
         if kind is not None:
             return redacted(kind)

@@ -15,20 +15,18 @@ from __future__ import annotations
 import fnmatch
 import os
 import platform
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from rq_obs.config import Config, is_secret_name
-from rq_obs.redact import redact
+from rq_obs.redact import mask_url, redact
 
 __all__ = ["capture_environment", "detect_container", "select_env", "redact_environment", "flatten", "PRESENT"]
 
 #: What a secret variable's value is recorded as.
 PRESENT = "<present>"
-_URL_CREDS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@")
 
 
 def detect_container(root: str | Path = "/", env: Mapping[str, str] | None = None) -> str:
@@ -57,20 +55,16 @@ def select_env(env: Mapping[str, str], globs: list[str]) -> tuple[dict[str, str]
     selected: dict[str, str] = {}
     for name in sorted(env):
         if any(fnmatch.fnmatchcase(name, g) for g in globs):
-            selected[name] = PRESENT if is_secret_name(name) else _mask_url(env[name])
+            selected[name] = PRESENT if is_secret_name(name) else mask_url(env[name])
     secrets = sorted(n for n in env if is_secret_name(n))
     return selected, secrets
-
-
-def _mask_url(text: str) -> str:
-    return _URL_CREDS.sub(r"\g<scheme>***@", text)
 
 
 def _scrub(value: Any, drop: bool = False) -> Any:
     """``value`` with secret-looking names' text values replaced (or, ``drop``, the names at this level left out),
     and text that looks like a credential whatever its name replaced by ``<redacted: KIND>``."""
     if isinstance(value, str):
-        return redact(_mask_url(value))
+        return redact(mask_url(value))
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():

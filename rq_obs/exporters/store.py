@@ -154,15 +154,11 @@ class StoreCollector:
         """Count attempts stored since the last fold; on failure the scrape shows the totals as they are.
         A scrape waits at most ``FOLD_WAIT_MS`` for the write lock: while another writer holds the store
         (a saturated ingest, a backup) it answers with the totals as they are rather than time out."""
-        conn = self.store.connect()
-        before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        conn.execute(f"PRAGMA busy_timeout={min(before, FOLD_WAIT_MS)}")
         try:
-            fold(self.store)
+            with self.store.lock_wait(FOLD_WAIT_MS):
+                fold(self.store)
         except sqlite3.Error as exc:
             log.warning("scrape: could not fold new attempts into the running totals (%s); counters lag", exc)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={before}")
 
     def _labels(self, text: str) -> dict[str, str]:
         d = self._parsed.get(text)

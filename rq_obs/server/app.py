@@ -95,8 +95,8 @@ def _routes(svc: Service):
             def scrape(_body: bytes) -> Response:
                 # a collector that needs the write lock (a migration, a fold) waits at most this long for it, then
                 # is skipped for this scrape (logged, counted): a scrape is never stuck behind a writer
-                svc.store.connect().execute(f"PRAGMA busy_timeout={SCRAPE_WAIT_MS}")
-                body, ctype = svc.scraper.render(accept)
+                with svc.store.lock_wait(SCRAPE_WAIT_MS):
+                    body, ctype = svc.scraper.render(accept)
                 return Response(200, body, ctype)
 
             return Pending("scrape", scrape)

@@ -39,13 +39,9 @@ def readyz(store: Store, config: Config | None = None) -> tuple[int, dict]:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return _unavailable(store, f"is not readable: {exc}")
     try:  # a writer's lock is tried, and released at once
-        before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        conn.execute(f"PRAGMA busy_timeout={min(before, LOCK_WAIT_MS)}")
-        try:
+        with store.lock_wait(LOCK_WAIT_MS):
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
-        finally:
-            conn.execute(f"PRAGMA busy_timeout={before}")
     except sqlite3.Error as exc:
         return _unavailable(store, f"is not writable ({exc}): pushes would wait or fail")
     minimum = config.readyz_min_free_bytes if config is not None else 0

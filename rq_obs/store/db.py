@@ -235,6 +235,18 @@ class Store:
             self._local.conn = None
 
     @contextmanager
+    def lock_wait(self, ms: int) -> Iterator[sqlite3.Connection]:
+        """This thread's connection, waiting at most ``ms`` (and never longer than it did) for another
+        process's write lock inside the block; the connection's own wait comes back after it."""
+        conn = self.connect()
+        before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute(f"PRAGMA busy_timeout={min(before, int(ms))}")
+        try:
+            yield conn
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={before}")
+
+    @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.connect()
         conn.execute("BEGIN IMMEDIATE")

@@ -12,6 +12,8 @@ were not exercised against.
 
 from __future__ import annotations
 
+from rq_obs.stack import distribution, jaeger
+
 __all__ = ["IMAGES", "EXPORTER_BASE"]
 
 IMAGES = {
@@ -19,8 +21,8 @@ IMAGES = {
     "prometheus": "prom/prometheus:v2.55.1",
     "tempo": "grafana/tempo:2.10.4",
     # The collector release of rq_obs.stack.distribution (the builder manifest) and Jaeger v2.12.0's.
-    "otel-collector": "otel/opentelemetry-collector-contrib:0.139.0",
-    "jaeger": "jaegertracing/jaeger:2.12.0",
+    "otel-collector": f"otel/opentelemetry-collector-contrib:{distribution.RELEASE.removeprefix('v')}",
+    "jaeger": f"jaegertracing/jaeger:{jaeger.IMAGE_VERSION}",
     "alertmanager": "prom/alertmanager:v0.28.1",  # >= 0.28: msteamsv2_configs (Teams Workflows)
 }
 

@@ -27,15 +27,17 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from rq_obs.cigen import pipeline as P
+from rq_obs.cigen.detect import BENCHMARK_FILE, COVERAGE_FILE
 from rq_obs.errors import UsageError
 
 __all__ = ["Plan", "Change", "plan", "apply", "detect_provider", "GITIGNORE_LINES", "MANIFEST"]
 
 MANIFEST = "rq-obs-init.json"
 GITIGNORE_HEADER = "# rq-obs: the local store and the reports CI writes (added by rq-obs init)"
-GITIGNORE_LINES = (".rq-obs/", ".ci-venv/", "coverage.json", "benchmark.json", "vulns.json", "rq-obs-report.md",
-                   "rq-obs-gate.txt", "rq-obs-summary.md", "rq-obs-comment.md", "rq-obs-note.json",
-                   "rq-obs-baseline.zip", "rq-obs-audit-requirements.txt")
+#: what the generated pipelines write in the work tree (rq_obs.cigen's names for them)
+GITIGNORE_LINES = (f"{P.STORE_DIR}/", f"{P.CI_VENV}/", COVERAGE_FILE, BENCHMARK_FILE, P.VULNS_FILE, P.REPORT,
+                   P.GATE_OUTPUT, P.SUMMARY, P.COMMENT, P.NOTE, P.BASELINE_ZIP, P.AUDIT_REQUIREMENTS)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps,
+from rq_obs.cigen.pipeline import (ARTIFACT, BASE_RELEASE_FILE, COMMENT, RELEASE_FILE, STORE_DIR, Options, gate_steps,
                                    header, install_step, push_command, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
@@ -16,7 +16,6 @@ _CACHES = {  # package manager -> (cache directory, lock file) for actions/cache
     "poetry": ("~/.cache/pypoetry", "poetry.lock"),
     "pipenv": ("~/.cache/pipenv", "Pipfile.lock"),
 }
-_COMMENT = "rq-obs-comment.md"
 
 
 def _script(lines) -> str:
@@ -62,12 +61,12 @@ def render(info: ProjectInfo, opts: Options) -> str:
             step["continue-on-error"] = True
         steps.append(step)
     steps.append({"name": "Publish the report (job summary)", "if": "always()",
-                  "run": _script((*report_lines("$GITHUB_STEP_SUMMARY"), *report_lines(_COMMENT)))})
+                  "run": _script((*report_lines("$GITHUB_STEP_SUMMARY"), *report_lines(COMMENT)))})
     steps.append({"name": "Comment the report on the pull request",
                   "if": "always() && github.event_name == 'pull_request'",
                   "continue-on-error": True,  # a fork's token cannot comment; the job summary still has it
                   "env": {"GH_TOKEN": "${{ github.token }}"},
-                  "run": _script((f'gh pr comment "${{{{ github.event.pull_request.number }}}}" --body-file {_COMMENT}',))})
+                  "run": _script((f'gh pr comment "${{{{ github.event.pull_request.number }}}}" --body-file {COMMENT}',))})
     if opts.push_url:
         # GITHUB_HEAD_REF is set only in a pull request's run: its snapshot is not a release
         steps.append({"name": "Push the run and the release snapshot to the rq-obs server", "if": "always()",

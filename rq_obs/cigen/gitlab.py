@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, RELEASE_FILE, STORE_DIR, Options, gate_steps, header,
+from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, BASELINE_ZIP, NOTE, RELEASE_FILE, SUMMARY, STORE_DIR, Options, gate_steps, header,
                                    install_step, push_command, report_lines)
 from rq_obs.yamltext import comment_block, dump
 
@@ -12,7 +12,6 @@ __all__ = ["PATH", "JOB", "render"]
 PATH = ".gitlab-ci.yml"
 JOB = "rq-obs-quality"
 _FAILED = f"{STORE_DIR}/ci-failed"
-_SUMMARY = "rq-obs-summary.md"
 _CACHE_VARS = {"pip": ("PIP_CACHE_DIR", ".cache/pip"), "uv": ("UV_CACHE_DIR", ".cache/uv"),
                "poetry": ("POETRY_CACHE_DIR", ".cache/pypoetry"), "pipenv": ("PIPENV_CACHE_DIR", ".cache/pipenv")}
 
@@ -25,10 +24,10 @@ def render(info: ProjectInfo, opts: Options) -> str:
         *install_step(info, opts).lines,
         "\n".join((
             f"mkdir -p {STORE_DIR}",
-            'if curl --fail --silent --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output rq-obs-baseline.zip '
+            f'if curl --fail --silent --location --header "JOB-TOKEN: $CI_JOB_TOKEN" --output {BASELINE_ZIP} '
             '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/jobs/artifacts/$BASE_BRANCH/download?job=$CI_JOB_NAME"; then',
             # the artifact also holds the earlier run's summary: drop it, this run writes its own
-            f"  python -m zipfile -e rq-obs-baseline.zip . && rm -f {_SUMMARY} && cp {RELEASE_FILE} {BASE_RELEASE_FILE}",
+            f"  python -m zipfile -e {BASELINE_ZIP} . && rm -f {SUMMARY} && cp {RELEASE_FILE} {BASE_RELEASE_FILE}",
             "else",
             '  echo "No baseline store from a successful pipeline on $BASE_BRANCH yet"',
             "fi",
@@ -41,12 +40,12 @@ def render(info: ProjectInfo, opts: Options) -> str:
         script.append(f"( set -e\n{body}\n) || echo {s.key} >> {_FAILED}" if s.gate else body)
     script.append(f'if [ -s {_FAILED} ]; then echo "rq-obs: failed: $(tr \'\\n\' \' \' < {_FAILED})"; exit 1; fi')
     after = [
-        *report_lines(_SUMMARY),
+        *report_lines(SUMMARY),
         "\n".join((
             'if [ -n "$CI_MERGE_REQUEST_IID" ] && [ -n "$RQ_OBS_GITLAB_TOKEN" ]; then',
-            f"  python -c 'import json; print(json.dumps({{\"body\": open(\"{_SUMMARY}\").read()}}))' > rq-obs-note.json",
+            f"  python -c 'import json; print(json.dumps({{\"body\": open(\"{SUMMARY}\").read()}}))' > {NOTE}",
             '  curl --fail --silent --request POST --header "PRIVATE-TOKEN: $RQ_OBS_GITLAB_TOKEN" '
-            '--header "Content-Type: application/json" --data @rq-obs-note.json '
+            f'--header "Content-Type: application/json" --data @{NOTE} '
             '"$CI_API_V4_URL/projects/$CI_PROJECT_ID/merge_requests/$CI_MERGE_REQUEST_IID/notes" > /dev/null '
             '|| echo "Could not post the merge request note"',
             "fi",
@@ -66,7 +65,7 @@ def render(info: ProjectInfo, opts: Options) -> str:
             "when": "always",
             "expire_in": "30 days",
             "expose_as": "rq-obs report",
-            "paths": [f"{STORE_DIR}/", _SUMMARY],
+            "paths": [f"{STORE_DIR}/", SUMMARY],
         },
     }
     doc = {

@@ -7,15 +7,13 @@ Everything runs in a virtual environment inside the workspace, so the container 
 from __future__ import annotations
 
 from rq_obs.cigen.detect import ProjectInfo
-from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, GATE_OUTPUT, RELEASE_FILE, REPORT, STORE_DIR, Options,
+from rq_obs.cigen.pipeline import (BASE_RELEASE_FILE, CI_VENV, GATE_OUTPUT, RELEASE_FILE, REPORT, STORE_DIR, SUMMARY, Options,
                                    gate_steps, header, install_step, push_command, report_lines)
 from rq_obs.errors import UsageError
 
 __all__ = ["PATH", "render"]
 
 PATH = "Jenkinsfile"
-_VENV = ".ci-venv"
-_SUMMARY = "rq-obs-summary.md"
 
 
 def render(info: ProjectInfo, opts: Options) -> str:
@@ -27,11 +25,11 @@ def render(info: ProjectInfo, opts: Options) -> str:
     if opts.push_url:  # before the store is archived, so the next build's baseline knows what was pushed
         # CHANGE_ID is set only in a pull request's build: its snapshot is not a release
         push = push_command(info, opts, "CHANGE_ID") + " || echo 'rq-obs push failed'"
-    for line in (*lines, *(x for s in steps for x in s.lines), *report_lines(_SUMMARY), push or ""):
+    for line in (*lines, *(x for s in steps for x in s.lines), *report_lines(SUMMARY), push or ""):
         if "\'\'\'" in line:
             raise UsageError(f"cannot put \'\'\' inside a Jenkins sh step: {line!r}")
     header_text = (header(opts) + "\nNeeds the Docker Pipeline and Copy Artifact plugins. The report is archived as "
-                   f"{_SUMMARY}." + ("\nPush token: a Secret text credential with id rq-obs-token." if opts.push_url else ""))
+                   f"{SUMMARY}." + ("\nPush token: a Secret text credential with id rq-obs-token." if opts.push_url else ""))
     env = [f"BASE_BRANCH = \"${{env.CHANGE_TARGET ?: '{opts.base_branch}'}}\"",
            "PIP_CACHE_DIR = \"${env.WORKSPACE}/.cache/pip\""]
     if info.package_manager == "poetry":
@@ -40,8 +38,8 @@ def render(info: ProjectInfo, opts: Options) -> str:
         env.append("PIPENV_VENV_IN_PROJECT = '1'")
     return render_template(
         "cigen/templates/Jenkinsfile.j2", trim=True, header=header_text.splitlines(), python=info.python_version,
-        env=env, venv=_VENV,
-        clean=(STORE_DIR, REPORT, GATE_OUTPUT, _SUMMARY), install=lines, store_dir=STORE_DIR,
+        env=env, venv=CI_VENV,
+        clean=(STORE_DIR, REPORT, GATE_OUTPUT, SUMMARY), install=lines, store_dir=STORE_DIR,
         release_file=RELEASE_FILE, base_release_file=BASE_RELEASE_FILE,
         stages=[{"name": s.name, "lines": s.lines, "gate": s.gate} for s in steps],
-        report=report_lines(_SUMMARY), push=push, archive=(f"{STORE_DIR}/**", _SUMMARY))
+        report=report_lines(SUMMARY), push=push, archive=(f"{STORE_DIR}/**", SUMMARY))

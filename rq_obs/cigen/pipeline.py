@@ -35,6 +35,11 @@ ARTIFACT = "rq-obs-store"
 GATES_FILE = ".quality-gates.yaml"
 VULNS_FILE = "vulns.json"
 AUDIT_REQUIREMENTS = "rq-obs-audit-requirements.txt"
+SUMMARY = "rq-obs-summary.md"  # GitLab's merge request note, Jenkins' build summary
+COMMENT = "rq-obs-comment.md"  # GitHub's pull request comment
+NOTE = "rq-obs-note.json"  # GitLab: the note's API body
+BASELINE_ZIP = "rq-obs-baseline.zip"  # GitLab: the base branch's artifact
+CI_VENV = ".ci-venv"  # Jenkins: the venv the tests run in
 
 def header(opts: "Options") -> str:
     """The comment at the top of every generated pipeline file (without the comment markers)."""

@@ -21,7 +21,14 @@ def build_options(f: Callable) -> Callable:
 def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_only: bool,
               targets: tuple[str, ...] = ("compose",)) -> None:
     config = config_from(ctx)
-    target = Path(out) if out else project_root(ctx)
+    if out:
+        target = Path(out)
+    else:
+        from rq_obs.cigen.stackdir import default_stack_dir
+
+        target, why = default_stack_dir(project_root(ctx))
+        if why:
+            click.echo(why, err=True)
     files = build.collect(config, dashboards_only=dashboards_only, targets=targets)
     if check:
         problems = build.check(target, files)

@@ -22,7 +22,14 @@ def command(ctx: click.Context, directory: str | None) -> None:
     """Validate the stack under DIRECTORY (default: the project root), as written by `rq-obs build`."""
     from rq_obs.stack.validate import validate_dir
 
-    root = Path(directory) if directory else project_root(ctx)
+    if directory:
+        root = Path(directory)
+    else:
+        from rq_obs.cigen.stackdir import default_stack_dir
+
+        root, why = default_stack_dir(project_root(ctx))
+        if why:
+            click.echo(why, err=True)
     if root.is_dir() and not (root / "docker-compose.yml").is_file() and not (root / "collector").is_dir():
         raise UsageError(f"no generated stack in {root} (no docker-compose.yml, no collector/): run "
                          f"`rq-obs build --out DIR` first, then `rq-obs validate DIR`")

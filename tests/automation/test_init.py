@@ -73,6 +73,11 @@ def test_init_plans_writes_once_and_refuses_what_it_did_not_write(tmp_path):
     assert (root / WHEEL).is_file()
     check = run_cli("--project", str(root), "build", "--check", "--out", str(root / "observability"))
     assert check.code == 0, check.err
+    # without --out, build --check and validate find the stack init wrote (not the project root)
+    found = run_cli("--project", str(root), "build", "--check")
+    assert found.code == 0, found.err
+    assert "using the stack in observability/" in found.err
+    assert f"generated files are current in {root / 'observability'}" in found.out
 
     # twice: nothing changes, byte for byte
     after = _tree(root)

@@ -48,9 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--no-rq-obs", dest="rq_obs", action="store_const", const=False,
                     help="Do not record, even when the rq-obs config says enabled = true.")
     group.addoption("--rq-obs-store", dest="rq_obs_store", metavar="PATH", default=None,
-                    help="Store file (default: $RQ_OBS_STORE, else store_path from the rq-obs config).")
+                    help="Store file; records like --rq-obs (default: $RQ_OBS_STORE, else store_path from the rq-obs config).")
     group.addoption("--rq-obs-push", dest="rq_obs_push", metavar="URL", default=None,
-                    help="After the run, push pending runs to this rq-obs ingest server (token from $RQ_OBS_TOKEN).")
+                    help="Record like --rq-obs, then after the run push pending runs to this rq-obs ingest server "
+                         "(token from $RQ_OBS_TOKEN).")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -65,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     flag = config.getoption("rq_obs", None)
     if flag is False:
         return
+    if flag is None and (config.getoption("rq_obs_store", None) or config.getoption("rq_obs_push", None)):
+        flag = True  # a store or a push URL asks for recording as plainly as --rq-obs does
     if flag is None:
         from rq_obs.configfiles import may_enable
 
@@ -77,8 +80,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
         cfg = load(config.rootpath).config
     except RqObsError as exc:
-        if flag:
-            _stderr_warning(f"rq-obs config: {exc}; not recording this run")
+        if flag:  # recording was asked for: a run that records nothing must not pass for one that did
+            raise pytest.UsageError(f"rq-obs config: {exc}; fix it, or run without --rq-obs") from None
+        _stderr_warning(f"rq-obs config: {exc}; not recording this run")
         return
     if not (flag or cfg.enabled):
         return

@@ -301,6 +301,21 @@ def test_enabled_from_config_store_from_config_env_and_no_flag(pytester, plain_e
     assert Store(tmp_path / "env.db", create=False).query("SELECT COUNT(*) FROM runs")[0][0] == 1
 
 
+def test_a_config_typo_with_rq_obs_stops_the_run_naming_the_field(pytester, plain_env, tmp_path):
+    pytester.makepyprojecttoml('[tool.rq-obs]\nflaky_min_attempts = "three"\n')
+    pytester.makepyfile(test_one="def test_one(): pass")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--rq-obs", f"--rq-obs-store={tmp_path / 's.db'}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # asked to record: never a green run that recorded nothing
+    assert "flaky_min_attempts" in result.stderr.str() and "run without --rq-obs" in result.stderr.str()
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_a_store_option_alone_records(pytester, plain_env, tmp_path):
+    pytester.makepyfile(test_one="def test_one(): pass")
+    pytester.runpytest("-p", "no:cacheprovider", f"--rq-obs-store={tmp_path / 's.db'}").assert_outcomes(passed=1)
+    assert Store(tmp_path / "s.db", create=False).query("SELECT COUNT(*) FROM attempts")[0][0] == 1
+
+
 def test_a_broken_store_warns_once_and_changes_nothing(pytester, plain_env, tmp_path):
     pytester.makepyfile(test_two="def test_ok(): pass\ndef test_bad(): assert 0\n")
     not_a_store = tmp_path / "not-a-store.db"

@@ -222,6 +222,7 @@ class Config:
     memory_regression_threshold: float = _f(0.10, "a benchmark whose peak memory (one value per side) grows by more than this is a memory regression", _ratio)
     regression_alpha: float = _f(0.005, "error rate of each bound of the regression detector's interval (0.005: a 99 % interval): at most this share of unchanged benchmarks is called a regression, whatever the noise", _ratio)
     max_vulnerabilities: int = _f(0, "gate: known vulnerabilities allowed in a release's dependencies", _non_negative)
+    max_failing_tests: int = _f(0, "gate: tests allowed to fail in every attempt of a release's runs (a test that passed once, by a rerun or in another run, is flaky, not failing; quarantined failures do not count)", _non_negative)
     min_coverage: float = _f(0.0, "gate: minimum line coverage (0-1); 0 disables the gate until a project opts in", _ratio)
     snapshot_window: str = _f("7d", "a snapshot's pass rate counts attempts of runs at its commit, or of this window when none match", _duration)
     snapshot_env: list = _f(["CI", "GITHUB_*", "GITLAB_CI", "PYTHON*", "RQ_OBS_*", "VIRTUAL_ENV", "LANG", "TZ"], "environment variables recorded in a snapshot (globs); names that look secret are recorded as present, never their values", _globs)

@@ -4,14 +4,18 @@ One resolution of thresholds and one evaluation, shared by ``rq-obs gate`` and `
 compare`` (whose recommendation is *block* exactly when a gate fails), so the two never disagree:
 
 * :func:`thresholds`: the config (``min_quality_score``, ``max_regressions``,
-  ``max_vulnerabilities``, ``min_coverage``), overridden by ``.quality-gates.yaml`` in the
-  project (keys ``min_score``, ``max_regressions``, ``max_vulnerabilities``, ``min_coverage``),
-  overridden by command-line flags.
+  ``max_vulnerabilities``, ``min_coverage``, ``max_failing_tests``), overridden by
+  ``.quality-gates.yaml`` in the project (keys ``min_score``, ``max_regressions``,
+  ``max_vulnerabilities``, ``min_coverage``, ``max_failing_tests``), overridden by command-line flags.
 * :func:`check`: the gates of a head snapshot given its quality score and its performance diff
   against the baseline (regressions = timing + memory, :attr:`PerfDiff.regression_count`).
 
+``max_failing_tests`` counts the tests of the snapshot's runs (its commit's, else its window's) that
+failed or errored in every attempt, quarantined failures excepted (:attr:`TestSummary.failing`):
+a release whose tests fail is never approved for want of a quality dimension.
+
 A gate whose input was not measured (no quality dimension at all, no baseline sharing a
-benchmark, no vulnerability report, no coverage report) is ``skip`` with a reason naming what to
+benchmark, no vulnerability report, no coverage report, no test run) is ``skip`` with a reason naming what to
 add, unless ``strict``, then ``fail``. ``min_coverage = 0`` disables the coverage gate (``skip``
 even with ``strict``). A fifth gate, ``licences``, exists only when the gates file sets
 ``allowed_licences`` and/or ``denied_licences`` (SPDX ids, :mod:`rq_obs.analysis.licences`): no
@@ -38,7 +42,7 @@ __all__ = ["GATES_FILE", "Gate", "Limits", "thresholds", "read_gates_file", "eva
 
 GATES_FILE = ".quality-gates.yaml"
 _KEYS = {"min_score": (0, 100, float), "max_regressions": (0, None, int), "max_vulnerabilities": (0, None, int),
-         "min_coverage": (0, 1, float)}
+         "min_coverage": (0, 1, float), "max_failing_tests": (0, None, int)}
 
 #: Why each gate may have no input, and what to add (the detail of a skipped gate).
 UNMEASURED = {
@@ -47,6 +51,8 @@ UNMEASURED = {
     "max_regressions": "no baseline sharing a benchmark: snapshot both releases with --benchmarks or --run-benchmarks",
     "max_vulnerabilities": "no vulnerability report: run pip-audit -f json (or OSV-Scanner) and snapshot with --vulns",
     "min_coverage": "no coverage measured: run pytest with --cov and snapshot with --coverage",
+    "max_failing_tests": ("no test runs at the release's commit or in the snapshot window: run the tests with "
+                          "pytest --rq-obs before the snapshot"),
     "licences": "no dependencies recorded in the snapshot",
 }
 #: Licence policy keys of the gates file (lists of SPDX ids; :mod:`rq_obs.analysis.licences`).
@@ -108,7 +114,8 @@ def read_gates_file(path: Path) -> dict[str, Any]:
 def thresholds(config: Config, project: Path | None, flags: Mapping[str, float | None] | None = None) -> Limits:
     """The gate thresholds: config < ``.quality-gates.yaml`` in ``project`` (None: no file) < ``flags``."""
     values = {"min_score": config.min_quality_score, "max_regressions": config.max_regressions,
-              "max_vulnerabilities": config.max_vulnerabilities, "min_coverage": config.min_coverage}
+              "max_vulnerabilities": config.max_vulnerabilities, "min_coverage": config.min_coverage,
+              "max_failing_tests": config.max_failing_tests}
     sources = {k: "config" for k in values}
     policy: dict[str, tuple[str, ...]] = {}
     gf = Path(project) / GATES_FILE if project is not None else None
@@ -128,8 +135,9 @@ def thresholds(config: Config, project: Path | None, flags: Mapping[str, float |
 
 def evaluate(limits: Mapping[str, float] | Limits, score: float | None, regressions: int | None,
              vulnerabilities: int | None, coverage: float | None, strict: bool = False, *,
-             missing: Sequence[str] = (), regressions_detail: str = "") -> list[Gate]:
-    """The four gates from their measured inputs (None = not measured)."""
+             missing: Sequence[str] = (), regressions_detail: str = "",
+             failing: Sequence[str] | None = None) -> list[Gate]:
+    """The five gates from their measured inputs (None = not measured; ``failing``: the failing tests' ids)."""
     unmeasured = "fail" if strict else "skip"
     gates = []
     s = limits["min_score"]
@@ -156,6 +164,13 @@ def evaluate(limits: Mapping[str, float] | Limits, score: float | None, regressi
         gates.append(Gate("min_coverage", c, None, unmeasured, UNMEASURED["min_coverage"]))
     else:
         gates.append(Gate("min_coverage", c, round(coverage, 4), "pass" if coverage >= c else "fail"))
+    f = limits["max_failing_tests"]
+    if failing is None:
+        gates.append(Gate("max_failing_tests", f, None, unmeasured, UNMEASURED["max_failing_tests"]))
+    else:
+        shown = ", ".join(failing[:5]) + (f" and {len(failing) - 5} more" if len(failing) > 5 else "")
+        gates.append(Gate("max_failing_tests", f, len(failing), "pass" if len(failing) <= f else "fail",
+                          f"failed in every attempt: {shown}" if failing else ""))
     return gates
 
 
@@ -171,8 +186,9 @@ def check(limits: Mapping[str, float] | Limits, head: "Snapshot", score: Mapping
         detail = (f"{len(perf.regressions)} timing of {len(perf.ops)} operations, {len(perf.memory_regressions)} memory "
                   f"of {len(perf.memory)} with peak memory")
     vulns = len(head.vulnerabilities) if head.quality.vulnerability_scan else None
+    counted = head.tests.passed + head.tests.failed + head.tests.errors
     gates = evaluate(limits, total, regressions, vulns, head.quality.coverage, strict,
-                     missing=missing, regressions_detail=detail)
+                     missing=missing, regressions_detail=detail, failing=head.tests.failing if counted else None)
     policy = getattr(limits, "policy", None) or {}
     if policy:
         gates.append(licence_gate(head, policy, strict))

@@ -42,7 +42,7 @@ def gates_yaml(config) -> str:
 
     return render("cigen/templates/quality-gates.yaml.j2", trim=True, min_score=float(config.min_quality_score),
                   max_regressions=int(config.max_regressions), max_vulnerabilities=int(config.max_vulnerabilities),
-                  min_coverage=float(config.min_coverage))
+                  min_coverage=float(config.min_coverage), max_failing_tests=int(config.max_failing_tests))
 
 
 @dataclass(frozen=True)

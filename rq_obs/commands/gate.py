@@ -1,4 +1,4 @@
-"""Check a release against the quality gates (score, regressions, vulnerabilities, coverage); exit 1 on failure.
+"""Check a release against the quality gates (score, regressions, vulnerabilities, coverage, failing tests); exit 1 on failure.
 
 Thresholds: config < .quality-gates.yaml in the project < flags (the same ones `rq-obs compare`
 blocks on). Gates the latest snapshot unless --release is given; regressions (timing and memory)
@@ -20,11 +20,14 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @click.option("--max-regressions", type=click.IntRange(min=0), default=None, help="Maximum performance regressions vs the baseline.")
 @click.option("--max-vulnerabilities", type=click.IntRange(min=0), default=None, help="Maximum known vulnerabilities.")
 @click.option("--min-coverage", type=float, default=None, help="Minimum line coverage 0-1 (0 disables).")
+@click.option("--max-failing-tests", type=click.IntRange(min=0), default=None,
+              help="Maximum tests that failed in every attempt of the release's runs.")
 @click.option("--strict", is_flag=True, help="Fail gates whose input was not measured instead of skipping them.")
 @store_option
 @format_option("text", "json")
 @click.pass_context
-def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_coverage, strict, store_path, fmt):
+def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_coverage, max_failing_tests, strict,
+            store_path, fmt):
     from rq_obs.analysis.gates import check, thresholds
     from rq_obs.compare.perf import performance_diff
     from rq_obs.errors import CheckFailed, UsageError
@@ -36,7 +39,7 @@ def command(ctx, release, min_score, max_regressions, max_vulnerabilities, min_c
     config = config_from(ctx)
     limits = thresholds(config, project_root(ctx), {
         "min_score": min_score, "max_regressions": max_regressions, "max_vulnerabilities": max_vulnerabilities,
-        "min_coverage": min_coverage})
+        "min_coverage": min_coverage, "max_failing_tests": max_failing_tests})
     store = open_store(ctx, store_path)
     release = resolve_release(store, release)
     snap = load_snapshot(store, release)

@@ -185,6 +185,8 @@ def _gate_reason(g: Gate, source: str, perf: PerfDiff, deps: DepDiff) -> str:
         return f"quality score {g.actual:.1f} below min_score {g.threshold:g} ({source})"
     if g.name == "min_coverage":
         return f"coverage {g.actual * 100:.1f}% below min_coverage {g.threshold * 100:.1f}% ({source})"
+    if g.name == "max_failing_tests":
+        return f"{g.actual:g} tests failing, more than max_failing_tests {g.threshold:g} ({source}): {g.detail}"
     if g.name == "licences":
         return f"{g.actual:g} dependencies with licences the policy rejects ({source}): {g.detail}"
     if g.name == "max_regressions":

@@ -89,6 +89,17 @@ class TestSummary:
         counted = self.passed + self.failed + self.errors
         return self.passed / counted if counted else None
 
+    @property
+    def failing(self) -> tuple[str, ...]:
+        """Tests that failed or errored in every counted attempt of the scope, quarantined failures excepted
+        (what the ``max_failing_tests`` gate counts): a test that passed once is flaky, not failing."""
+        out = []
+        for name, n in self.tests.items():
+            bad = n.get("failed", 0) + n.get("error", 0)
+            if bad and not n.get("passed", 0) and n.get("quarantined", 0) < bad:
+                out.append(name)
+        return tuple(out)
+
 
 @dataclass(frozen=True)
 class QualityInputs:

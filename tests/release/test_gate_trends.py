@@ -36,7 +36,8 @@ def test_gate_fails_on_regression_and_prints_a_table(db):
                                           "0 memory of 0 with peak memory")
     assert lines[4].split() == ["max_vulnerabilities", "0", "0", "PASS", "config"]
     assert lines[5].split()[:4] == ["min_coverage", "0.0%", "90.0%", "SKIP"]  # as snapshot shows coverage
-    assert lines[-1] == "FAIL (1 of 4 gates)" and "gates failed: max_regressions" in r.err
+    assert lines[6].split()[:4] == ["max_failing_tests", "0", "—", "SKIP"]  # no test runs in these snapshots
+    assert lines[-1] == "FAIL (1 of 5 gates)" and "gates failed: max_regressions" in r.err
 
 
 def test_gate_file_and_flags_override_config(db, tmp_path):
@@ -49,11 +50,11 @@ def test_gate_file_and_flags_override_config(db, tmp_path):
     assert (gates["max_regressions"]["result"], gates["max_regressions"]["source"]) == ("pass", ".quality-gates.yaml")
     assert (gates["min_coverage"]["result"], gates["min_coverage"]["actual"]) == ("fail", 0.9)
     r = run_cli("--project", proj, "gate", "--store", db, "--min-coverage", "0.9", "--min-score", "85")
-    assert r.code == 0 and r.out.splitlines()[-1] == "PASS"
+    assert r.code == 0 and r.out.splitlines()[-1] == "PASS (1 of 5 gates skipped: input not measured; --strict fails them)"
     r = run_cli("gate", "--store", db, "--release", "v1", "--strict", "--format", "json")
     v1 = {g["name"]: g["result"] for g in json.loads(r.out)["gates"]}
     assert r.code == 1 and v1 == {"min_score": "fail", "max_regressions": "fail", "max_vulnerabilities": "fail",
-                                  "min_coverage": "skip"}
+                                  "min_coverage": "skip", "max_failing_tests": "fail"}
 
 
 def test_gate_file_errors_name_the_key(db, tmp_path):

@@ -65,7 +65,8 @@ def test_gates_file_lowering_min_score_unblocks_both_gate_and_compare(tmp_path):
     assert (cj["recommendation"], cj["reasons"]) == ("approve", [])
     assert cj["gates"] == gj["gates"]
     text = run_cli("--project", proj, "gate", "--store", db)
-    assert text.code == 0 and text.out.splitlines()[-1] == "PASS"
+    assert text.code == 0 and text.out.splitlines()[-1] == \
+        "PASS (1 of 5 gates skipped: input not measured; --strict fails them)"  # no test runs: max_failing_tests
     # a bad gates file stops compare too, naming the key
     (proj / ".quality-gates.yaml").write_text("min_scor: 75\n")
     r = run_cli("--project", proj, "compare", "v1", "v2", "--store", db)
@@ -127,6 +128,7 @@ NOTHING = {
     "max_regressions": "no baseline sharing a benchmark: snapshot both releases with --benchmarks or --run-benchmarks",
     "max_vulnerabilities": "no vulnerability report: run pip-audit -f json (or OSV-Scanner) and snapshot with --vulns",
     "min_coverage": "disabled (min_coverage = 0)",
+    "max_failing_tests": "no test runs at the release's commit or in the snapshot window: run the tests with pytest --rq-obs before the snapshot",
 }
 
 
@@ -137,26 +139,27 @@ def test_nothing_measured_is_skipped_and_fails_only_with_strict(tmp_path):
     assert r.code == 0 and doc["passed"] is True
     assert {x["name"]: (x["result"], x["actual"], x["detail"]) for x in doc["gates"]} == {
         k: ("skip", None, v) for k, v in NOTHING.items()}
-    assert doc["not_measured"] == ["min_score", "max_regressions", "max_vulnerabilities"]
+    assert doc["not_measured"] == ["min_score", "max_regressions", "max_vulnerabilities", "max_failing_tests"]
 
     assert doc["nothing_measured"] is True
 
     r = run_cli("gate", "--store", db)
     lines = r.out.splitlines()
     # nothing measured is said first, not a bare PASS at the end
-    assert r.code == 0 and lines[0] == "nothing was measured: 4 of 4 gates skipped"
+    assert r.code == 0 and lines[0] == "nothing was measured: 5 of 5 gates skipped"
     assert lines[1] == "Quality gates for v2 (baseline v1)"
     assert " ".join(lines[3].split()) == "min_score 80 — SKIP config; " + " ".join(NOTHING["min_score"].split())
     assert " ".join(lines[6].split()) == "min_coverage 0.0% — SKIP config; disabled (min_coverage = 0)"
-    assert lines[-1] == "PASS, but nothing was measured: 4 of 4 gates skipped (--strict fails them)"
+    assert lines[-1] == "PASS, but nothing was measured: 5 of 5 gates skipped (--strict fails them)"
 
     r = run_cli("gate", "--store", db, "--strict", "--format", "json")
-    assert r.code == 1 and "v2: gates failed: min_score, max_regressions, max_vulnerabilities" in r.err
+    assert r.code == 1 and "v2: gates failed: min_score, max_regressions, max_vulnerabilities, max_failing_tests" in r.err
     assert {x["name"]: x["result"] for x in json.loads(r.out)["gates"]} == {
-        "min_score": "fail", "max_regressions": "fail", "max_vulnerabilities": "fail", "min_coverage": "skip"}
+        "min_score": "fail", "max_regressions": "fail", "max_vulnerabilities": "fail", "min_coverage": "skip",
+        "max_failing_tests": "fail"}
     r = run_cli("gate", "--store", db, "--strict")
-    assert r.code == 1 and r.out.splitlines()[0] == "nothing was measured: 3 of 4 gates failed (--strict)"
-    assert r.out.splitlines()[-1] == "FAIL (3 of 4 gates)"
+    assert r.code == 1 and r.out.splitlines()[0] == "nothing was measured: 4 of 5 gates failed (--strict)"
+    assert r.out.splitlines()[-1] == "FAIL (4 of 5 gates)"
 
     # compare on the same snapshots does not block either: a review naming what to add
     r = run_cli("compare", "v1", "v2", "--store", db, "--format", "json")
@@ -174,9 +177,9 @@ def test_missing_coverage_with_min_coverage_set_is_skipped_then_failed_with_stri
         "skip", 0.8, "flag", "no coverage measured: run pytest with --cov and snapshot with --coverage")
     assert (gates["min_score"]["result"], gates["min_score"]["actual"]) == ("pass", 94.44)  # (25*90 + 20*100) / 45
     r = run_cli("gate", "--store", db, "--min-coverage", "0.8")
-    assert r.out.splitlines()[-1] == "PASS (2 of 4 gates skipped: input not measured; --strict fails them)"
+    assert r.out.splitlines()[-1] == "PASS (3 of 5 gates skipped: input not measured; --strict fails them)"
     r = run_cli("gate", "--store", db, "--min-coverage", "0.8", "--strict")
-    assert r.code == 1 and "gates failed: max_regressions, min_coverage" in r.err
+    assert r.code == 1 and "gates failed: max_regressions, min_coverage, max_failing_tests" in r.err
     # coverage measured: the gate compares it
     db2 = _store(tmp_path / "t.db", make("v1", 1.0, coverage=0.5), make("v2", 2.0, coverage=0.79))
     r = run_cli("gate", "--store", db2, "--min-coverage", "0.8")
@@ -193,6 +196,6 @@ def test_partial_dimensions_score_is_reweighted_and_gated(tmp_path):
     assert g["detail"] == "from 2 of 5 dimensions, re-weighted (missing: dependencies, documentation, performance)"
     r = run_cli("gate", "--store", db, "--min-score", "78.5")
     assert r.code == 0
-    assert r.out.splitlines()[-1] == "PASS (2 of 4 gates skipped: input not measured; --strict fails them)"
+    assert r.out.splitlines()[-1] == "PASS (3 of 5 gates skipped: input not measured; --strict fails them)"
     c = run_cli("compare", "v1", "v2", "--store", db, "--format", "json")
     assert c.code == 1 and json.loads(c.out)["reasons"][0] == "quality score 78.9 below min_score 80 (config)"

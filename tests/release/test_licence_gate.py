@@ -43,7 +43,7 @@ def test_allow_list_and_deny_list(tmp_path):
     # no policy: no licence gate at all
     g = run_cli("--project", _project(tmp_path, None, "none"), "gate", "--store", db, "--format", "json")
     assert [x["name"] for x in json.loads(g.out)["gates"]] == ["min_score", "max_regressions", "max_vulnerabilities",
-                                                                "min_coverage"]
+                                                                "min_coverage", "max_failing_tests"]
 
 
 def test_bad_policy_names_the_file_and_key(tmp_path):

@@ -518,7 +518,8 @@ def test_quality_gates_file_has_the_config_values_and_is_never_overwritten(tmp_p
     (root / "pyproject.toml").write_text("[tool.rq-obs]\nmin_quality_score = 90\nmax_regressions = 2\n")
     assert run_cli("ci", "generate", str(root), "--provider", "gitlab", "--rq-obs-spec", GIT_URL).code == 0
     gates = yaml.safe_load((root / ".quality-gates.yaml").read_text())
-    assert gates == {"min_score": 90.0, "max_regressions": 2, "max_vulnerabilities": 0, "min_coverage": 0.0}
+    assert gates == {"min_score": 90.0, "max_regressions": 2, "max_vulnerabilities": 0, "min_coverage": 0.0,
+                     "max_failing_tests": 0}
     (root / ".quality-gates.yaml").write_text("min_score: 70\n")
     r = run_cli("ci", "generate", str(root), "--provider", "gitlab", "--force", "--rq-obs-spec", GIT_URL)
     assert r.code == 0 and "kept      .quality-gates.yaml" in r.out

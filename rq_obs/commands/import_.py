@@ -1,7 +1,9 @@
 """Import test results from other tools into the store (JUnit XML).
 
 ``rq-obs import junit FILE...``: one run per file, idempotent (the run id is derived from the
-file's content); reruns written as flakyFailure/rerunFailure elements count as attempts.
+file's content); reruns count as attempts, whether written as flakyFailure/rerunFailure elements or
+as pytest-rerunfailures' repeated test cases; pytest class names become node ids where the project's
+files match (docs in :mod:`rq_obs.telemetry.junit`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def junit(ctx: click.Context, files: tuple[str, ...], store_path: str | None, su
     from rq_obs.telemetry.gitinfo import git_info
     from rq_obs.telemetry.junit import parse_junit
     from rq_obs.telemetry.recorder import price_function
+    from rq_obs.store.outcomes import set_outcome
     from rq_obs.store.runs import save_run
 
     cfg = config_from(ctx)
@@ -37,12 +40,16 @@ def junit(ctx: click.Context, files: tuple[str, ...], store_path: str | None, su
         git = git_info(project_root(ctx))
         commit = git.commit if commit is None else commit
         branch = git.branch if branch is None else branch
-    parsed = [parse_junit(f, suite=suite or cfg.suite, commit=commit, branch=branch) for f in files]
+    project = project_root(ctx)
+    parsed = [parse_junit(f, suite=suite or cfg.suite, commit=commit, branch=branch, project=project) for f in files]
     store = open_store(ctx, store_path, create=True)
     price = price_function(cfg.price_table)
     results = []
     for jf in parsed:
         res = save_run(store, jf.run, price)
+        if res.stored:  # what pytest's summary line said (reruns apart), as `rq-obs runs` shows it
+            with store.transaction() as conn:
+                set_outcome(conn, jf.run.run_id, None, jf.counts)
         counts: dict[str, int] = {}
         for a in jf.run.attempts:
             counts[a.outcome] = counts.get(a.outcome, 0) + 1

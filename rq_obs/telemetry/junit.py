@@ -9,7 +9,15 @@ pytest-style reporters:
 * ``<flakyFailure>`` / ``<flakyError>``: earlier failed attempts of a test that then passed;
 * ``<rerunFailure>`` / ``<rerunError>``: further failed attempts after the first failure.
 
-Each of those counts as its own attempt (attempt 1 is the first run). An attempt's duration
+Each of those counts as its own attempt (attempt 1 is the first run). pytest's own ``--junitxml``
+with pytest-rerunfailures writes instead one ``<testcase>`` per attempt, the rerun ones empty: a
+test case that appears again later in its suite is an attempt that was rerun, so an empty one is
+stored as failed (a passing attempt is never rerun), never as a pass.
+
+Test ids: pytest writes ``classname="tests.test_mod.TestClass"``; when ``project`` holds
+the module's file (or the case names it in a ``file`` attribute), the id is pytest's node id
+(``tests/test_mod.py::TestClass::name``) so imported and recorded runs of a test line up; otherwise
+``classname::name``. An attempt's duration
 is the element's ``time`` attribute when it has one, else the test case's. Attempt start
 times are estimated from the suite's ``timestamp`` (else the file's mtime) plus the time of
 the cases before it.
@@ -21,7 +29,7 @@ import hashlib
 import math
 import os
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from rq_obs.errors import InputError
@@ -36,6 +44,8 @@ _RERUN_TAGS = {"flakyFailure": "failed", "flakyError": "error", "rerunFailure": 
 class JunitFile:
     path: str
     run: Run
+    #: what pytest's summary line would say: each test's last attempt by outcome, earlier attempts as ``rerun``
+    counts: dict = field(default_factory=dict)
 
 
 def _number(value: str | None, what: str, where: str) -> float:
@@ -66,6 +76,29 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _node_id(classname: str, name: str, file_attr: str | None, root: Path | None, cache: dict) -> str:
+    """pytest's node id when the module's file is known (``file`` attribute, or found under ``root``),
+    else ``classname::name``."""
+    if not classname:
+        return name
+    key = (classname, file_attr)
+    if key not in cache:
+        cache[key] = None
+        parts = classname.split(".")
+        if file_attr and file_attr.endswith(".py"):
+            module = file_attr[:-3].replace("\\", "/").split("/")
+            if parts[:len(module)] == module:
+                cache[key] = "::".join((file_attr.replace("\\", "/"), *parts[len(module):]))
+        elif root is not None:
+            for i in range(len(parts), 0, -1):
+                rel = "/".join(parts[:i]) + ".py"
+                if (root / rel).is_file():
+                    cache[key] = "::".join((rel, *parts[i:]))
+                    break
+    prefix = cache[key]
+    return f"{prefix}::{name}" if prefix else f"{classname}::{name}"
+
+
 def _case_attempts(case: ET.Element, where: str) -> list[tuple[str, float]]:
     """(outcome, duration) per attempt of one testcase."""
     time_ = _number(case.get("time"), "attribute 'time'", where)
@@ -86,8 +119,10 @@ def _case_attempts(case: ET.Element, where: str) -> list[tuple[str, float]]:
     return earlier + [(final, time_)] + later
 
 
-def parse_junit(path: str | os.PathLike, *, suite: str = "", commit: str = "", branch: str = "") -> JunitFile:
-    """Parse one JUnit XML file into a :class:`Run` (``source='junit'``). Raises InputError naming the file."""
+def parse_junit(path: str | os.PathLike, *, suite: str = "", commit: str = "", branch: str = "",
+                project: str | os.PathLike | None = None) -> JunitFile:
+    """Parse one JUnit XML file into a :class:`Run` (``source='junit'``). Raises InputError naming the file.
+    ``project``: the directory the tests ran in (pytest class names become node ids where its files match)."""
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -104,25 +139,45 @@ def parse_junit(path: str | os.PathLike, *, suite: str = "", commit: str = "", b
     start = _timestamp(first.get("timestamp")) or _timestamp(root.get("timestamp")) or p.stat().st_mtime
     clock = start
     attempts: list[Attempt] = []
+    base = Path(project) if project is not None else None
+    ids: dict = {}
+    counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "rerun")}
     for s_index, ts in enumerate(suites, 1):
         s_name = ts.get("name") or f"#{s_index}"
         s_start = _timestamp(ts.get("timestamp"))
         if s_start is not None:
             clock = s_start
-        for c_index, case in enumerate(ts.findall("testcase"), 1):
+        cases = ts.findall("testcase")
+        left = {}  # test id -> its test cases still to come in this suite (pytest-rerunfailures: one per attempt)
+        for case in cases:
+            key = (case.get("classname") or "", case.get("name"))
+            left[key] = left.get(key, 0) + 1
+        numbers: dict = {}
+        finals: dict = {}  # test -> its latest attempt's outcome
+        for c_index, case in enumerate(cases, 1):
             where = f"{p}: testsuite {s_name!r}, testcase #{c_index}"
             name = case.get("name")
             if not name:
                 raise InputError(f"{where}: attribute 'name' is missing; expected the test's name")
             classname = case.get("classname") or ""
-            test = f"{classname}::{name}" if classname else name
-            for n, (outcome, duration) in enumerate(_case_attempts(case, where), 1):
+            key = (classname, name)
+            left[key] -= 1
+            test = _node_id(classname, name, case.get("file"), base, ids)
+            for outcome, duration in _case_attempts(case, where):
+                if left[key] and outcome == "passed":
+                    outcome = "failed"  # rerun later in this suite: pytest writes the failed attempt empty
+                numbers[key] = n = numbers.get(key, 0) + 1
                 attempts.append(Attempt(test=test[:4096], outcome=outcome, duration=duration, attempt=n,
                                         started_at=clock))
                 clock += duration
+                if key in finals:
+                    counts["rerun"] += 1
+                finals[key] = outcome
+        for outcome in finals.values():
+            counts[outcome] += 1
     suite_name = suite or root.get("name") or first.get("name") or p.stem
     run_id = "junit-" + hashlib.sha256(data).hexdigest()[:32]
     run = Run(run_id=run_id, suite=suite_name[:256], started_at=start, finished_at=max(clock, start),
               status="complete", commit=commit, branch=branch, host=first.get("hostname") or "", source="junit",
               attempts=tuple(attempts))
-    return JunitFile(path=str(p), run=run)
+    return JunitFile(path=str(p), run=run, counts={k: n for k, n in counts.items() if n})

@@ -136,3 +136,36 @@ def test_runs_on_a_missing_store_is_a_clear_error(tmp_path):
     res = run_cli("runs", "--store", str(tmp_path / "none.db"))
     assert res.code == 2 and res.err == (f"rq-obs: error: {tmp_path / 'none.db'}: store not found "
                                          "(run the tests with --rq-obs first, or pass --store)\n")
+
+
+def test_pytest_junit_with_reruns_imports_like_the_plugin_records(pytester, plain_env, tmp_path, monkeypatch):
+    # pytest-rerunfailures makes pytest's --junitxml write one <testcase> per attempt, the rerun ones empty: they are
+    # failed attempts, not passes; and the class names become node ids, so imported and recorded tests line up
+    pytester.makepyfile(test_r="""
+_n = []
+def test_flaky():
+    _n.append(1)
+    assert len(_n) > 1
+def test_bad(): assert 0
+class TestK:
+    def test_ok(self): pass
+""")
+    xml, recorded = tmp_path / "junit.xml", tmp_path / "rec.db"
+    result = pytester.runpytest("-p", "no:cacheprovider", "--reruns", "1", f"--junitxml={xml}", "--rq-obs",
+                                f"--rq-obs-store={recorded}")
+    assert result.parseoutcomes() == {"passed": 2, "failed": 1, "rerun": 2}
+    imported = tmp_path / "imp.db"
+    res = run_cli("--project", pytester.path, "import", "junit", str(xml), "--store", str(imported), "--format", "json")
+    assert res.code == 0, res.err
+    rows = "SELECT test, attempt, outcome FROM attempts ORDER BY test, attempt"
+    assert Store(imported).query(rows) == Store(recorded).query(rows)
+    assert [tuple(r) for r in Store(imported).query(rows)] == [
+        ("test_r.py::TestK::test_ok", 1, "passed"), ("test_r.py::test_bad", 1, "failed"),
+        ("test_r.py::test_bad", 2, "failed"), ("test_r.py::test_flaky", 1, "failed"),
+        ("test_r.py::test_flaky", 2, "passed")]
+    (doc,) = json.loads(run_cli("runs", "--store", str(imported), "--format", "json").out)
+    assert {k: v for k, v in doc["counts"].items() if v} == result.parseoutcomes()  # pytest's own summary line
+    # and the flaky analysis reads them alike: test_bad is not "flaky at 50 %"
+    flaky = {t["test"]: t["state"] for t in json.loads(run_cli("flaky", "--store", str(imported), "--format", "json",
+                                                                 "--all").out)["tests"]}
+    assert flaky["test_r.py::test_flaky"] == "flaky" and flaky["test_r.py::test_bad"] != "flaky"

@@ -34,6 +34,9 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
 
     config = resolved_config(config, project_root(ctx))
     store = open_store(ctx, store_path, create=True)
+    if store.created:
+        log.warning("created a new, empty store at %s: no runs to serve until pytest --rq-obs or pushes add some "
+                    "(point --store at an existing store to serve its runs)", store.path)
 
     from rq_obs.server.app import make_server
     from rq_obs.server.limits import raise_open_files

@@ -56,13 +56,18 @@ def command(ctx, release, store_path, project_dir, benchmarks_file, run_file, co
     from rq_obs.snapshot.store import count_runs
 
     stored_runs = count_runs(store)
-    with Status(quiet) as status:
-        snap = build_snapshot(
-            config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file, coverage=coverage,
-            vulns=vulns, code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
-            documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
-            sample=shlex.split(sample_command) if sample_command else None, commit=commit, python=target,
-            progress=status.step)
+    try:
+        with Status(quiet) as status:
+            snap = build_snapshot(
+                config, store, project, release, benchmarks_file=benchmarks_file, run_file=run_file,
+                coverage=coverage, vulns=vulns,
+                code_quality=parse_score(code_quality, "--code-quality") if code_quality is not None else None,
+                documentation=parse_score(documentation, "--documentation") if documentation is not None else None,
+                sample=shlex.split(sample_command) if sample_command else None, commit=commit, python=target,
+                progress=status.step)
+    except BaseException:
+        store.discard()  # a store this command made for a snapshot it could not take: not left behind empty
+        raise
     load = (snap.environment.get("load") or {}).get("per_cpu_1m")
     if run_file and isinstance(load, (int, float)):
         from rq_obs.snapshot.environment import BUSY_LOAD

@@ -154,6 +154,8 @@ class Store:
         self.readonly = readonly
         #: seconds a write waits for another process's write lock before SQLITE_BUSY ("database is locked")
         self.busy_timeout = busy_timeout
+        #: this object made the file (it did not exist): a command that then fails can :meth:`discard` it
+        self.created = create and not readonly and not self.path.exists()
         if create and not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             ignore = self.path.parent / ".gitignore"
@@ -233,6 +235,15 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def discard(self) -> None:
+        """Remove the store file this object created (and its WAL files): a command that failed before
+        storing anything leaves no empty store behind. Does nothing to a store that existed."""
+        if not self.created:
+            return
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     @contextmanager
     def lock_wait(self, ms: int) -> Iterator[sqlite3.Connection]:

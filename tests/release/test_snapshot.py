@@ -88,11 +88,14 @@ def test_snapshot_bad_inputs_name_the_file_and_store_nothing(tmp_path):
     bad.write_text('{"meta": {}}')
     r = run_cli("--project", proj, "snapshot", "--release", "v1", "--store", db, "--coverage", bad)
     assert r.code == 2 and f"{bad}: expected coverage.py JSON" in r.err
+    assert not db.exists()  # the store this failed snapshot would have made is not left behind, empty
     r = run_cli("--project", proj, "snapshot", "--release", "v1", "--store", db, "--code-quality", "120")
     assert r.code == 2 and "--code-quality is 120.0; expected a score between 0 and 100" in r.err
     r = run_cli("--project", proj, "snapshot", "--release", "bad release!", "--store", db)
     assert r.code == 2 and "release 'bad release!'" in r.err
     assert list_snapshots(Store(db)) == []
+    r = run_cli("--project", proj, "snapshot", "--release", "v1", "--store", db, "--coverage", bad)
+    assert r.code == 2 and db.exists()  # a store that existed stays
 
 
 def test_pass_rate_from_runs_at_the_commit_else_window(tmp_path):

@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("rq-obs: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:  # one line, then where to read more (click's own is three or more)
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:  # `rq-obs`, `rq-obs config`: help
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         path = exc.ctx.command_path if exc.ctx is not None else "rq-obs"
         click.echo(f"rq-obs: error: {exc.format_message()}", err=True)
         click.echo(f"See '{path} --help'.", err=True)

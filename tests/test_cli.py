@@ -12,6 +12,13 @@ def test_help_lists_commands_with_one_line_help():
         assert f"  {name} " in result.out
 
 
+def test_a_group_without_a_command_shows_its_help_not_an_error():
+    for argv, listed in ((("",), "  snapshot "), (("config",), "  check ")):
+        result = run_cli(*[a for a in argv if a])
+        assert result.code == 0 and result.err == ""
+        assert result.out.startswith("Usage: rq-obs") and listed in result.out
+
+
 def test_unknown_command_is_a_usage_error():
     result = run_cli("no-such-command")
     assert result.code == 2 and "No such command" in result.err

@@ -223,11 +223,23 @@ def plan(root: Path, *, provider: str | None = None, stack_dir: str = "observabi
     pipeline_file = next(p for p in pipeline if p != GATES_FILE)
     add = " ".join(shlex.quote(p) for p in sorted({settings_file, ".gitignore", GATES_FILE, pipeline_file, stack_dir}))
     # the wheel is ignored by the stack's exporters/.gitignore (it is a build output) but CI installs it
-    next_commands = (f"git add {add} && git add -f {shlex.quote(wheel_rel)}",
+    # outside a git checkout (an unpacked sdist) the pipeline has nothing to run on until there is one
+    start = ("git init && ",) if not (root / ".git").exists() and not _in_git(root) else ("",)
+    next_commands = (f"{start[0]}git add {add} && git add -f {shlex.quote(wheel_rel)}",
                      "git commit -m 'rq-obs: quality pipeline, stack and settings'",
                      "git push   # the pipeline runs the tests with rq-obs, snapshots, compares and gates")
     return Plan(root, provider, provider_reason, stack_dir, settings, settings_file, tuple(changes), files,
                 dict(owned), next_commands)
+
+
+def _in_git(root: Path) -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def apply(p: Plan, *, force: bool = False) -> tuple[Change, ...]:

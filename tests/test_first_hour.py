@@ -114,7 +114,7 @@ def test_first_run_says_where_and_which_suite_and_warns_about_a_version(pytester
     clean_env.setenv("RQ_OBS_SUITE", "mylib")
     named = _record(pytester, project, store)
     assert [l for l in named.outlines if l.startswith("rq-obs:")][1:] == [
-        f"rq-obs: first run of suite 'mylib' (from the config) recorded in {store}; `rq-obs runs` lists it"]
+        f"rq-obs: first run of suite 'mylib' (set by the suite setting) recorded in {store}; `rq-obs runs` lists it"]
 
 
 def test_serve_says_once_when_new_counters_will_show_their_totals_and_shows_them_then(pytester, clean_env, tmp_path):

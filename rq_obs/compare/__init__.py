@@ -38,7 +38,7 @@ __all__ = ["Comparison", "compare", "quality_of", "dimension_inputs", "Headline"
 
 #: What a snapshot needs so a quality dimension is measured (the headline names it for a one-sided dimension).
 TO_ADD = {"code_quality": "snapshot with --code-quality", "test_coverage": "snapshot with --coverage",
-          "dependencies": "snapshot with --vulns (pip-audit or OSV-Scanner JSON)",
+          "dependencies": "snapshot with --vulns, a pip-audit or OSV-Scanner JSON report",
           "documentation": "snapshot with --documentation",
           "performance": "snapshot it and its baseline with --benchmarks or --run-benchmarks"}
 
@@ -66,7 +66,8 @@ class Headline:
             out = f"{f(self.base)} → {f(self.head)}"
             if self.delta is not None:
                 out += f" ({self.delta:+.1f})"
-            out += f" on the {len(self.common)} dimensions measured on both sides"
+            n = len(self.common)
+            out += f" on the {n} dimension{'s' if n != 1 else ''} measured on both sides"
         else:
             out = "not comparable: no dimension measured on both sides"
         left = [f"{d} only on head (base: {what})" for d, what in self.only_head]

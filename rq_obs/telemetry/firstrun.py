@@ -23,7 +23,7 @@ def notes(sequence: int, suite: str, suite_configured: bool, store_path) -> list
     """(line, is_warning) to print after a run; nothing after a suite's first run."""
     if sequence != 1:
         return []
-    origin = "from the config" if suite_configured else "the project directory's name; set `suite` to choose another"
+    origin = "set by the suite setting" if suite_configured else "the project directory's name; set `suite` to choose another"
     out = [(f"first run of suite {suite!r} ({origin}) recorded in {store_path}; `rq-obs runs` lists it", False)]
     base = looks_versioned(suite)
     if base and not suite_configured:

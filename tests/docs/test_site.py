@@ -172,3 +172,19 @@ def test_readme_is_short_keeps_the_ci_command_and_names_only_real_commands_and_o
     for step in ("rq-obs runs", "rq-obs flaky", "rq-obs snapshot", "rq-obs compare", "rq-obs gate", "rq-obs serve",
                  "rq-obs demo", "rq-obs build", "rq-obs stack wheel"):
         assert step in used
+
+
+def test_commands_at_a_glance_names_every_command():
+    # the hand-written overview (docs/manual/commands.md) must not silently miss a command the CLI has
+    lines = [ln for ln in (ROOT / "docs/manual/commands.md").read_text().splitlines() if ln.startswith("| `rq-obs ")]
+    missing = []
+    for ctx, cmd in walk():
+        words = ctx.command_path.split()
+        if isinstance(cmd, click.Group) or len(words) < 2:
+            continue
+        head = f"| `{' '.join(words[:2])}"
+        rows = [ln.split("|")[1] if len(words) == 2 else ln.replace("\\|", "/").split("|")[1] for ln in lines
+                if ln.startswith(head + " ") or ln.startswith(head + "`")]
+        if not any(len(words) == 2 or re.search(rf"[ /]{re.escape(words[2])}\b", row) for row in rows):
+            missing.append(ctx.command_path)
+    assert missing == [], f"docs/manual/commands.md does not list: {', '.join(missing)}"

@@ -100,16 +100,16 @@ def _tests() -> list[dict]:
         ],
     })
 
-    # --- flaky band (config 0.3-0.7, inclusive) -----------------------------------------------------
+    # --- uncertain band (the config's flaky_band 0.3-0.7, inclusive) -----------------------------------------------------
     pr = M.TEST_PASS_RATE.name
     t.append({
         "interval": "1m",
         "input_series": [inp(pr, "0.5x10", suite="s", test="a"), inp(pr, "0.95x10", suite="s", test="b"),
                          inp(pr, "0.3x10", suite="s", test="c"), inp(pr, "0.1x10", suite="s", test="d")],
         "promql_expr_test": [
-            expect(N.flaky_band, "5m", sample(N.flaky_band, 0.5, suite="s", test="a"),
-                   sample(N.flaky_band, 0.3, suite="s", test="c")),
-            expect(N.flaky_band_count, "5m", sample(N.flaky_band_count, 2, suite="s")),
+            expect(N.uncertain_band, "5m", sample(N.uncertain_band, 0.5, suite="s", test="a"),
+                   sample(N.uncertain_band, 0.3, suite="s", test="c")),
+            expect(N.uncertain_band_count, "5m", sample(N.uncertain_band_count, 2, suite="s")),
         ],
     })
 

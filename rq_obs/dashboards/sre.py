@@ -14,6 +14,50 @@ from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, EXPORTER_JOB, FAILED_RE
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
 JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo|jaeger"'
 CODE_429 = 'code="429"'
+#: The collector's own telemetry (Jaeger v2 exposes otelcol_* names too, under its own job).
+OTELCOL = 'job="otelcol"'
+
+
+def _zero_when_up(expr: str) -> str:
+    """``expr``, or 0 while the collector is scraped: counters the collector creates on their first event
+    (send failures, drops) read 0 instead of "No data" until then."""
+    return f"({expr}) or on () (0 * sum({q.sel(M.UP.name, OTELCOL)}))"
+
+
+def _collector() -> list:
+    """Collector resources and pipeline health from its own metrics (job otelcol, :8888)."""
+    def per_exporter(metric) -> str:
+        return f"sum by (exporter) ({q.rate(metric.total, OTELCOL)})"
+
+    return [
+        P.timeseries("Collector CPU", "CPU time the OpenTelemetry Collector process uses per second (1 = one core).",
+                     "percentunit", Q(f"sum by (instance) ({q.rate(M.OTELCOL_CPU.total, OTELCOL)})", "{{instance}}"),
+                     w=6),
+        P.timeseries("Collector memory", "Resident memory (RSS) of the collector process and its Go heap in use; "
+                     "the memory_limiter refuses data above 80 % of the limit.", "bytes",
+                     Q(f"sum by (instance) ({q.sel(M.OTELCOL_RSS.name, OTELCOL)})", "RSS {{instance}}"),
+                     Q(f"sum by (instance) ({q.sel(M.OTELCOL_HEAP.name, OTELCOL)})", "heap {{instance}}"), w=6),
+        P.timeseries("Exporter queue", "Batches waiting (or being retried) in each exporter's sending queue, and the "
+                     "queue's capacity: a queue that fills drops spans.", "short",
+                     Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_SIZE.name, OTELCOL)})", "{{exporter}} size"),
+                     Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_CAPACITY.name, OTELCOL)})",
+                       "{{exporter}} capacity"), w=6),
+        P.stat("Spans accepted", "Spans the collector's receivers accepted in the selected time range.", "short",
+               Q(f"sum(increase({q.sel(M.OTELCOL_ACCEPTED_SPANS.total, OTELCOL)}[$__range]))", "accepted"), w=6),
+        P.timeseries("Refused and dropped spans", "Spans per second the receivers refused or failed to process, the "
+                     "memory_limiter refused, and exporters dropped because their queue was full.", "short",
+                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total, OTELCOL)})", "refused (receiver)"),
+                     Q(f"sum({q.rate(M.OTELCOL_RECEIVER_FAILED_SPANS.total, OTELCOL)})", "failed (receiver)"),
+                     Q(_zero_when_up(f"sum({q.rate(M.OTELCOL_PROCESSOR_REFUSED_SPANS.total, OTELCOL)})"),
+                       "refused (memory limit)"),
+                     Q(_zero_when_up(f"sum({q.rate(M.OTELCOL_ENQUEUE_FAILED_SPANS.total, OTELCOL)})"),
+                       "dropped (queue full)"), w=12),
+        P.timeseries("Exporter send failures", "Spans and metric points per second each exporter failed to send "
+                     "(after its retries), beside the spans it sent.", "short",
+                     Q(_zero_when_up(per_exporter(M.OTELCOL_SEND_FAILED)), "{{exporter}} spans failed"),
+                     Q(per_exporter(M.OTELCOL_SEND_FAILED_POINTS), "{{exporter}} metric points failed"),
+                     Q(_zero_when_up(per_exporter(M.OTELCOL_SENT_SPANS)), "{{exporter}} spans sent"), w=12),
+    ]
 
 
 def _apps(config: Config) -> list:
@@ -137,9 +181,9 @@ def spec(config: Config) -> Spec:
                thresholds=P.ceiling(1), w=4),
         P.timeseries("Collector spans", "Spans the OpenTelemetry Collector accepted and refused, and failed to "
                      "export, per second.", "short",
-                     Q(f"sum({q.rate(M.OTELCOL_ACCEPTED_SPANS.total)})", "accepted"),
-                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total)})", "refused"),
-                     Q(f"sum({q.rate(M.OTELCOL_SEND_FAILED.total)})", "export failed"), w=12),
+                     Q(f"sum({q.rate(M.OTELCOL_ACCEPTED_SPANS.total, OTELCOL)})", "accepted"),
+                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total, OTELCOL)})", "refused"),
+                     Q(f"sum({q.rate(M.OTELCOL_SEND_FAILED.total, OTELCOL)})", "export failed"), w=12),
         P.timeseries("Store rows", "Rows per store table.", "short", Q(M.STORE_ROWS.name, "{{table}}"), w=12),
     ]
     return Spec(
@@ -148,7 +192,8 @@ def spec(config: Config) -> Spec:
                     "latency of apps instrumented by rq-obs instrument apply, worker utilisation, token usage "
                     "and cost, and the health of rq-obs, Prometheus and the collector.",
         rows=[P.row("API health", *api), P.row("Instrumented apps", *_apps(config)), P.row("Workers and host", *workers),
-              P.row("Tokens and cost", *cost), P.row("rq-obs and collector health", *health)],
+              P.row("Tokens and cost", *cost), P.row("rq-obs and collector health", *health),
+              P.row("Collector resources", *_collector())],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
                    query_var("model", "Model", M.API_REQUESTS.total, "model")],
         time_from="now-24h",

@@ -18,6 +18,11 @@ CODE_429 = 'code="429"'
 OTELCOL = 'job="otelcol"'
 
 
+#: Why the collector's failure panels chart totals, not rates.
+SINCE_START = ("Totals, not rates: the collector creates these counters with their first event, so a rate "
+               "would never show the first burst; a drop to 0 is a collector restart.")
+
+
 def _zero_when_up(expr: str) -> str:
     """``expr``, or 0 while the collector is scraped: counters the collector creates on their first event
     (send failures, drops) read 0 instead of "No data" until then."""
@@ -27,7 +32,7 @@ def _zero_when_up(expr: str) -> str:
 def _collector() -> list:
     """Collector resources and pipeline health from its own metrics (job otelcol, :8888)."""
     def per_exporter(metric) -> str:
-        return f"sum by (exporter) ({q.rate(metric.total, OTELCOL)})"
+        return f"sum by (exporter) ({q.sel(metric.total, OTELCOL)})"
 
     return [
         P.timeseries("Collector CPU", "CPU time the OpenTelemetry Collector process uses per second (1 = one core).",
@@ -42,18 +47,20 @@ def _collector() -> list:
                      Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_SIZE.name, OTELCOL)})", "{{exporter}} size"),
                      Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_CAPACITY.name, OTELCOL)})",
                        "{{exporter}} capacity"), w=6),
-        P.stat("Spans accepted", "Spans the collector's receivers accepted in the selected time range.", "short",
-               Q(f"sum(increase({q.sel(M.OTELCOL_ACCEPTED_SPANS.total, OTELCOL)}[$__range]))", "accepted"), w=6),
-        P.timeseries("Refused and dropped spans", "Spans per second the receivers refused or failed to process, the "
-                     "memory_limiter refused, and exporters dropped because their queue was full.", "short",
-                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total, OTELCOL)})", "refused (receiver)"),
-                     Q(f"sum({q.rate(M.OTELCOL_RECEIVER_FAILED_SPANS.total, OTELCOL)})", "failed (receiver)"),
-                     Q(_zero_when_up(f"sum({q.rate(M.OTELCOL_PROCESSOR_REFUSED_SPANS.total, OTELCOL)})"),
+        P.stat("Spans accepted", "Spans the collector's receivers accepted since it started (a counter the "
+               "collector creates with its first spans, so increase() would miss them).", "short",
+               Q(f"sum({q.sel(M.OTELCOL_ACCEPTED_SPANS.total, OTELCOL)})", "accepted"), w=6),
+        P.timeseries("Refused and dropped spans", f"Spans the receivers refused or failed to process, the "
+                     f"memory_limiter refused, and exporters dropped because their queue was full, since the "
+                     f"collector started. {SINCE_START}", "short",
+                     Q(f"sum({q.sel(M.OTELCOL_REFUSED_SPANS.total, OTELCOL)})", "refused (receiver)"),
+                     Q(f"sum({q.sel(M.OTELCOL_RECEIVER_FAILED_SPANS.total, OTELCOL)})", "failed (receiver)"),
+                     Q(_zero_when_up(f"sum({q.sel(M.OTELCOL_PROCESSOR_REFUSED_SPANS.total, OTELCOL)})"),
                        "refused (memory limit)"),
-                     Q(_zero_when_up(f"sum({q.rate(M.OTELCOL_ENQUEUE_FAILED_SPANS.total, OTELCOL)})"),
+                     Q(_zero_when_up(f"sum({q.sel(M.OTELCOL_ENQUEUE_FAILED_SPANS.total, OTELCOL)})"),
                        "dropped (queue full)"), w=12),
-        P.timeseries("Exporter send failures", "Spans and metric points per second each exporter failed to send "
-                     "(after its retries), beside the spans it sent.", "short",
+        P.timeseries("Exporter send failures", f"Spans and metric points each exporter failed to send (after its "
+                     f"retries), beside the spans it sent, since the collector started. {SINCE_START}", "short",
                      Q(_zero_when_up(per_exporter(M.OTELCOL_SEND_FAILED)), "{{exporter}} spans failed"),
                      Q(per_exporter(M.OTELCOL_SEND_FAILED_POINTS), "{{exporter}} metric points failed"),
                      Q(_zero_when_up(per_exporter(M.OTELCOL_SENT_SPANS)), "{{exporter}} spans sent"), w=12),

@@ -55,7 +55,8 @@ def spec(config: Config) -> Spec:
                      Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=15,
                      h=4),
         P.table("Flaky tests", f"Tests currently flaky (analytics), with their pass rate, flip rate (outcome changes "
-                f"per attempt), stability score and last flake. Click a test for its traces. {words['flaky']}",
+                f"per attempt), stability score and last flake. Click a test for its traces. {words['flaky']} "
+                f"{words['stability']}",
                 "percentunit",
                 Q(flaky_only(M.TEST_PASS_RATE.name)), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),

@@ -9,13 +9,12 @@ from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
 from rq_obs.dashboards.defaults import Spec, query_var
 from rq_obs.dashboards.panels import Q
-from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
+from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, COLLECTOR_JOB, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
 
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
 JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo|jaeger"'
 CODE_429 = 'code="429"'
-#: The collector's own telemetry (Jaeger v2 exposes otelcol_* names too, under its own job).
-OTELCOL = 'job="otelcol"'
+OTELCOL = COLLECTOR_JOB
 
 
 #: Why the collector's failure panels chart totals, not rates.

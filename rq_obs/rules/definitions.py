@@ -25,6 +25,8 @@ __all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXP
 
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
+#: The collector's own telemetry (Jaeger v2 exposes otelcol_* names too, under its own job).
+COLLECTOR_JOB = 'job="otelcol"'
 
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
@@ -243,6 +245,12 @@ def alerts(config: Config) -> tuple[Alert, ...]:
         Alert("RqObsNoRunsIngested", f"time() - max({M.INGEST_LAST.name})", ">", config.no_runs_hours * 3600,
               "10m", "warning", f"No test runs ingested for {config.no_runs_hours} hours",
               "The last test run was stored {value} ago.", "no-runs-ingested", "humanizeDuration"),
+        Alert("RqObsCollectorExportFailing", sum_by("exporter", increase(M.OTELCOL_SEND_FAILED.total, COLLECTOR_JOB,
+                                                                        window="10m")), ">", 0, "10m", "warning",
+              "The collector cannot export spans through {{ $labels.exporter }}",
+              "The OpenTelemetry Collector's exporter {{ $labels.exporter }} gave up on {value} spans in 10 minutes "
+              "(after its retries): traces are missing from the trace backend. Test results are not lost (the "
+              "store has them).", "collector-export-failing"),
         Alert("RqObsQuarantineTooLarge", f"sum({sel(M.QUARANTINE_ENTRIES.name, QUARANTINE_HELD)})", ">",
               config.quarantine_alert_count, "1h", "warning", "Too many tests quarantined",
               f"{{value}} tests are quarantined (threshold {config.quarantine_alert_count}): their failures no longer "

@@ -301,6 +301,19 @@ def _tests() -> list[dict]:
         "alert_rule_test": [alert_at("RqObsNoRunsIngested", "1460m")],
     })
 
+    # --- collector export failing: the trace exporter gives up on spans from 5m; Jaeger's own job is not it ---
+    failed = M.OTELCOL_SEND_FAILED.total
+    t.append({
+        "interval": "1m",
+        "input_series": [inp(failed, "0x5 6+6x30", job="otelcol", exporter="otlp/tempo"),
+                         inp(failed, "0+6x35", job="jaeger", exporter="otlp/tempo")],
+        "alert_rule_test": [
+            alert_at("RqObsCollectorExportFailing", "5m"),  # nothing failed yet (Jaeger's failures are not ours)
+            alert_at("RqObsCollectorExportFailing", "12m"),  # failing since 6m: pending, for: 10m
+            alert_at("RqObsCollectorExportFailing", "25m",
+                     fired("RqObsCollectorExportFailing", "60", exporter="otlp/tempo")),
+        ],
+    })
     # --- quarantine: 10 entries held, 11 from 61m (threshold 10); an entry expires at 31m ------------------
     entries = M.QUARANTINE_ENTRIES.name
     t.append({

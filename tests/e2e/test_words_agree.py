@@ -134,3 +134,24 @@ def test_quarantine_suggests_exactly_the_flaky_tests(world, tmp_path):
     assert out.code == 0, out.err
     doc = json.loads(out.out)
     assert {(s["action"], s["nodeid"]) for s in doc["suggestions"]} == {("add", t) for t in EXPECTED["flaky"]}
+
+
+def test_the_release_report_counts_flakes_under_their_own_word(world, tmp_path):
+    """``rq-obs compare`` sees one commit's attempts: a test *flaked* there (a pass and a fail), which is the
+    flake of the definitions (the same tests ``rq-obs flaky`` counts flake commits for), not the flaky state."""
+    path, store, prom = world
+    for release, commit in (("v1", "c1"), ("v2", "c0")):  # c0: test_rerun failed and passed on rerun
+        out = run_cli("snapshot", "--release", release, "--commit", commit, "--store", str(path),
+                      "--project", str(tmp_path), "--quiet")
+        assert out.code == 0, out.err
+    report = tmp_path / "report.html"
+    assert run_cli("compare", "v1", "v2", "--store", str(path), "--format", "html", "--output", str(report)).code == 0
+    html = report.read_text()
+    assert "0 new, 0 removed, 1 flaked (1 newly)</p>" in html and "flaky" not in html.lower()
+    tests = json.loads(run_cli("compare", "v1", "v2", "--store", str(path), "--format", "json").out)["tests"]
+    assert (tests["flaked"], tests["newly_flaked"]) == (["test_rerun"], ["test_rerun"])
+    # the same flake in the analytics: test_rerun is the one test with a commit holding a pass and a fail
+    doc = json.loads(run_cli("flaky", "--store", str(path), "--all", "--format", "json").out)
+    assert {t["test"]: t["flaky_commits"] for t in doc["tests"] if t["flaky_commits"]} == {"test_rerun": 1}
+    # while the flaky state also holds test_band (pass rate in the band, never a flake on one commit)
+    assert {t["test"] for t in doc["tests"] if t["state"] == "flaky"} == {"test_rerun", "test_band"}

@@ -93,6 +93,8 @@ LABELS: dict[str, Label] = {
         Label("receiver", "collector receiver name", "receivers in the generated collector config"),
         Label("transport", "collector receiver transport", "grpc, http"),
         Label("exporter", "collector exporter name", "exporters in the generated collector config"),
+        Label("processor", "collector processor name", "processors in the generated collector config"),
+        Label("data_type", "collector signal of an exporter queue: traces, metrics, logs", "fixed set of 3"),
         Label("function", "__qualname__ of a function decorated with @traced or @profiled by `rq-obs instrument apply`", "functions chosen with --functions and --profile"),
         Label("http_request_method", "HTTP method of a request an instrumented app served (OpenTelemetry http.request.method); a method outside the nine standard ones is _OTHER", "fixed set of 10"),
         Label("http_route", "route template the framework matched (OpenTelemetry http.route: FastAPI /items/{item_id}, Flask /items/<int:item_id>, Django items/<int:pk>/), never the raw path; empty when no route matched (404)", "routes of the app"),
@@ -294,6 +296,17 @@ class M:
     OTELCOL_ACCEPTED_SPANS = Metric("otelcol_receiver_accepted_spans", _C, "", ("receiver", "transport"), "Spans the collector accepted.", "otelcol")
     OTELCOL_REFUSED_SPANS = Metric("otelcol_receiver_refused_spans", _C, "", ("receiver", "transport"), "Spans the collector refused.", "otelcol")
     OTELCOL_SEND_FAILED = Metric("otelcol_exporter_send_failed_spans", _C, "", ("exporter",), "Spans the collector failed to export.", "otelcol")
+    # the collector's resource and pipeline health (names as collector v0.139.0 exposes them on :8888, read from its /metrics)
+    OTELCOL_RECEIVER_FAILED_SPANS = Metric("otelcol_receiver_failed_spans", _C, "", ("receiver", "transport"), "Spans the collector's receivers failed to process (not caused by a downstream refusal).", "otelcol")
+    OTELCOL_PROCESSOR_REFUSED_SPANS = Metric("otelcol_processor_refused_spans", _C, "", ("processor",), "Spans the memory_limiter processor refused (the collector is over its memory limit).", "otelcol")
+    OTELCOL_ENQUEUE_FAILED_SPANS = Metric("otelcol_exporter_enqueue_failed_spans", _C, "", ("exporter",), "Spans dropped because an exporter's sending queue was full.", "otelcol")
+    OTELCOL_SEND_FAILED_POINTS = Metric("otelcol_exporter_send_failed_metric_points", _C, "", ("exporter",), "Metric points the collector failed to export.", "otelcol")
+    OTELCOL_SENT_SPANS = Metric("otelcol_exporter_sent_spans", _C, "", ("exporter",), "Spans an exporter sent successfully.", "otelcol")
+    OTELCOL_QUEUE_SIZE = Metric("otelcol_exporter_queue_size", _G, "", ("exporter", "data_type"), "Batches in an exporter's sending queue (waiting or being retried).", "otelcol")
+    OTELCOL_QUEUE_CAPACITY = Metric("otelcol_exporter_queue_capacity", _G, "", ("exporter", "data_type"), "Capacity of an exporter's sending queue, in batches.", "otelcol")
+    OTELCOL_CPU = Metric("otelcol_process_cpu_seconds", _C, "seconds", (), "CPU time (user + system) the collector process used.", "otelcol")
+    OTELCOL_RSS = Metric("otelcol_process_memory_rss_bytes", _G, "bytes", (), "Resident memory of the collector process.", "otelcol")
+    OTELCOL_HEAP = Metric("otelcol_process_runtime_heap_alloc_bytes", _G, "bytes", (), "Bytes of allocated heap objects in the collector (Go runtime).", "otelcol")
 
     # --- apps instrumented by `rq-obs instrument apply` (their own /metrics) --------
     APP_FUNCTION_DURATION = Metric("app_function_duration_seconds", _H, "seconds", ("function",), "Duration of functions decorated with @traced (rq-obs instrument apply).", "instrumented", _LATENCY_BUCKETS)

@@ -24,10 +24,35 @@ from typing import Iterable, NamedTuple, Sequence
 
 from rq_obs.analysis.stats import percentile
 
-__all__ = ["AttemptRow", "TestFlakiness", "analyse", "analyse_test", "counts_by_state", "COUNTED", "STATES"]
+__all__ = ["AttemptRow", "TestFlakiness", "analyse", "analyse_test", "counts_by_state", "definitions", "words",
+           "COUNTED", "STATES"]
 
 COUNTED = ("passed", "failed", "error")
 STATES = ("healthy", "flaky", "broken")
+
+
+def definitions(band: Sequence[float], min_attempts: int, window: str) -> dict[str, str]:
+    """The one sentence per word (state, flake, stability) that panels, alerts and help texts quote.
+
+    The words mean what :func:`analyse_test` computes; docs/ANALYTICS.md ("Words") says the same.
+    """
+    lo, hi = band
+    return {
+        "broken": f"Broken: at least {min_attempts} counted attempts in the {window} window and the latest "
+                  f"{min_attempts} all failed.",
+        "flaky": f"Flaky: not broken, and in the {window} window it passed and failed on the same commit and "
+                 f"variant (a pass on rerun counts), or it has at least {min_attempts} counted attempts and a pass "
+                 f"rate inside the flaky band {lo:.0%}-{hi:.0%}.",
+        "healthy": "Healthy: neither broken nor flaky (tests with too few attempts to judge included).",
+        "flake": "A flake: a pass and a fail of one test on the same commit and experiment variant.",
+        "stability": "Stability score: 100 x (1 - flip rate) x max(pass rate, 1 - pass rate); 100 = always the "
+                     "same outcome, 0 = alternating.",
+    }
+
+
+def words(config) -> dict[str, str]:
+    """:func:`definitions` with the thresholds of ``config`` (a :class:`rq_obs.config.Config`)."""
+    return definitions(config.flaky_band, config.flaky_min_attempts, config.flaky_window)
 
 
 class AttemptRow(NamedTuple):

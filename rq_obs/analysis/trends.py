@@ -4,7 +4,7 @@ x is the release index (0 = oldest). Slope, intercept and forecast come from the
 least-squares line. An anomaly is a point far from a robust (Theil-Sen) line: its residual's
 modified z-score ``|r - median(r)| / (1.4826 * MAD)`` exceeds ``z`` (default 3.5; needs 4
 points; when MAD is 0, any residual above 1 % of the mean's magnitude). The forecast extends
-the least-squares line ``periods`` releases ahead. ``direction`` calls a slope *stable* when the fitted change
+the least-squares line ``periods`` releases ahead. ``direction`` calls a slope *flat* when the fitted change
 per release is under 1 % of the mean's magnitude.
 """
 
@@ -27,7 +27,7 @@ class Trend:
     stddev: float
     min: float
     max: float
-    direction: str  # improving | degrading | stable | n/a
+    direction: str  # improving | degrading | flat | n/a
     anomalies: tuple[str, ...]
     forecast: tuple[float, ...]
 
@@ -76,7 +76,7 @@ def analyse(metric: str, points: Sequence[tuple[str, float]], higher_is_better: 
     if len(ys) < 2:
         direction = "n/a"
     elif abs(slope) < 0.01 * max(abs(mean), 1e-12):
-        direction = "stable"
+        direction = "flat"
     else:
         direction = "improving" if (slope > 0) == higher_is_better else "degrading"
     n = len(ys)

@@ -19,9 +19,12 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 def command(ctx: click.Context, store_path: str | None, window: str | None, show_all: bool, fmt: str) -> None:
     """List flaky and broken tests over a window of runs.
 
-    A test is flaky when it passed and failed on the same commit (a pass on rerun
-    counts) or when its pass rate sits inside flaky_band; broken when it never passed
-    in at least flaky_min_attempts attempts. Definitions: docs/ANALYTICS.md.
+    A test is broken when it has at least flaky_min_attempts counted attempts and the
+    latest flaky_min_attempts all failed; otherwise flaky when it passed and failed on
+    the same commit and variant (a pass on rerun counts), or has at least
+    flaky_min_attempts counted attempts and a pass rate inside flaky_band; otherwise
+    healthy. The same states as the dashboards, rqobs_flaky_tests, rqobs_broken_tests
+    and rqobs_test_state. Definitions: docs/ANALYTICS.md ("Words").
     """
     from rq_obs.commands import _analytics_format as f
     from rq_obs.analysis.flaky import STATES

@@ -16,7 +16,7 @@ Recommendation (``approve`` / ``review`` / ``block``) and risk level:
   environment (the project's, rq-obs's own, another), a removed direct dependency, new vulnerabilities the
   vulnerability gate allows, a medium/high environment risk, a quality-score drop of
   ``quality_drop_threshold`` points or more, a pass-rate drop of 5 points or more, a pass rate
-  below the SLO, newly flaky or removed tests, no quality score at all.
+  below the SLO, tests newly flaked (a pass and a fail at the head's commit) or removed, no quality score at all.
 * **approve** (risk *low*): none of the above.
 """
 
@@ -252,8 +252,8 @@ def _recommend(perf: PerfDiff, deps: DepDiff, env: EnvDiff, tests: TestDiff, del
     head_rate = tests.head_pass_rate
     if head_rate is not None and head_rate < config.slo_pass_rate:
         review.append(f"pass rate {head_rate:.1%} below the {config.slo_pass_rate:.0%} SLO")
-    if tests.newly_flaky:
-        review.append(f"{len(tests.newly_flaky)} newly flaky tests")
+    if tests.newly_flaked:
+        review.append(f"{len(tests.newly_flaked)} newly flaked tests")
     if tests.removed:
         review.append(f"{len(tests.removed)} tests removed")
     if block:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rq_obs.analysis.flaky import words as flaky_words
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.dashboards import panels as P
@@ -12,6 +13,7 @@ from rq_obs.rules.definitions import N
 
 
 def spec(config: Config) -> Spec:
+    words = flaky_words(config)
     slo, budget = config.slo_pass_rate, config.daily_budget_usd
     ts = M.RELEASE_TIMESTAMP.name
     pass7d = q.sel(N.pass_rate["7d"], q.SUITE)
@@ -46,10 +48,9 @@ def spec(config: Config) -> Spec:
         P.stat("Open regressions", "Performance regressions of the newest release vs its baseline, all severities.",
                "short", Q(f"sum({q.latest_release(M.REGRESSIONS.name, ts)})", "regressions"),
                thresholds=P.ceiling(config.max_regressions + 1), links=release_link),
-        P.stat("Flaky tests", "Tests whose pass rate over the flaky window is inside the flaky band "
-               f"{config.flaky_band[0]:.0%}-{config.flaky_band[1]:.0%}.", "short",
+        P.stat("Flaky tests", f"Tests currently flaky (analytics). {words['flaky']}", "short",
                Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"), thresholds=P.ceiling(5, 1), links=qa_link),
-        P.stat("Broken tests", "Tests failing every attempt over the flaky window.", "short",
+        P.stat("Broken tests", f"Tests currently broken (analytics). {words['broken']}", "short",
                Q(f"sum({q.sel(M.BROKEN_TESTS.name, q.SUITE)})", "broken"), thresholds=P.ceiling(1), links=qa_link),
         P.stat("Vulnerabilities (latest release)", "Known vulnerabilities in the newest release's dependencies.",
                "short", Q(f"sum({q.latest_release(M.VULNERABILITIES.name, ts)})", "vulnerabilities"),

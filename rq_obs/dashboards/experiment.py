@@ -10,7 +10,7 @@ from rq_obs.dashboards.defaults import Spec, custom_var, query_var
 from rq_obs.dashboards.panels import Q
 
 METRIC = 'metric="$metric"'
-#: Sample-ratio-mismatch p-values below this flag a broken split (the analytics' own cut-off).
+#: Sample-ratio-mismatch p-values below this flag a skewed split (the analytics' own cut-off).
 SRM_ALPHA = 0.001
 
 
@@ -36,11 +36,11 @@ def spec(config: Config) -> Spec:
                          "Value #G": ("Power", "percentunit"), "Value #H": ("MDE", "percentunit")},
                 sort_by="experiment", sort_desc=False, h=8),
         P.stat("Verdict", "Current verdict of each variant vs control: better, worse, inconclusive, or srm (the "
-               "split itself is broken).", "none",
+               "split itself is skewed).", "none",
                Q(f"max by (experiment, variant, verdict) ({q.sel(M.EXPERIMENT_VERDICT.name, e)} == 1)",
                  "{{experiment}} / {{variant}}: {{verdict}}"), text_mode="name", color_mode="background", w=8),
         P.stat("Sample-ratio mismatch (p-value)", f"Chi-square p-value of the observed split vs the planned one; "
-               f"below {SRM_ALPHA:g} the assignment is broken and results cannot be trusted.", "none",
+               f"below {SRM_ALPHA:g} the assignment is skewed and results cannot be trusted.", "none",
                Q(q.sel(M.EXPERIMENT_SRM_P_VALUE.name, e), "{{experiment}}"), decimals=4,
                thresholds=P.floor(SRM_ALPHA), w=8),
         P.bargauge("Samples per variant", "Attempts recorded per variant.", "short",

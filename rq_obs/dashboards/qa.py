@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rq_obs.analysis.flaky import words as flaky_words
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.dashboards import panels as P
@@ -18,6 +19,7 @@ EXPIRING = 'kind="expiring"'
 def spec(config: Config) -> Spec:
     slo = config.slo_pass_rate
     lo, hi = config.flaky_band
+    words = flaky_words(config)
     st = (q.SUITE, q.TEST)
     att = M.TEST_ATTEMPTS.total
     traces = [P.trace_link(P.CELL_TEST, config=config)]
@@ -40,19 +42,21 @@ def spec(config: Config) -> Spec:
                      max_one=True, w=16, h=6),
     ]
     flaky = [
-        P.stat("Flaky tests", f"Tests that passed and failed on the same commit (pass on rerun included) or whose pass "
-               f"rate over the {config.flaky_window} window is inside the flaky band {lo:.0%}-{hi:.0%} (analytics); "
-               "'in band' counts the band alone (recording rule).", "short", Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"),
-               Q(f"sum({q.sel(N.flaky_band_count, q.SUITE)})", "in band"), thresholds=P.ceiling(5, 1), w=4),
-        P.stat("Broken tests", f"Tests whose latest {config.flaky_min_attempts} counted attempts all failed "
-               f"(flaky window {config.flaky_window}).", "short",
-               Q(f"sum({q.sel(M.BROKEN_TESTS.name, q.SUITE)})", "broken"), thresholds=P.ceiling(1), w=4),
-        P.timeseries("Tests by state", "Number of tests in each state (healthy, flaky, broken) over time.", "short",
-                     Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=16,
+        P.stat("Flaky tests", f"Tests currently flaky (analytics). {words['flaky']}", "short",
+               Q(f"sum({q.sel(M.FLAKY_TESTS.name, q.SUITE)})", "flaky"), thresholds=P.ceiling(5, 1), w=3),
+        P.stat("Broken tests", f"Tests currently broken (analytics). {words['broken']}", "short",
+               Q(f"sum({q.sel(M.BROKEN_TESTS.name, q.SUITE)})", "broken"), thresholds=P.ceiling(1), w=3),
+        P.stat("Uncertain pass rate", f"Tests whose pass rate over the {config.flaky_window} window is inside "
+               f"{lo:.0%}-{hi:.0%} (recording rule), whatever their state: a pass-rate figure that also counts "
+               "tests with few attempts and tests that started failing (see Tests by state).", "short",
+               Q(f"sum({q.sel(N.uncertain_band_count, q.SUITE)})", "tests"), w=3),
+        P.timeseries("Tests by state", f"Number of tests in each state over time (analytics). {words['broken']} "
+                     f"{words['flaky']} {words['healthy']}", "short",
+                     Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=15,
                      h=4),
-        P.table("Flaky tests", f"Tests currently flaky (passed and failed on one commit, or a pass rate in the "
-                f"band {lo:.0%}-{hi:.0%} over the {config.flaky_window} window), with their pass rate, flip rate "
-                "(outcome changes per attempt), stability score and last flake. Click a test for its traces.",
+        P.table("Flaky tests", f"Tests currently flaky (analytics), with their pass rate, flip rate (outcome changes "
+                f"per attempt), stability score and last flake. Click a test for its traces. {words['flaky']} "
+                f"{words['stability']}",
                 "percentunit",
                 Q(flaky_only(M.TEST_PASS_RATE.name)), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
@@ -60,12 +64,12 @@ def spec(config: Config) -> Spec:
                          "Value #C": ("Stability", "none"), "Value #D": ("Last flake", "dateTimeAsIso")},
                 column_links={"test": traces}, sort_by="Flip rate", thresholds=P.floor(hi, lo),
                 color_columns=("Value #A",), h=9),
-        P.bargauge("Least stable tests", "The 15 tests with the lowest stability score (100 = always the same "
-                   "outcome).", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
+        P.bargauge("Least stable tests", f"The 15 tests with the lowest stability score (analytics). "
+                   f"{words['stability']}", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
                    thresholds=P.floor(90, 70), max_value=100, h=9,
                    data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
-        P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the tests "
-                     "currently flaky.", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
+        P.timeseries("Flip rate of flaky tests", f"Outcome changes per attempt over the flaky window, for the tests "
+                     f"currently flaky (analytics). {words['flaky']}", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
                      h=9),
     ]
     failures = [

@@ -9,11 +9,60 @@ from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
 from rq_obs.dashboards.defaults import Spec, query_var
 from rq_obs.dashboards.panels import Q
-from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
+from rq_obs.rules.definitions import APP_JOB, APP_LEVEL, COLLECTOR_JOB, EXPORTER_JOB, FAILED_REQUEST, FIVE_XX, N
 
 #: Scrape jobs of the generated stack whose health the SRE dashboard shows.
 JOBS = f'job=~"{EXPORTER_JOB}|spanmetrics|otelcol|prometheus|tempo|jaeger"'
 CODE_429 = 'code="429"'
+
+
+#: Why the collector's failure panels chart totals, not rates.
+SINCE_START = ("Totals, not rates: the collector creates these counters with their first event, so a rate "
+               "would never show the first burst; a drop to 0 is a collector restart.")
+
+
+def _zero_when_up(expr: str) -> str:
+    """``expr``, or 0 while the collector is scraped: counters the collector creates on their first event
+    (send failures, drops) read 0 instead of "No data" until then."""
+    return f"({expr}) or on () (0 * sum({q.sel(M.UP.name, COLLECTOR_JOB)}))"
+
+
+def _collector() -> list:
+    """Collector resources and pipeline health from its own metrics (job otelcol, :8888)."""
+    def per_exporter(metric) -> str:
+        return f"sum by (exporter) ({q.sel(metric.total, COLLECTOR_JOB)})"
+
+    return [
+        P.timeseries("Collector CPU", "CPU time the OpenTelemetry Collector process uses per second (1 = one core).",
+                     "percentunit", Q(f"sum by (instance) ({q.rate(M.OTELCOL_CPU.total, COLLECTOR_JOB)})", "{{instance}}"),
+                     w=6),
+        P.timeseries("Collector memory", "Resident memory (RSS) of the collector process and its Go heap in use; "
+                     "the memory_limiter refuses data above 80 % of the limit.", "bytes",
+                     Q(f"sum by (instance) ({q.sel(M.OTELCOL_RSS.name, COLLECTOR_JOB)})", "RSS {{instance}}"),
+                     Q(f"sum by (instance) ({q.sel(M.OTELCOL_HEAP.name, COLLECTOR_JOB)})", "heap {{instance}}"), w=6),
+        P.timeseries("Exporter queue", "Batches waiting (or being retried) in each exporter's sending queue, and the "
+                     "queue's capacity: a queue that fills drops spans.", "short",
+                     Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_SIZE.name, COLLECTOR_JOB)})", "{{exporter}} size"),
+                     Q(f"sum by (exporter) ({q.sel(M.OTELCOL_QUEUE_CAPACITY.name, COLLECTOR_JOB)})",
+                       "{{exporter}} capacity"), w=6),
+        P.stat("Spans accepted", "Spans the collector's receivers accepted since it started (a counter the "
+               "collector creates with its first spans, so increase() would miss them).", "short",
+               Q(f"sum({q.sel(M.OTELCOL_ACCEPTED_SPANS.total, COLLECTOR_JOB)})", "accepted"), w=6),
+        P.timeseries("Refused and dropped spans", f"Spans the receivers refused or failed to process, the "
+                     f"memory_limiter refused, and exporters dropped because their queue was full, since the "
+                     f"collector started. {SINCE_START}", "short",
+                     Q(f"sum({q.sel(M.OTELCOL_REFUSED_SPANS.total, COLLECTOR_JOB)})", "refused (receiver)"),
+                     Q(f"sum({q.sel(M.OTELCOL_RECEIVER_FAILED_SPANS.total, COLLECTOR_JOB)})", "failed (receiver)"),
+                     Q(_zero_when_up(f"sum({q.sel(M.OTELCOL_PROCESSOR_REFUSED_SPANS.total, COLLECTOR_JOB)})"),
+                       "refused (memory limit)"),
+                     Q(_zero_when_up(f"sum({q.sel(M.OTELCOL_ENQUEUE_FAILED_SPANS.total, COLLECTOR_JOB)})"),
+                       "dropped (queue full)"), w=12),
+        P.timeseries("Exporter send failures", f"Spans and metric points each exporter failed to send (after its "
+                     f"retries), beside the spans it sent, since the collector started. {SINCE_START}", "short",
+                     Q(_zero_when_up(per_exporter(M.OTELCOL_SEND_FAILED)), "{{exporter}} spans failed"),
+                     Q(per_exporter(M.OTELCOL_SEND_FAILED_POINTS), "{{exporter}} metric points failed"),
+                     Q(_zero_when_up(per_exporter(M.OTELCOL_SENT_SPANS)), "{{exporter}} spans sent"), w=12),
+    ]
 
 
 def _apps(config: Config) -> list:
@@ -137,9 +186,9 @@ def spec(config: Config) -> Spec:
                thresholds=P.ceiling(1), w=4),
         P.timeseries("Collector spans", "Spans the OpenTelemetry Collector accepted and refused, and failed to "
                      "export, per second.", "short",
-                     Q(f"sum({q.rate(M.OTELCOL_ACCEPTED_SPANS.total)})", "accepted"),
-                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total)})", "refused"),
-                     Q(f"sum({q.rate(M.OTELCOL_SEND_FAILED.total)})", "export failed"), w=12),
+                     Q(f"sum({q.rate(M.OTELCOL_ACCEPTED_SPANS.total, COLLECTOR_JOB)})", "accepted"),
+                     Q(f"sum({q.rate(M.OTELCOL_REFUSED_SPANS.total, COLLECTOR_JOB)})", "refused"),
+                     Q(f"sum({q.rate(M.OTELCOL_SEND_FAILED.total, COLLECTOR_JOB)})", "export failed"), w=12),
         P.timeseries("Store rows", "Rows per store table.", "short", Q(M.STORE_ROWS.name, "{{table}}"), w=12),
     ]
     return Spec(
@@ -148,7 +197,8 @@ def spec(config: Config) -> Spec:
                     "latency of apps instrumented by rq-obs instrument apply, worker utilisation, token usage "
                     "and cost, and the health of rq-obs, Prometheus and the collector.",
         rows=[P.row("API health", *api), P.row("Instrumented apps", *_apps(config)), P.row("Workers and host", *workers),
-              P.row("Tokens and cost", *cost), P.row("rq-obs and collector health", *health)],
+              P.row("Tokens and cost", *cost), P.row("rq-obs and collector health", *health),
+              P.row("Collector resources", *_collector())],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
                    query_var("model", "Model", M.API_REQUESTS.total, "model")],
         time_from="now-24h",

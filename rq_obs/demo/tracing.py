@@ -109,12 +109,16 @@ def start_jaeger(services: Services, binary: str, config: Config, workdir: Path,
 
 
 def start_collector(services: Services, binary: str, config: Config, workdir: Path, logs: Path,
-                    trace_endpoint: str, timeout: float = 60) -> Collector:
-    """The collector with the generated pipeline on free loopback ports, traces to ``trace_endpoint``."""
+                    trace_endpoint: str, timeout: float = 60, retry_on_failure: Mapping | None = None) -> Collector:
+    """The collector with the generated pipeline on free loopback ports, traces to ``trace_endpoint``;
+    ``retry_on_failure`` replaces the trace exporters' retry settings (the collector's defaults retry for 5 min)."""
     from rq_obs.stack import collector
 
     def make(ports: dict[str, int]) -> Service:
         doc = collector.localize(collector.document(config), ports, trace_endpoint)
+        for cid, exporter in doc["exporters"].items():
+            if retry_on_failure is not None and cid.startswith("otlp/"):
+                exporter["retry_on_failure"] = dict(retry_on_failure)
         path = _write_yaml(workdir / "otelcol.yaml", doc)
         return Service("otel-collector", f"http://127.0.0.1:{ports['health']}", [binary, f"--config={path}"],
                        logs / "otelcol.log", ready_path="/")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rq_obs.analysis.flaky import words as flaky_words
 from rq_obs.catalog import M
 from rq_obs.config import Config
 from rq_obs.dashboards.queries import fmt_num, increase, latest_release, rate, ratio, sel, sum_by
@@ -24,6 +25,8 @@ __all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXP
 
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
+#: The collector's own telemetry (Jaeger v2 exposes otelcol_* names too, under its own job).
+COLLECTOR_JOB = 'job="otelcol"'
 
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
@@ -89,8 +92,9 @@ class Names:
         self.pass_rate = {w: f"suite:{a}:pass_ratio_rate{w}" for w in ("1h", "1d", "7d")}
         self.test_pass_rate_1d = f"suite_test:{a}:pass_ratio_rate1d"
         self.variant_outcome_rate = f"suite_variant_outcome:{a}:rate5m"
-        self.flaky_band = f"suite_test:{M.TEST_PASS_RATE.name}:flaky_band"
-        self.flaky_band_count = f"suite:{M.TEST_PASS_RATE.name}:flaky_band_count"
+        # the pass-rate clause of "flaky" alone: not a state, so it is named apart (docs/ANALYTICS.md, "Words")
+        self.uncertain_band = f"suite_test:{M.TEST_PASS_RATE.name}:uncertain_band"
+        self.uncertain_band_count = f"suite:{M.TEST_PASS_RATE.name}:uncertain_band_count"
         self.retry_ratio = f"provider:{M.API_RETRIES.name}:per_request_rate5m"
         self.ratio_429 = f"provider:{M.API_REQUESTS.name}:ratio_429_rate5m"
         self.ratio_5xx = f"provider:{M.API_REQUESTS.name}:ratio_5xx_rate5m"
@@ -125,9 +129,11 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
         # summing it over a window weights every attempt alike, so passed/counted ratios stay exact.
         Recording(N.variant_outcome_rate, sum_by(("suite", "variant", "outcome"), rate(att, window="5m")),
                   "attempts per second by suite, experiment variant and outcome"),
-        Recording(N.flaky_band, f"{M.TEST_PASS_RATE.name} >= {lo} <= {hi}",
-                  "tests whose windowed pass rate is inside the flaky band (value: the pass rate)"),
-        Recording(N.flaky_band_count, f"count by (suite) ({N.flaky_band})", "tests in the flaky band per suite"),
+        Recording(N.uncertain_band, f"{M.TEST_PASS_RATE.name} >= {lo} <= {hi}",
+                  "tests whose windowed pass rate is inside the band flaky_band, whatever their state "
+                  "(value: the pass rate)"),
+        Recording(N.uncertain_band_count, f"count by (suite) ({N.uncertain_band})",
+                  "tests per suite whose windowed pass rate is inside the band flaky_band, whatever their state"),
         Recording(N.retry_ratio, ratio(sum_by("provider", rate(M.API_RETRIES.total, window="5m")),
                                        sum_by("provider", rate(M.API_REQUESTS.total, window="5m"))),
                   "API retries per request"),
@@ -220,7 +226,7 @@ def alerts(config: Config) -> tuple[Alert, ...]:
               f"({M.FLAKY_TESTS.name} offset 1d)", ">", config.flaky_rise_threshold, "30m", "warning",
               "More flaky tests in {{ $labels.suite }} than a day ago",
               f"Suite {{{{ $labels.suite }}}} has {{value}} more flaky tests than 24 hours ago "
-              f"(threshold {config.flaky_rise_threshold}).", "flaky-tests-rising"),
+              f"(threshold {config.flaky_rise_threshold}). {flaky_words(config)['flaky']}", "flaky-tests-rising"),
         Alert("RqObsExporterDown", up, "<", 1, "5m", "critical", "rq-obs exporter down",
               f"Prometheus cannot scrape the rq-obs exporter (job {EXPORTER_JOB}): no test, release or cost "
               "metrics are being collected.", "exporter-down", absent=up),
@@ -239,6 +245,12 @@ def alerts(config: Config) -> tuple[Alert, ...]:
         Alert("RqObsNoRunsIngested", f"time() - max({M.INGEST_LAST.name})", ">", config.no_runs_hours * 3600,
               "10m", "warning", f"No test runs ingested for {config.no_runs_hours} hours",
               "The last test run was stored {value} ago.", "no-runs-ingested", "humanizeDuration"),
+        Alert("RqObsCollectorExportFailing", sum_by("exporter", increase(M.OTELCOL_SEND_FAILED.total, COLLECTOR_JOB,
+                                                                        window="10m")), ">", 0, "10m", "warning",
+              "The collector cannot export spans through {{ $labels.exporter }}",
+              "The OpenTelemetry Collector's exporter {{ $labels.exporter }} gave up on {value} spans in 10 minutes "
+              "(after its retries): traces are missing from the trace backend. Test results are not lost (the "
+              "store has them).", "collector-export-failing"),
         Alert("RqObsQuarantineTooLarge", f"sum({sel(M.QUARANTINE_ENTRIES.name, QUARANTINE_HELD)})", ">",
               config.quarantine_alert_count, "1h", "warning", "Too many tests quarantined",
               f"{{value}} tests are quarantined (threshold {config.quarantine_alert_count}): their failures no longer "

@@ -2,7 +2,7 @@
 
 A small store (three days, a run every 4 h, three tests) is backfilled with the deployed rules into a
 data directory that already holds a block of the analytics gauge ``rqobs_test_pass_rate_ratio``
-(as if scraped), so the flaky-band rules, one reading the other's series, have input too. Expected
+(as if scraped), so the uncertain-band rules, one reading the other's series, have input too. Expected
 values are computed here from the runs' definitions, not read from the store.
 """
 
@@ -147,7 +147,7 @@ def test_output_names_rules_passes_samples_and_blocks(backfilled):
     assert f"  {N.pass_rate['1d']}" in out
     row = next(ln for ln in lines if ln.startswith(f"  {N.pass_rate['1d']} "))
     assert row.split()[1:] == ["1", "series,", str(steps - 1), "samples"]
-    row = next(ln for ln in lines if ln.startswith(f"  {N.flaky_band_count} "))
+    row = next(ln for ln in lines if ln.startswith(f"  {N.uncertain_band_count} "))
     with_band = sum(1 for t in range(first_sample(), END + 1, STEP) if band(t))
     assert with_band == steps - 48  # none in the band until run 1 (04:30:07): 00:35-04:30 have no count
     assert row.split()[1:] == ["1", "series,", str(with_band), "samples"]
@@ -175,11 +175,11 @@ def test_daily_pass_rate_and_cost_equal_the_runs_of_that_day(prom, t):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("t, band_at", [(T_EARLY, {TESTS[0]: 0.5, TESTS[1]: 0.5}), (T_DAY2, {TESTS[1]: 6 / 13})])
-def test_flaky_band_count_reads_the_backfilled_flaky_band_rule(prom, t, band_at):
+def test_uncertain_band_count_reads_the_backfilled_uncertain_band_rule(prom, t, band_at):
     assert band(t) == pytest.approx(band_at)  # what the runs' definitions give, spelled out
-    got = values(prom, N.flaky_band, t)
+    got = values(prom, N.uncertain_band, t)
     assert {dict(k)["test"]: float(v) for k, v in got.items()} == pytest.approx(band_at, rel=1e-12)
-    assert one(prom, N.flaky_band_count, t) == len(band_at)
+    assert one(prom, N.uncertain_band_count, t) == len(band_at)
 
 
 @pytest.mark.e2e
@@ -193,7 +193,7 @@ def test_every_recorded_value_is_the_rules_expression_at_that_time(prom):
             assert recorded == values(prom, rule.expr, t), (rule.record, t)
             with_data |= {rule.record} if recorded else set()
     assert {N.pass_rate["1h"], N.pass_rate["7d"], N.variant_outcome_rate, N.cost_rate_1h, N.retry_ratio,
-            N.latency[95], N.flaky_band, N.flaky_band_count} <= with_data
+            N.latency[95], N.uncertain_band, N.uncertain_band_count} <= with_data
     # nothing before the history starts
     assert values(prom, N.pass_rate["1d"], first_sample() - STEP) == {}
 
@@ -271,9 +271,9 @@ def test_a_failing_rule_is_named_and_prometheus_is_stopped(tmp_path):
 def test_passes_put_a_rule_after_the_rules_it_reads_and_refuse_cycles():
     rules = deployed_rules(Config())
     order = {r.record: n for n, group in enumerate(passes(rules)) for r in group}
-    assert order[N.flaky_band_count] > order[N.flaky_band]
+    assert order[N.uncertain_band_count] > order[N.uncertain_band]
     assert order[N.quality_delta] > max(order[N.quality_latest], order[N.quality_previous])
-    assert {n for n, k in order.items() if k} == {N.flaky_band_count, N.quality_delta}
+    assert {n for n, k in order.items() if k} == {N.uncertain_band_count, N.quality_delta}
     # the records of the generated rules file, in its order
     from rq_obs.rules.prometheus import recording_document
 

@@ -125,8 +125,8 @@ def test_metrics_reference_has_every_metric_with_labels_caps_and_users(pages):
     assert "`suite:rqobs_test_attempts:pass_ratio_rate1d`" in attempts
     assert "[RqObsPassRateBelowSLO](alerts.md#rqobspassratebelowslo)" in attempts
     assert "max\\_tests\\_per\\_suite per suite" in attempts
-    # through a recording rule that reads another rule: flaky_band_count reads flaky_band reads the pass rate
-    assert "`suite:rqobs_test_pass_rate_ratio:flaky_band_count`" in sections["rqobs_test_pass_rate_ratio"]
+    # through a recording rule that reads another rule: uncertain_band_count reads uncertain_band reads the pass rate
+    assert "`suite:rqobs_test_pass_rate_ratio:uncertain_band_count`" in sections["rqobs_test_pass_rate_ratio"]
     assert "[RqObsFlakyTestsRising](alerts.md#rqobsflakytestsrising)" in sections["rqobs_flaky_tests"]
 
 

@@ -53,7 +53,7 @@ def test_comparison_blocks_on_regression_and_new_high_vulnerability():
     j = {ch.name: ch for ch in c.deps.changes}["jinja2"]
     assert (j.change, j.downgrade, j.security_impact) == ("patch", True, "introduces GHSA-h75v-3vvj-5mfj")
     assert c.env.risk == "high" and [e.field for e in c.env.changes] == ["python.version"]  # available memory ignored
-    assert (c.tests.new, c.tests.removed, c.tests.newly_flaky) == (("t::new",), ("t::gone",), ("t::a",))
+    assert (c.tests.new, c.tests.removed, c.tests.newly_flaked) == (("t::new",), ("t::gone",), ("t::a",))
     assert c.tests.pass_rate_delta == pytest.approx(-0.1)
     # head: code 90, coverage 82, deps 100-15 = 85, docs 80, performance 100-50 = 50
     assert c.head_score.total == pytest.approx((25 * 90 + 20 * 82 + 20 * 85 + 15 * 80 + 20 * 50) / 100)

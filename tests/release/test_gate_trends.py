@@ -75,7 +75,7 @@ def test_trend_slope_anomaly_forecast():
     t = analyse("q", [(str(i), v) for i, v in enumerate([80, 82, 84, 60, 88, 90])])
     assert t.anomalies == ("3",)
     assert analyse("deps", [("a", 10), ("b", 12)], higher_is_better=False).direction == "degrading"
-    assert analyse("q", [("a", 80.0), ("b", 80.1)]).direction == "stable"
+    assert analyse("q", [("a", 80.0), ("b", 80.1)]).direction == "flat"
 
 
 def _series(tmp_path):

@@ -94,7 +94,7 @@ def render_html(c: Comparison) -> str:
                               empty="no differences")
     t = c.tests
     ctx["tests_line"] = (f"Pass rate {fmt_pct(t.base_pass_rate, False)} → {fmt_pct(t.head_pass_rate, False)}; {len(t.new)} "
-                         f"new, {len(t.removed)} removed, {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)")
+                         f"new, {len(t.removed)} removed, {len(t.flaked)} flaked ({len(t.newly_flaked)} newly)")
     ctx["quarantined"] = ("Quarantined failures (not blocking): " + ", ".join(t.quarantined[:20])
                           + (" …" if len(t.quarantined) > 20 else "")) if t.quarantined else ""
     return _template().render(**ctx)

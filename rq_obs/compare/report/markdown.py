@@ -61,9 +61,9 @@ def render_markdown(c: Comparison) -> str:
         "env": [[e.field, e.base, e.head, e.risk] for e in c.env.changes[:40]],
         "tests_line": (f"Pass rate {fmt_pct(t.base_pass_rate, False)} → {fmt_pct(t.head_pass_rate, False)}"
                        + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
-                       + f" · {len(t.new)} new · {len(t.removed)} removed · {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)"),
+                       + f" · {len(t.new)} new · {len(t.removed)} removed · {len(t.flaked)} flaked ({len(t.newly_flaked)} newly)"),
         "test_lists": [(label, items[:20], len(items) > 20) for label, items in
-                       (("Newly flaky", t.newly_flaky), ("Removed", t.removed),
+                       (("Newly flaked", t.newly_flaked), ("Removed", t.removed),
                         ("Quarantined failures (not blocking)", t.quarantined)) if items],
     }
     return _template().render(**ctx).rstrip() + "\n"

@@ -62,7 +62,7 @@ def render_text(c: Comparison) -> str:
     t = c.tests
     out.append(f"Tests: pass rate {fmt_pct(t.base_pass_rate, False)} -> {fmt_pct(t.head_pass_rate, False)}"
                + (f" ({t.pass_rate_delta * 100:+.1f} points)" if t.pass_rate_delta is not None else "")
-               + f"; {len(t.new)} new, {len(t.removed)} removed, {len(t.flaky)} flaky ({len(t.newly_flaky)} newly)")
+               + f"; {len(t.new)} new, {len(t.removed)} removed, {len(t.flaked)} flaked ({len(t.newly_flaked)} newly)")
     if t.quarantined:
         out.append(f"  quarantined failures (not blocking): {', '.join(t.quarantined[:20])}"
                    + (" ..." if len(t.quarantined) > 20 else ""))

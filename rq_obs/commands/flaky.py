@@ -35,16 +35,22 @@ def command(ctx: click.Context, store_path: str | None, window: str | None, show
     now = time.time()
     tests = flaky_report(store, config, now, window, with_first_seen=True)
     summary = {s: sum(1 for t in tests if t.state == s) for s in STATES}
-    shown = tests if show_all else [t for t in tests if t.state != "healthy"]
+    # healthy by definition (too few attempts to judge) though it never passed: listed, so it is not missed
+    unjudged = [t for t in tests if t.state == "healthy" and t.attempts < config.flaky_min_attempts and not t.passed]
+    shown = tests if show_all else [t for t in tests if t.state != "healthy"] + unjudged
     order = {"broken": 0, "flaky": 1, "healthy": 2}
     shown = sorted(shown, key=lambda t: (order[t.state], t.stability if t.stability is not None else 0, t.suite, t.test))
     win = window or config.flaky_window
     if fmt == "json":
         emit_json({"window": win, "flaky_band": list(config.flaky_band), "min_attempts": config.flaky_min_attempts,
-                   "tests_seen": len(tests), "summary": summary, "tests": [t.to_dict() for t in shown]})
+                   "tests_seen": len(tests), "summary": summary, "tests": [t.to_dict() for t in shown],
+                   "never_passed_too_few_attempts": [t.test for t in unjudged]})
         return
     click.echo(f"{len(tests)} tests passed or failed in the last {win} (tests only skipped or xfailed are not "
                f"judged): {summary['flaky']} flaky, {summary['broken']} broken, {summary['healthy']} healthy")
+    if unjudged:
+        click.echo(f"{len(unjudged)} of the healthy never passed but have fewer than flaky_min_attempts "
+                   f"({config.flaky_min_attempts}) attempts: too few to call broken yet (listed below)")
     if not shown:
         return
     header = ("state", "pass", "flips", "stability", "attempts", "last flake", "first seen", "suite", "test")

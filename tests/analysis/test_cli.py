@@ -35,11 +35,15 @@ def test_flaky_text_lists_flaky_and_broken_tests(history):
     r = run_cli("flaky", "--store", store)
     assert r.code == 0, r.err
     first = when(now - 10 * HOUR)
-    assert r.out.splitlines() == [
+    assert [" ".join(line.split()) for line in r.out.splitlines()] == [
         "13 tests passed or failed in the last 7d (tests only skipped or xfailed are not judged): 1 flaky, 1 broken, 11 healthy",
-        "state   pass   flips  stability  attempts  last flake         first seen         suite  test",
-        f"broken  0.0%   0.0%   100.0      6         -                  {when(now - 10 * HOUR + 1)}  suite  t_broken",
-        f"flaky   83.3%  16.7%  69.4       6         {when(now - 5 * HOUR)}  {first}  suite  t_same",
+        # t9 failed in both arms of the experiment run: 2 attempts, too few to call broken, listed all the same
+        "1 of the healthy never passed but have fewer than flaky_min_attempts (3) attempts: too few to call broken "
+        "yet (listed below)",
+        "state pass flips stability attempts last flake first seen suite test",
+        f"broken 0.0% 0.0% 100.0 6 - {when(now - 10 * HOUR + 1)} suite t_broken",
+        f"flaky 83.3% 16.7% 69.4 6 {when(now - 5 * HOUR)} {first} suite t_same",
+        f"healthy 0.0% 0.0% 100.0 2 - {when(now - HOUR + 19)} ab t9",
     ]
 
 
@@ -49,7 +53,9 @@ def test_flaky_json_has_exact_figures(history):
     assert r.code == 0, r.err
     doc = json.loads(r.out)
     assert (doc["window"], doc["summary"], doc["tests_seen"]) == ("500m", {"broken": 1, "flaky": 1, "healthy": 11}, 13)
-    broken, same = doc["tests"]
+    broken, same, t9 = doc["tests"]
+    assert (t9["test"], t9["state"], t9["attempts"]) == ("t9", "healthy", 2)
+    assert doc["never_passed_too_few_attempts"] == ["t9"]
     assert broken == {"suite": "suite", "test": "t_broken", "attempts": 4, "passed": 0, "failed": 4, "flips": 0,
                       "pass_rate": 0.0, "flip_rate": 0.0, "stability": 100.0, "state": "broken", "flaky_commits": 0,
                       "last_flake": None, "duration_p95": 1.0, "first_seen": now - 10 * HOUR + 1}
@@ -148,3 +154,23 @@ def test_impact_poll_records_git_changes_then_reports_them(tmp_path):
     doc = json.loads(r.out)
     assert doc["polled"] == []
     assert [(c["commit"], c["lines_added"], c["lines_removed"]) for c in doc["changes"]] == [(c1, 2, 0), (c2, 2, 1)]
+
+
+def test_flaky_lists_a_test_that_never_passed_in_too_few_attempts(tmp_path):
+    # healthy by definition (fewer than flaky_min_attempts attempts), but a user must not miss that it never passed
+    import time as _time
+
+    from tests.analysis.history import add_run, store_at
+
+    s = store_at(tmp_path)
+    now = _time.time()
+    add_run(s, "r1", now - 60, [("t_new_bad", "failed", 1.0, 1), ("t_new_bad", "failed", 1.0, 2), ("t_ok", "passed", 1.0)])
+    r = run_cli("flaky", "--store", s.path)
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert lines[0].endswith("0 flaky, 0 broken, 2 healthy")
+    assert lines[1] == ("1 of the healthy never passed but have fewer than flaky_min_attempts (3) attempts: "
+                        "too few to call broken yet (listed below)")
+    assert [(ln.split()[0], ln.split()[-1]) for ln in lines[3:]] == [("healthy", "t_new_bad")]
+    doc = json.loads(run_cli("flaky", "--store", s.path, "--format", "json").out)
+    assert doc["never_passed_too_few_attempts"] == ["t_new_bad"] and doc["summary"]["healthy"] == 2

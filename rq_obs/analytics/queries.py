@@ -6,8 +6,10 @@ attempts of a run fall on the same side of a window boundary.
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
+from rq_obs.analysis.disambiguation import AttributedAttempt
 from rq_obs.analysis.executive import ANOMALY_DAYS, DAY, WEEK, midnight_utc
 from rq_obs.analysis.experiments import Arm
 from rq_obs.analysis.flaky import AttemptRow
@@ -16,7 +18,7 @@ from rq_obs import durations
 from rq_obs.store.db import Store
 
 __all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
-           "week_counts", "costs", "fingerprint"]
+           "week_counts", "costs", "fingerprint", "attributed_attempts"]
 
 def duration_seconds(text: str, what: str = "--window") -> float:
     """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
@@ -35,6 +37,25 @@ def window_attempts(store: Store, since: float, until: float | None = None) -> l
     cur = store.connect().cursor()
     cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the analysis on 100,000s of rows
     return list(map(AttemptRow._make, cur.execute(sql, params)))
+
+
+def attributed_attempts(store: Store, since: float, until: float | None = None,
+                        suite: str | None = None) -> list[AttributedAttempt]:
+    """Attempts of runs started in [since, until) (of one suite, or all) that attached attributes."""
+    sql = ("SELECT r.suite, a.test, a.outcome, a.markers, a.attributes FROM runs r JOIN attempts a ON a.run_id = r.run_id "
+           "WHERE r.started_at >= ? AND a.attributes != '{}'")
+    params: list = [since]
+    if until is not None:
+        sql += " AND r.started_at < ?"
+        params.append(until)
+    if suite is not None:
+        sql += " AND r.suite = ?"
+        params.append(suite)
+    sql += " ORDER BY a.id"
+    cur = store.connect().cursor()
+    cur.row_factory = None
+    return [AttributedAttempt(s, t, o, tuple(json.loads(m or "[]")), json.loads(attrs))
+            for s, t, o, m, attrs in cur.execute(sql, params)]
 
 
 def first_seen(store: Store) -> dict[tuple[str, str], float]:

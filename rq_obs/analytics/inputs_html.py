@@ -3,7 +3,7 @@
 A jinja2 template (autoescaped: inputs are user text) with no script and no external asset; a
 Content-Security-Policy meta tag forbids fetching anything at view time. The word cloud is plain
 HTML: one ``<span>`` per term, its font size growing with the square root of the failing
-attempts whose input holds the term (12-48 px), its colour by failure share; terms in rank order.
+attempts whose input holds the term (12-48 px), its colour by failure share; terms in alphabetical order (sizes mix, as in a cloud).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _colour(share: float) -> str:
 
 def word_cloud(terms: list[TermStat]) -> list[dict[str, Any]]:
     """One entry per term with a failing attempt: text, font size (px), colour, tooltip."""
-    shown = [t for t in terms if t.failed]
+    shown = sorted((t for t in terms if t.failed), key=lambda t: t.term)
     if not shown:
         return []
     top = max(math.sqrt(t.failed) for t in shown)

@@ -51,10 +51,6 @@ you you'd you'll you're you've your yours yourself yourselves please
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
-def _keep(word: str) -> bool:
-    return 2 <= len(word) <= MAX_TERM_LENGTH and not word.isdigit() and word not in STOP_WORDS
-
-
 def terms(text: str) -> frozenset[str]:
     """The terms of one input: kept words and bigrams of adjacent kept words (see the module doc)."""
     text = str(redact(str(text)[:MAX_TEXT]))
@@ -62,10 +58,10 @@ def terms(text: str) -> frozenset[str]:
         return frozenset()
     out: set[str] = set()
     prev: str | None = None
-    for m in _WORD.finditer(text):
-        raw = m.group(0)
+    for raw in _WORD.findall(text):
         word = raw.casefold().replace("’", "'")
-        if not _keep(word) or secret_kind(raw) is not None:
+        if (not 2 <= len(word) <= MAX_TERM_LENGTH or word in STOP_WORDS or word.isdigit()
+                or len(raw) >= 16 and secret_kind(raw) is not None):
             prev = None
             continue
         out.add(word)
@@ -110,24 +106,31 @@ class TermReport:
 
 def term_stats(rows: Iterable[tuple[str, str, str]], top: int) -> TermReport:
     """``rows``: (suite, outcome, input) of counted attempts; see the module doc."""
-    seen: Counter[tuple[str, str]] = Counter()
-    failed: Counter[tuple[str, str]] = Counter()
     failed_any: Counter[str] = Counter()
     seen_any: Counter[str] = Counter()
-    inputs = failed_inputs = 0
+    cache: dict[str, frozenset[str]] = {}  # a test sends the same input run after run
+    per_row: list[tuple[str, bool, frozenset[str]]] = []
     for suite, outcome, text in rows:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = terms(text)
         fail = outcome in ("failed", "error")
-        inputs += 1
-        failed_inputs += fail
-        for t in terms(text):
-            seen[(suite, t)] += 1
-            seen_any[t] += 1
-            if fail:
-                failed[(suite, t)] += 1
-                failed_any[t] += 1
+        seen_any.update(found)
+        if fail:
+            failed_any.update(found)
+        per_row.append((suite, fail, found))
     order = sorted(failed_any, key=lambda t: (-failed_any[t], -failed_any[t] / seen_any[t], t))
     ranked = order[:top]
     rank = {t: i for i, t in enumerate(ranked)}
-    stats = [TermStat(s, t, n, failed[(s, t)]) for (s, t), n in seen.items() if t in rank]
+    keep = frozenset(ranked)
+    seen: Counter[tuple[str, str]] = Counter()
+    failed: Counter[tuple[str, str]] = Counter()
+    for suite, fail, found in per_row:
+        for t in found & keep:
+            seen[(suite, t)] += 1
+            if fail:
+                failed[(suite, t)] += 1
+    stats = [TermStat(s, t, n, failed[(s, t)]) for (s, t), n in seen.items()]
     stats.sort(key=lambda x: (x.suite, rank[x.term]))
-    return TermReport(stats, ranked, inputs, failed_inputs, len(order), len(order) - len(ranked))
+    failed_inputs = sum(fail for _, fail, _ in per_row)
+    return TermReport(stats, ranked, len(per_row), failed_inputs, len(order), len(order) - len(ranked))

@@ -56,13 +56,17 @@ class RouteCell:
         return {**asdict(self), "pass_rate": self.pass_rate}
 
 
-def _route(value: Any) -> str:
-    text = str(redact(str(value).strip()))[:MAX_ROUTE_LENGTH]
+def _route(value: Any, max_length: int) -> str:
+    text = str(redact(str(value).strip()))[:max_length]
     return text or A.NO_ROUTE
 
 
-def route_cells(rows: Iterable[AttributedAttempt], cap: int) -> tuple[list[RouteCell], int]:
-    """(cells sorted by suite, ambiguous first, expected, chosen; how many routes were folded into ``__other__``)."""
+def route_cells(rows: Iterable[AttributedAttempt], cap: int,
+                max_length: int = MAX_ROUTE_LENGTH) -> tuple[list[RouteCell], int]:
+    """(cells sorted by suite, ambiguous first, expected, chosen; how many routes were folded into ``__other__``).
+
+    Routes are cut to ``max_length`` characters here (the exporter passes ``max_label_length``), so two long
+    routes that share a prefix are one route in the analysis as on the label, their counts summed."""
     raw: Counter[tuple[str, str, str, bool]] = Counter()
     passed: Counter[tuple[str, str, str, bool]] = Counter()
     for r in rows:
@@ -72,7 +76,7 @@ def route_cells(rows: Iterable[AttributedAttempt], cap: int) -> tuple[list[Route
         if expected is None:
             continue
         chosen = A.get(r.attributes, A.CHOSEN_ROUTE)
-        key = (r.suite, _route(expected), A.NO_ROUTE if chosen is None else _route(chosen),
+        key = (r.suite, _route(expected, max_length), A.NO_ROUTE if chosen is None else _route(chosen, max_length),
                A.is_ambiguous(r.attributes, r.markers))
         raw[key] += 1
         passed[key] += r.outcome == "passed"

@@ -102,7 +102,7 @@ def inputs_report(store: Store, config: Config, now: float, window: str | None =
     win = window or config.flaky_window
     seconds = q.duration_seconds(win, "--window" if window else "flaky_window")
     rows = q.attributed_attempts(store, now - seconds, now, suite)
-    cells, folded = dis.route_cells(rows, CAPS["route"])
+    cells, folded = dis.route_cells(rows, CAPS["route"], min(dis.MAX_ROUTE_LENGTH, config.max_label_length))
     texts = [(r.suite, r.outcome, str(A.get(r.attributes, A.INPUT))) for r in rows
              if r.outcome in COUNTED and A.get(r.attributes, A.INPUT) is not None]
     return InputsReport(win, cells, folded, it.term_stats(texts, top or CAPS["term"]))

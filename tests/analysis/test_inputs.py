@@ -166,3 +166,19 @@ def test_the_inputs_command_prints_the_same_figures(store, tmp_path, monkeypatch
     assert "default-src 'none'" in page and "<script" not in page and "src=" not in page
     sizes = {word: int(px) for px, word in re.findall(r'<span style="font-size: (\d+)px; [^"]*" title="[^"]*">([^<]+)</span>', page)}
     assert sizes["wrong"] == sizes["invoice"] == 48 and sizes["order"] == 12 and len(sizes) == len(H.TERMS)
+
+
+def test_long_routes_sharing_a_prefix_are_one_route_summed_not_overwritten(tmp_path):
+    s = Store(tmp_path / "store.db")
+    long = "skill-" + "x" * 200
+    attempts = tuple(Attempt(f"t{i}", "passed" if i else "failed", 1.0, started_at=NOW - 60 + i,
+                             attributes={"expected_route": long + str(i), "chosen_route": long + str(i)})
+                     for i in range(3))
+    save_run(s, Run("long", "s", NOW - 60, finished_at=NOW, attempts=attempts))
+    config = Config(max_label_length=40)
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(AnalyticsCollector(s, config, LabelGuard(5000, 40), background=False, clock=lambda: NOW))
+    samples = [x for fam in text_string_to_metric_families(generate_latest(reg).decode()) for x in fam.samples]
+    cut = long[:40]
+    assert series(samples, M.ROUTE_ATTEMPTS, "expected_route", "chosen_route") == {(cut, cut): 3.0}
+    assert series(samples, M.ROUTE_PASSED, "expected_route", "chosen_route") == {(cut, cut): 2.0}

@@ -48,6 +48,7 @@ weren't what what's when when's where where's which while who who's whom why why
 you you'd you'll you're you've your yours yourself yourselves please
 """.split())
 
+_FAILED = ("failed", "error")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
@@ -106,31 +107,34 @@ class TermReport:
 
 def term_stats(rows: Iterable[tuple[str, str, str]], top: int) -> TermReport:
     """``rows``: (suite, outcome, input) of counted attempts; see the module doc."""
+    # a test sends the same input run after run: count attempts per distinct (suite, input, failed) first
+    groups: Counter[tuple[str, str, bool]] = Counter((suite, text, outcome in _FAILED) for suite, outcome, text in rows)
+    cache: dict[str, frozenset[str]] = {}
     failed_any: Counter[str] = Counter()
     seen_any: Counter[str] = Counter()
-    cache: dict[str, frozenset[str]] = {}  # a test sends the same input run after run
-    per_row: list[tuple[str, bool, frozenset[str]]] = []
-    for suite, outcome, text in rows:
+    per_group: list[tuple[str, bool, int, frozenset[str]]] = []
+    for (suite, text, fail), n in groups.items():
         found = cache.get(text)
         if found is None:
             found = cache[text] = terms(text)
-        fail = outcome in ("failed", "error")
-        seen_any.update(found)
-        if fail:
-            failed_any.update(found)
-        per_row.append((suite, fail, found))
+        for t in found:
+            seen_any[t] += n
+            if fail:
+                failed_any[t] += n
+        per_group.append((suite, fail, n, found))
     order = sorted(failed_any, key=lambda t: (-failed_any[t], -failed_any[t] / seen_any[t], t))
     ranked = order[:top]
     rank = {t: i for i, t in enumerate(ranked)}
     keep = frozenset(ranked)
     seen: Counter[tuple[str, str]] = Counter()
     failed: Counter[tuple[str, str]] = Counter()
-    for suite, fail, found in per_row:
+    for suite, fail, n, found in per_group:
         for t in found & keep:
-            seen[(suite, t)] += 1
+            seen[(suite, t)] += n
             if fail:
-                failed[(suite, t)] += 1
+                failed[(suite, t)] += n
     stats = [TermStat(s, t, n, failed[(s, t)]) for (s, t), n in seen.items()]
     stats.sort(key=lambda x: (x.suite, rank[x.term]))
-    failed_inputs = sum(fail for _, fail, _ in per_row)
-    return TermReport(stats, ranked, len(per_row), failed_inputs, len(order), len(order) - len(ranked))
+    inputs = sum(n for _, _, n, _ in per_group)
+    failed_inputs = sum(n for _, fail, n, _ in per_group if fail)
+    return TermReport(stats, ranked, inputs, failed_inputs, len(order), len(order) - len(ranked))

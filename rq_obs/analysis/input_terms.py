@@ -21,6 +21,7 @@ counted, not returned.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -110,31 +111,32 @@ def term_stats(rows: Iterable[tuple[str, str, str]], top: int) -> TermReport:
     # a test sends the same input run after run: count attempts per distinct (suite, input, failed) first
     groups: Counter[tuple[str, str, bool]] = Counter((suite, text, outcome in _FAILED) for suite, outcome, text in rows)
     cache: dict[str, frozenset[str]] = {}
-    failed_any: Counter[str] = Counter()
-    seen_any: Counter[str] = Counter()
     per_group: list[tuple[str, bool, int, frozenset[str]]] = []
+    failed_any: Counter[str] = Counter()
     for (suite, text, fail), n in groups.items():
         found = cache.get(text)
         if found is None:
             found = cache[text] = terms(text)
-        for t in found:
-            seen_any[t] += n
-            if fail:
-                failed_any[t] += n
         per_group.append((suite, fail, n, found))
-    order = sorted(failed_any, key=lambda t: (-failed_any[t], -failed_any[t] / seen_any[t], t))
-    ranked = order[:top]
-    rank = {t: i for i, t in enumerate(ranked)}
-    keep = frozenset(ranked)
+        if fail:
+            for t in found:
+                failed_any[t] += n
+    # only terms failing at least as often as the top-th can rank: the others' attempts need no counting
+    floor = heapq.nlargest(top, failed_any.values())[-1] if len(failed_any) > top else 1
+    candidates = frozenset(t for t, c in failed_any.items() if c >= floor)
     seen: Counter[tuple[str, str]] = Counter()
     failed: Counter[tuple[str, str]] = Counter()
+    seen_any: Counter[str] = Counter()
     for suite, fail, n, found in per_group:
-        for t in found & keep:
+        for t in found & candidates:
+            seen_any[t] += n
             seen[(suite, t)] += n
             if fail:
                 failed[(suite, t)] += n
-    stats = [TermStat(s, t, n, failed[(s, t)]) for (s, t), n in seen.items()]
+    ranked = sorted(candidates, key=lambda t: (-failed_any[t], -failed_any[t] / seen_any[t], t))[:top]
+    rank = {t: i for i, t in enumerate(ranked)}
+    stats = [TermStat(s, t, n, failed[(s, t)]) for (s, t), n in seen.items() if t in rank]
     stats.sort(key=lambda x: (x.suite, rank[x.term]))
     inputs = sum(n for _, _, n, _ in per_group)
     failed_inputs = sum(n for _, fail, n, _ in per_group if fail)
-    return TermReport(stats, ranked, inputs, failed_inputs, len(order), len(order) - len(ranked))
+    return TermReport(stats, ranked, inputs, failed_inputs, len(failed_any), len(failed_any) - len(ranked))

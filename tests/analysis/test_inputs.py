@@ -182,3 +182,8 @@ def test_long_routes_sharing_a_prefix_are_one_route_summed_not_overwritten(tmp_p
     cut = long[:40]
     assert series(samples, M.ROUTE_ATTEMPTS, "expected_route", "chosen_route") == {(cut, cut): 3.0}
     assert series(samples, M.ROUTE_PASSED, "expected_route", "chosen_route") == {(cut, cut): 2.0}
+
+
+def test_a_bad_window_names_the_option(store):
+    r = run_cli("inputs", "--store", store.path, "--window", "7x")
+    assert r.code == 2 and "--window" in r.err and "7x" in r.err, r.err

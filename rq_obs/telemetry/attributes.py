@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 __all__ = ["INPUT", "EXPECTED_ROUTE", "CHOSEN_ROUTE", "AMBIGUOUS", "RESPONSE", "AMBIGUOUS_MARKER", "ALIASES",
-           "ATTRIBUTES", "OTEL_EQUIVALENT", "NO_ROUTE", "get", "is_ambiguous"]
+           "ATTRIBUTES", "OTEL_EQUIVALENT", "NO_ROUTE", "READ", "get", "is_ambiguous"]
 
 #: The user input the test sent to the model or router (text; cut to 1,024 characters, credentials redacted).
 INPUT = "input"
@@ -50,6 +50,9 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
 
 #: The OpenTelemetry GenAI attribute carrying the same content, where there is one.
 OTEL_EQUIVALENT: dict[str, str] = {INPUT: "gen_ai.input.messages", RESPONSE: "gen_ai.output.messages"}
+
+#: Every attribute name the analyses read, aliases included (what the store reader extracts).
+READ: tuple[str, ...] = (INPUT, EXPECTED_ROUTE, *ALIASES[EXPECTED_ROUTE], CHOSEN_ROUTE, *ALIASES[CHOSEN_ROUTE], AMBIGUOUS)
 
 #: The chosen route of an attempt that attached an expected route but no chosen one (it failed before choosing).
 NO_ROUTE = "none"

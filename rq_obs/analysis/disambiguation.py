@@ -69,14 +69,21 @@ def route_cells(rows: Iterable[AttributedAttempt], cap: int,
     routes that share a prefix are one route in the analysis as on the label, their counts summed."""
     raw: Counter[tuple[str, str, str, bool]] = Counter()
     passed: Counter[tuple[str, str, str, bool]] = Counter()
+    names: dict[Any, str] = {None: A.NO_ROUTE}  # route value -> label text (a few routes, many attempts)
+
+    def name(value: Any) -> str:
+        text = names.get(value)
+        if text is None:
+            text = names[value] = _route(value, max_length)
+        return text
+
     for r in rows:
         if r.outcome not in COUNTED:
             continue
         expected = A.get(r.attributes, A.EXPECTED_ROUTE)
         if expected is None:
             continue
-        chosen = A.get(r.attributes, A.CHOSEN_ROUTE)
-        key = (r.suite, _route(expected, max_length), A.NO_ROUTE if chosen is None else _route(chosen, max_length),
+        key = (r.suite, name(expected), name(A.get(r.attributes, A.CHOSEN_ROUTE)),
                A.is_ambiguous(r.attributes, r.markers))
         raw[key] += 1
         passed[key] += r.outcome == "passed"

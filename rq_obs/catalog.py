@@ -30,6 +30,9 @@ OTHER = "__other__"
 #: in rqobs_cardinality_capped_total{label}. Global: varying the suite does not bypass them.
 CAPS: dict[str, int] = {"suite": 200, "test": 20_000, "variant": 100, "experiment": 50, "worker": 256,
                         "category": 100, "provider": 20, "model": 100, "code": 100, "path": 200}
+#: Routes (expected_route, chosen_route) and input terms published by the analytics exporter: the most frequent
+#: CAPS["route"] routes keep their names (rest -> __other__), the CAPS["term"] top terms are published (rest left out).
+CAPS.update({"route": 50, "term": 25})
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,10 @@ LABELS: dict[str, Label] = {
         Label("http_route", "route template the framework matched (OpenTelemetry http.route: FastAPI /items/{item_id}, Flask /items/<int:item_id>, Django items/<int:pk>/), never the raw path; empty when no route matched (404)", "routes of the app"),
         Label("http_response_status_code", "HTTP status code an instrumented app answered (500 when the handler raised before responding)", "HTTP codes only (~60 possible)"),
         Label("error_type", "OpenTelemetry error.type of a failed request: the exception's class when the handler raised, else the status code of a 5xx; empty (absent) when the request succeeded", "exception classes the app raises, plus 5xx codes"),
+        Label("expected_route", "route (skill, intent) a test attached as expected_route (docs/INSTRUMENTING.md)", "CAPS: the 50 routes in most attempts keep their names, rest -> __other__; redacted; max_label_length"),
+        Label("chosen_route", "route a test attached as chosen_route ('none' when it attached only an expected one)", "same route cap as expected_route"),
+        Label("ambiguous", "true for inputs attached as ambiguous (attribute or @pytest.mark.ambiguous), else false", "fixed set of 2"),
+        Label("term", "word or bigram of attached inputs (lower-cased, stop words out, 2-24 characters; inputs holding a credential give none)", "CAPS: the 25 terms of most failing attempts are published, the rest left out and counted"),
     )
 }
 
@@ -251,6 +258,12 @@ class M:
     COST_ANOMALY = Metric("rqobs_cost_anomaly_score", _G, "", ("model",), "z-score of today's cost per model against the previous 14 days.", "analytics")
     SLO_PASS_RATE = Metric("rqobs_slo_pass_rate_ratio", _G, "ratio", (), "The configured pass-rate SLO (for panels).", "analytics")
     DAILY_BUDGET = Metric("rqobs_daily_budget_usd", _G, "usd", (), "The configured daily cost budget (for panels).", "analytics")
+
+    # --- LLM routing: disambiguation and input terms (analytics; attributes in docs/INSTRUMENTING.md) ----------
+    ROUTE_ATTEMPTS = Metric("rqobs_route_attempts", _G, "", ("suite", "expected_route", "chosen_route", "ambiguous"), "Counted attempts (passed, failed, error) over the flaky window of tests that attached an expected route, by expected and chosen route.", "analytics")
+    ROUTE_PASSED = Metric("rqobs_route_passed_attempts", _G, "", ("suite", "expected_route", "chosen_route", "ambiguous"), "Passed attempts among rqobs_route_attempts (pass rate = passed / attempts).", "analytics")
+    INPUT_TERM_ATTEMPTS = Metric("rqobs_input_term_attempts", _G, "", ("suite", "term"), "Counted attempts over the flaky window whose attached input contains the term (top terms of failing inputs only).", "analytics")
+    INPUT_TERM_FAILED = Metric("rqobs_input_term_failed_attempts", _G, "", ("suite", "term"), "Failed or errored attempts among rqobs_input_term_attempts (failure share = failed / attempts).", "analytics")
 
     # --- releases (release) ---------------------------------------------------------
     RELEASE = Metric("rqobs_release", _I, "", ("release", "commit"), "A release snapshot.", "release")

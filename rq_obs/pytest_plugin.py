@@ -63,6 +63,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rq_obs_variant(name): experiment arm (variant) this test belongs to.")
     config.addinivalue_line("markers", "rq_obs_experiment(name): experiment this test is part of.")
+    config.addinivalue_line("markers", "ambiguous: the test's inputs are deliberately ambiguous (rq-obs disambiguation "
+                                       "view; docs/INSTRUMENTING.md).")
     flag = config.getoption("rq_obs", None)
     if flag is False:
         return

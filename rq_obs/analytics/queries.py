@@ -6,17 +6,20 @@ attempts of a run fall on the same side of a window boundary.
 
 from __future__ import annotations
 
+import json
 from typing import Sequence
 
+from rq_obs.analysis.disambiguation import AttributedAttempt
 from rq_obs.analysis.executive import ANOMALY_DAYS, DAY, WEEK, midnight_utc
 from rq_obs.analysis.experiments import Arm
 from rq_obs.analysis.flaky import AttemptRow
 from rq_obs.analysis.impact import ChangeEvent
 from rq_obs import durations
+from rq_obs.telemetry import attributes as A
 from rq_obs.store.db import Store
 
 __all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
-           "week_counts", "costs", "fingerprint"]
+           "week_counts", "costs", "fingerprint", "attributed_attempts"]
 
 def duration_seconds(text: str, what: str = "--window") -> float:
     """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
@@ -35,6 +38,36 @@ def window_attempts(store: Store, since: float, until: float | None = None) -> l
     cur = store.connect().cursor()
     cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the analysis on 100,000s of rows
     return list(map(AttemptRow._make, cur.execute(sql, params)))
+
+
+def attributed_attempts(store: Store, since: float, until: float | None = None,
+                        suite: str | None = None) -> list[AttributedAttempt]:
+    """Attempts of runs started in [since, until) (of one suite, or all) that attached an input or an expected
+    route; their ``attributes`` hold only the routing attributes (rq_obs.telemetry.attributes.READ), extracted
+    by SQLite's JSON functions rather than decoding every attribute in Python."""
+    keys = A.READ
+    cols = ", ".join("json_extract(a.attributes, ?)" for _ in keys)
+    paths = [f'$."{k}"' for k in keys]
+    sql = (f"SELECT r.suite, a.test, a.outcome, a.markers, {cols} FROM runs r JOIN attempts a ON a.run_id = r.run_id "
+           "WHERE r.started_at >= ? AND a.attributes != '{}'")
+    params: list = [*paths, since]
+    if until is not None:
+        sql += " AND r.started_at < ?"
+        params.append(until)
+    if suite is not None:
+        sql += " AND r.suite = ?"
+        params.append(suite)
+    sql += " ORDER BY a.id"
+    cur = store.connect().cursor()
+    cur.row_factory = None
+    out = []
+    for row in cur.execute(sql, params):
+        attrs = {k: v for k, v in zip(keys, row[4:]) if v is not None}
+        if attrs:
+            markers = row[3]
+            out.append(AttributedAttempt(row[0], row[1], row[2], tuple(json.loads(markers)) if markers != "[]" else (),
+                                         attrs))
+    return out
 
 
 def first_seen(store: Store) -> dict[tuple[str, str], float]:

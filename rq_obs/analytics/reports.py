@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rq_obs.analysis import executive as ex
 from rq_obs.analysis import experiments as exp
 from rq_obs.analysis import flaky as fl
+from rq_obs.analysis import disambiguation as dis
 from rq_obs.analysis import impact as im
+from rq_obs.analysis import input_terms as it
 from rq_obs.analytics import queries as q
 from rq_obs.config import Config
 from rq_obs.store.db import Store
 
 __all__ = ["flaky_report", "impact_report", "last_impacts", "experiment_report", "executive_report", "Snapshot",
-           "snapshot"]
+           "snapshot", "InputsReport", "inputs_report"]
 
 
 def flaky_report(store: Store, config: Config, now: float, window: str | None = None, *,
@@ -71,6 +73,42 @@ def executive_report(store: Store, config: Config, now: float) -> ex.Executive:
 
 
 @dataclass(frozen=True)
+class InputsReport:
+    """Disambiguation cells and input terms of a window (docs/INSTRUMENTING.md names the attributes)."""
+
+    window: str
+    routes: list[dis.RouteCell]
+    routes_folded: int  # routes beyond CAPS["route"], folded into __other__
+    terms: it.TermReport
+
+    def to_dict(self) -> dict:
+        t = self.terms
+        passed, attempts = dis.overall(self.routes)
+        return {"window": self.window, "routes": [c.to_dict() for c in self.routes], "routes_folded": self.routes_folded,
+                "ambiguous": {"passed": passed, "attempts": attempts,
+                              "pass_rate": passed / attempts if attempts else None},
+                "terms": [x.to_dict() for x in t.totals()], "terms_by_suite": [x.to_dict() for x in t.stats],
+                "inputs": t.inputs, "failed_inputs": t.failed_inputs, "terms_seen": t.terms_seen,
+                "terms_left_out": t.left_out}
+
+
+def inputs_report(store: Store, config: Config, now: float, window: str | None = None, suite: str | None = None,
+                  top: int | None = None) -> InputsReport:
+    """Disambiguation (pass rate by expected vs chosen route) and the top terms of failing inputs."""
+    from rq_obs.analysis.flaky import COUNTED
+    from rq_obs.catalog import CAPS
+    from rq_obs.telemetry import attributes as A
+
+    win = window or config.flaky_window
+    seconds = q.duration_seconds(win, "--window" if window else "flaky_window")
+    rows = q.attributed_attempts(store, now - seconds, now, suite)
+    cells, folded = dis.route_cells(rows, CAPS["route"], min(dis.MAX_ROUTE_LENGTH, config.max_label_length))
+    texts = [(r.suite, r.outcome, str(A.get(r.attributes, A.INPUT))) for r in rows
+             if r.outcome in COUNTED and A.get(r.attributes, A.INPUT) is not None]
+    return InputsReport(win, cells, folded, it.term_stats(texts, top or CAPS["term"]))
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the analytics collector publishes, computed at ``now``."""
 
@@ -79,8 +117,10 @@ class Snapshot:
     impacts: list[im.Impact]
     experiments: list[exp.ExperimentResult]
     executive: ex.Executive
+    inputs: InputsReport | None = field(default=None)
 
 
 def snapshot(store: Store, config: Config, now: float) -> Snapshot:
     return Snapshot(now, flaky_report(store, config, now), last_impacts(store, config),
-                    experiment_report(store, config), executive_report(store, config, now))
+                    experiment_report(store, config), executive_report(store, config, now),
+                    inputs_report(store, config, now))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rq_obs.analysis.flaky import words as flaky_words
-from rq_obs.catalog import M
+from rq_obs.catalog import CAPS, M
 from rq_obs.config import Config
 from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
@@ -125,13 +125,63 @@ def spec(config: Config) -> Spec:
                      "as it happened).", "short",
                      Q(q.sel(M.QUARANTINE_ABSORBED_FAILURES.name, q.SUITE), "{{suite}}"), w=12, h=6),
     ]
+    routing = _routing_panels(config)
     return Spec(
         name="qa",
         description="Test health for QA engineers: pass rate by test, flaky and broken tests, stability, "
                     "failures and retries, slow tests, outcomes by marker and by worker.",
         rows=[P.row("Pass rates", *pass_rates), P.row("Flakiness and stability", *flaky),
               P.row("Failures, retries and duration", *failures), P.row("Breakdowns", *breakdown),
-              P.row("Quarantine", *quarantine)],
+              P.row("Quarantine", *quarantine), P.row("LLM routing: disambiguation and inputs", *routing)],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
                    query_var("test", "Test", M.TEST_ATTEMPTS.total, "test", matchers=q.SUITE)],
     )
+
+
+AMBIGUOUS = 'ambiguous="true"'
+ROUTES = ("expected_route", "chosen_route")
+
+
+def _routing_panels(config: Config) -> list:
+    """Disambiguation validation and input terms (attributes a suite attaches: docs/INSTRUMENTING.md)."""
+    slo = config.slo_pass_rate
+    win = config.flaky_window
+
+    def routes(metric: str, *matchers: str) -> str:
+        return q.sum_by(ROUTES, q.sel(metric, q.SUITE, *matchers))
+
+    def by_term(metric: str) -> str:
+        return q.sum_by("term", q.sel(metric, q.SUITE))
+
+    passed, attempts = M.ROUTE_PASSED.name, M.ROUTE_ATTEMPTS.name
+    failed_t, attempts_t = M.INPUT_TERM_FAILED.name, M.INPUT_TERM_ATTEMPTS.name
+    return [
+        P.stat("Ambiguous inputs: pass rate", f"Pass rate over the {win} window of the attempts whose input was "
+               "attached as ambiguous (attribute ambiguous=true or @pytest.mark.ambiguous) and that attached an "
+               f"expected route; 'all routed' counts every attempt with an expected route. Against the {slo:.0%} SLO.",
+               "percentunit",
+               Q(q.ratio(f"sum({q.sel(passed, q.SUITE, AMBIGUOUS)})", f"sum({q.sel(attempts, q.SUITE, AMBIGUOUS)})"),
+                 "ambiguous"),
+               Q(q.ratio(f"sum({q.sel(passed, q.SUITE)})", f"sum({q.sel(attempts, q.SUITE)})"), "all routed"),
+               thresholds=P.floor(slo), w=6, h=8),
+        P.table("Disambiguation: expected vs chosen route", f"Ambiguous inputs over the {win} window by the route "
+                "the test expected and the route the system chose: pass rate and counted attempts per pair (a "
+                "confusion table; off-diagonal pairs are misroutes). Routes beyond the "
+                f"{CAPS['route']} most frequent are __other__.", "percentunit",
+                Q(q.ratio(routes(passed, AMBIGUOUS), routes(attempts, AMBIGUOUS))), Q(routes(attempts, AMBIGUOUS)),
+                columns={"Value #A": ("Pass rate", "percentunit"), "Value #B": ("Attempts", "short")},
+                sort_by="Pass rate", sort_desc=False, thresholds=P.floor(slo), color_columns=("Value #A",), w=18,
+                h=8),
+        P.table("Terms in failing inputs", f"Words and bigrams of the attached inputs over the {win} window, the "
+                f"{CAPS['term']} found in most failing attempts: failing attempts with the term, all attempts with it, and the "
+                "failure share (failing / all: a term in 9 of 10 failing inputs is a pattern, in 40 of 400 noise).",
+                "short",
+                Q(by_term(failed_t)), Q(by_term(attempts_t)), Q(q.ratio(by_term(failed_t), by_term(attempts_t))),
+                columns={"Value #A": ("Failing", "short"), "Value #B": ("Attempts", "short"),
+                         "Value #C": ("Failure share", "percentunit")},
+                sort_by="Failing", thresholds=P.ceiling(0.5, 0.2), color_columns=("Value #C",), w=12, h=10),
+        P.bargauge("Failure share by term", f"The 10 input terms (of the {CAPS['term']} in most failing attempts over the {win} "
+                   "window) whose inputs fail most often.", "percentunit",
+                   Q(f"topk(10, {q.ratio(by_term(failed_t), by_term(attempts_t))})", "{{term}}"),
+                   thresholds=P.ceiling(0.5, 0.2), max_value=1, w=12, h=10),
+    ]

@@ -25,6 +25,7 @@ from prometheus_client.metrics_core import Metric as PromMetric
 
 from rq_obs.catalog import CAPS, OTHER, M
 from rq_obs.config import Config
+from rq_obs.exporters import routing
 from rq_obs.exporters.base import Family, LabelGuard
 from rq_obs.store.db import Store
 
@@ -131,7 +132,7 @@ def build_families(snap, config: Config, guard: LabelGuard | None = None) -> lis
         put(M.COST_ANOMALY, {"model": model}, z)
     put(M.SLO_PASS_RATE, {}, config.slo_pass_rate)
     put(M.DAILY_BUDGET, {}, config.daily_budget_usd)
-    return [f.build() for f in fam.values()]
+    return [f.build() for f in fam.values()] + routing.families(snap.inputs, guard)
 
 
 class AnalyticsCollector:

@@ -274,3 +274,44 @@ def test_span_metrics_and_the_app_panels_count_what_was_sent(demo):
 
     wait_until(lambda: counted() == sent, 30, what=f"the app's request counts in Prometheus = {sent}")
     assert sent[("/boom", "500")] >= 2 and sent[("", "404")] >= 2 and sent[("/slow", "200")] >= 2
+
+
+def test_routing_panels_show_the_figures_of_the_store_and_the_script(demo):
+    """Disambiguation and input-term panels (example/tests/test_router.py attaches inputs and routes)."""
+    from rq_obs.analytics.reports import inputs_report
+    from rq_obs.store import Store
+
+    prepared, ep = demo
+    qa = render_all(prepared.config)["qa"]
+    store = Store(prepared.layout.store, create=False)
+    try:
+        report = inputs_report(store, prepared.config, time.time())
+    finally:
+        store.close()
+    # test_ambiguous_intent routes "my invoice is wrong" to billing; it expected "unknown" on runs 1, 4 and 7
+    misroutes = sum(1 for r in range(1, script.RUNS + 1) if r % 3 == 1)
+    right = script.RUNS - misroutes
+    want = {("billing", "billing"): (right, right), ("unknown", "billing"): (misroutes, 0)}
+    assert {(c.expected, c.chosen): (c.attempts, c.passed) for c in report.routes if c.ambiguous} == want
+
+    def by_pair(ref: str) -> dict:
+        return {(r["metric"]["expected_route"], r["metric"]["chosen_route"]): float(r["value"][1])
+                for r in panel_value(ep.prometheus, qa, "Disambiguation: expected vs chosen route", ref=ref)}
+
+    wait_until(lambda: by_pair("B"), 60, what="the disambiguation table")
+    assert by_pair("A") == {k: p / n for k, (n, p) in want.items()}
+    assert by_pair("B") == {k: float(n) for k, (n, _) in want.items()}
+    stat = panel_value(ep.prometheus, qa, "Ambiguous inputs: pass rate")
+    assert float(stat[0]["value"][1]) == right / script.RUNS
+
+    def by_term(ref: str) -> dict:
+        return {r["metric"]["term"]: float(r["value"][1])
+                for r in panel_value(ep.prometheus, qa, "Terms in failing inputs", ref=ref)}
+
+    totals = {t.term: t for t in report.terms.totals()}
+    assert by_term("A") == {t: float(s.failed) for t, s in totals.items()}
+    assert by_term("B") == {t: float(s.attempts) for t, s in totals.items()}
+    assert by_term("C") == {t: s.failure_share for t, s in totals.items()}
+    # test_escalation_summary fails every run; its input's terms fail every time
+    assert (totals["escalation contact"].failed, totals["escalation contact"].failure_share) == (script.RUNS, 1.0)
+    assert (totals["invoice"].failed, totals["invoice"].attempts) == (misroutes, script.RUNS)

@@ -263,7 +263,8 @@ def list_runs(store: Store, limit: int = 20) -> list[dict]:
     ``counts`` are the counts of pytest's own summary line when the plugin recorded them (see
     :mod:`rq_obs.telemetry.summary`); for other runs (JUnit import, pushes) they are the attempt
     counts. ``attempt_counts`` counts stored attempts by outcome (each rerun is an attempt). The
-    pass rate is passed / (passed + failed + error) of ``counts``.
+    pass rate is passed / (passed + failed + error) of ``attempt_counts`` (as on the dashboards and in a
+    snapshot); ``summary_pass_rate`` is the same ratio of ``counts``.
     """
     import json
 
@@ -288,6 +289,8 @@ def list_runs(store: Store, limit: int = 20) -> list[dict]:
             "run_id": r["run_id"], "suite": r["suite"], "sequence": r["sequence"], "started_at": r["started_at"],
             "finished_at": r["finished_at"], "status": r["status"], "commit": r["commit_sha"], "branch": r["branch"],
             "exit_code": r["exit_code"], "counts": counts, "attempt_counts": attempt_counts,
-            "pass_rate": pass_rate(counts),
+            # pass rate: of attempts, every rerun counted (the word's one meaning: docs/ANALYTICS.md, "Words");
+            # summary pass rate: of pytest's summary line (each test's final outcome once, a rerun apart)
+            "pass_rate": pass_rate(attempt_counts), "summary_pass_rate": pass_rate(counts),
         })
     return out

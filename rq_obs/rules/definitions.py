@@ -20,7 +20,7 @@ from rq_obs.dashboards.queries import fmt_num, increase, latest_release, rate, r
 from rq_obs.stack.prometheus import APP_JOB
 
 __all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXPORTER_JOB", "APP_JOB", "APP_LEVEL",
-           "FAILED_REQUEST", "recording_names"]
+           "FAILED_REQUEST", "recording_names", "FAILED"]
 
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
@@ -28,6 +28,7 @@ EXPORTER_JOB = "rq-obs"
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
+FAILED = 'outcome=~"failed|error"'
 FIVE_XX = 'status_class="5xx"'
 #: A request an instrumented app failed: OpenTelemetry's error.type is set for a 5xx and for an unhandled exception.
 FAILED_REQUEST = 'error_type!=""'
@@ -87,7 +88,12 @@ class Names:
     def __init__(self) -> None:
         a, c = M.TEST_ATTEMPTS.name, M.COST.name
         self.pass_rate = {w: f"suite:{a}:pass_ratio_rate{w}" for w in ("1h", "1d", "7d")}
-        self.test_pass_rate_1d = f"suite_test:{a}:pass_ratio_rate1d"
+        # Pre-ranked per-test rules: at most config.top_tests_max series per suite at any instant, whatever
+        # the number of tests (a rule keeping every test's series would cost what the raw series cost).
+        self.test_pass_rate_bottom = f"suite_test:{M.TEST_PASS_RATE.name}:bottomk"
+        self.test_failures_top = f"suite_test:{M.TEST_ATTEMPTS.name}:failed_rate1h_topk"
+        self.test_retries_top = f"suite_test:{M.TEST_RETRIES.name}:rate1h_topk"
+        self.state_count = f"suite_state:{M.TEST_STATE.name}:count"
         self.variant_outcome_rate = f"suite_variant_outcome:{a}:rate5m"
         self.flaky_band = f"suite_test:{M.TEST_PASS_RATE.name}:flaky_band"
         self.flaky_band_count = f"suite:{M.TEST_PASS_RATE.name}:flaky_band_count"
@@ -110,6 +116,7 @@ N = Names()
 def recording_rules(config: Config) -> tuple[Recording, ...]:
     lo, hi = (fmt_num(x) for x in config.flaky_band)
     att, ts = M.TEST_ATTEMPTS.total, M.RELEASE_TIMESTAMP.name
+    top = config.top_tests_max
     newest = f"topk(1, {ts})"
     previous = f"topk(1, {ts} < scalar(max({ts})))"
     out: list[Recording] = []
@@ -118,9 +125,15 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
                                           sum_by("suite", rate(att, COUNTED, window=w))),
                              f"pass rate per suite over {w} (passed / passed+failed+error)"))
     out += [
-        Recording(N.test_pass_rate_1d, ratio(sum_by(("suite", "test"), rate(att, PASSED, window="1d")),
-                                             sum_by(("suite", "test"), rate(att, COUNTED, window="1d"))),
-                  "pass rate per test over 1d"),
+        Recording(N.test_pass_rate_bottom, f"bottomk by (suite) ({top}, {M.TEST_PASS_RATE.name})",
+                  f"the {top} tests of each suite with the lowest pass rate over the flaky window (analytics)"),
+        Recording(N.test_failures_top, f"topk by (suite) ({top}, {sum_by(('suite', 'test'), rate(att, FAILED, window='1h'))} > 0)",
+                  f"failed or errored attempts per second over the last hour, the {top} most failing tests per suite"),
+        Recording(N.test_retries_top,
+                  f"topk by (suite) ({top}, {sum_by(('suite', 'test'), rate(M.TEST_RETRIES.total, window='1h'))} > 0)",
+                  f"reruns per second over the last hour, the {top} most rerun tests per suite"),
+        Recording(N.state_count, f"count by (suite, state) ({M.TEST_STATE.name} == 1)",
+                  "tests in each state (healthy, flaky, broken) per suite"),
         # Panels over long ranges read 3 label values per suite here instead of every test's series;
         # summing it over a window weights every attempt alike, so passed/counted ratios stay exact.
         Recording(N.variant_outcome_rate, sum_by(("suite", "variant", "outcome"), rate(att, window="5m")),

@@ -177,7 +177,7 @@ AUDIENCE = {
     "executive": ["Pass rate vs SLO", "Pass rate, week over week", "Pass-rate trend", "Quality score (latest release)",
                   "Quality vs previous release", "Quality score across releases", "Open regressions", "Flaky tests",
                   "Cost today", "Projected month cost", "Budget used today", "Budget burn rate (last hour)"],
-    "qa": ["Pass rate by test", "Flaky tests", "Least stable tests", "Failures by test", "Retries by test",
+    "qa": ["Pass rate by test", "Lowest pass rates", "Most failing tests", "Flaky tests", "Least stable tests", "Failures by test", "Retries by test",
            "Slowest tests (p95)", "Outcomes by marker/category", "Results by worker", "Flip rate of flaky tests"],
     "skills": ["Tracked-file change timeline", "Current file hashes", "Pass rate before vs after the last change",
                "Per-test impact of the last change", "Variant comparison", "Pass-rate change of the last change"],
@@ -193,7 +193,7 @@ AUDIENCE = {
                 "Benchmark p50 / p95 / p99 (newest release)", "Benchmark peak memory (newest release)",
                 "Vulnerabilities ($head)", "Licences ($head)", "Environment history", "Environment drift per release"],
 }
-VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test"],
+VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test", "top"],
              "skills": ["datasource", "suite", "path"], "sre": ["datasource", "suite", "model"],
              "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"]}
 

@@ -86,8 +86,9 @@ def _tests() -> list[dict]:
             # rate() extrapolates both sides alike; rounding absorbs the last bit of float error
             *(expect(rounded(N.pass_rate[w]), "25h", sample("", 0.75, suite="bad"),
                      sample("", 0.875, suite="good")) for w in ("1h", "1d", "7d")),
-            expect(rounded(N.test_pass_rate_1d), "25h", sample("", 0.75, suite="bad", test="t1"),
-                   sample("", 0.875, suite="good", test="t1")),
+            # failed + errored attempts per second over the last hour: 1 a minute in each suite
+            expect(rounded(N.test_failures_top), "25h", sample("", 0.0167, suite="bad", test="t1"),
+                   sample("", 0.0167, suite="good", test="t1")),
             # per-minute increments 3, 1, 5, 7, 1 -> attempts per second over 5m, by suite/variant/outcome
             expect(rounded(N.variant_outcome_rate), "25h",
                    *(sample("", round(n / 60, 4), suite=suite, variant="control", outcome=o)
@@ -110,6 +111,27 @@ def _tests() -> list[dict]:
             expect(N.flaky_band, "5m", sample(N.flaky_band, 0.5, suite="s", test="a"),
                    sample(N.flaky_band, 0.3, suite="s", test="c")),
             expect(N.flaky_band_count, "5m", sample(N.flaky_band_count, 2, suite="s")),
+            # all four are within the top_tests_max lowest of their suite
+            expect(N.test_pass_rate_bottom, "5m",
+                   *(sample(N.test_pass_rate_bottom, v, suite="s", test=k)
+                     for k, v in (("a", 0.5), ("b", 0.95), ("c", 0.3), ("d", 0.1)))),
+        ],
+    })
+
+    # --- per-test states counted, reruns ranked ----------------------------------------------------------
+    st, rr = M.TEST_STATE.name, M.TEST_RETRIES.total
+    t.append({
+        "interval": "1m",
+        "input_series": [inp(st, "1x70", suite="s", test="a", state="flaky"),
+                         inp(st, "1x70", suite="s", test="b", state="healthy"),
+                         inp(st, "1x70", suite="s", test="c", state="flaky"),
+                         inp(st, "0x70", suite="s", test="d", state="broken"),  # 0: not its state
+                         inp(rr, "0+2x70", suite="s", test="a"), inp(rr, "0x70", suite="s", test="b")],
+        "promql_expr_test": [
+            expect(N.state_count, "65m", sample(N.state_count, 2, suite="s", state="flaky"),
+                   sample(N.state_count, 1, suite="s", state="healthy")),
+            # 2 reruns a minute; a test that was never rerun is not ranked
+            expect(rounded(N.test_retries_top), "65m", sample("", 0.0333, suite="s", test="a")),
         ],
     })
 

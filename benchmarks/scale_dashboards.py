@@ -4,6 +4,8 @@
    smaller suites of ``--min-tests``..``--max-tests`` tests (one variant), every suite run every
    ``--cadence`` for ``--days`` days, with the mix of :mod:`history_year` (5 % flaky with reruns,
    1 % broken, 2 % skipped, a third calling an LLM with 429/5xx retried).
+   The store's ingest gate gets ``--max-series`` (serve's ``max_series``; the default 1,000,000 keeps every
+   test's series, where serve's default 50,000 folds the series past it into ``__other__``).
 2. ``rq-obs backfill --no-rules`` (the real CLI, ``--step``), with ``max_tests_per_suite`` raised to
    the big suite's size so no test folds into ``__other__`` (the default cap is 5,000 per suite).
 3. The analytics gauges (per-test pass rate, flip rate, stability, state, p95, last flake; flaky and
@@ -49,6 +51,7 @@ from rq_obs.config import load  # noqa: E402
 from rq_obs.exporters.analytics import AnalyticsCollector  # noqa: E402
 from rq_obs.exporters.base import LabelGuard  # noqa: E402
 from rq_obs.store import Run, Store, TrackedFile, save_run  # noqa: E402
+from rq_obs.store.cardinality import configure  # noqa: E402
 
 POINTS = 1000  # Grafana's maxDataPoints for a wide panel
 WINDOWS = {"7d": 7 * 86400, "30d": 30 * 86400}
@@ -63,9 +66,11 @@ def suites(big: int, n_small: int, lo: int, hi: int, variants: int, rnd: random.
     return out
 
 
-def synthesise(path: Path, spec: list[dict], days: float, cadence: int, end: float, rnd: random.Random) -> int:
+def synthesise(path: Path, spec: list[dict], days: float, cadence: int, end: float, rnd: random.Random,
+               max_series: int) -> int:
     store = Store(path)
     store.connect().execute("PRAGMA synchronous=OFF")  # a benchmark fixture, not user data
+    configure(store, max_series)  # the ingest gate, as serve sets it from the config
     n_runs = int(days * 86400 // cadence)
     t0 = time.perf_counter()
     for r in range(n_runs):
@@ -190,6 +195,9 @@ def main() -> None:
     ap.add_argument("--cadence", default="4h", help="time between runs of each suite")
     ap.add_argument("--step", default="5m", help="backfill sample step (the project's default)")
     ap.add_argument("--analytics-hours", type=float, default=24)
+    ap.add_argument("--max-series", type=int, default=1_000_000,
+                    help="the store's ingest cap (config max_series, default 50,000): 1,000,000 keeps every test's "
+                         "series; 50000 is what serve does by default")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--reuse", action="store_true", help="reuse the store and blocks in --workdir; only query")
     ap.add_argument("--dashboards", type=Path, default=ROOT / "dashboards")
@@ -204,7 +212,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     store, data = work / "store.db", work / "data"
     step = _seconds(args.step)
-    caps = {"max_tests_per_suite": max(args.big_tests, 5000), "max_series": 1_000_000}
+    caps = {"max_tests_per_suite": max(args.big_tests, 5000), "max_series": args.max_series}
     config = load(ROOT, env={}, overrides=caps).config
     fig_path = work / "build.json"
     if not (args.reuse and fig_path.exists()):
@@ -213,10 +221,10 @@ def main() -> None:
         end = float(int(time.time()) // step * step)
         rnd = random.Random(19)
         spec = suites(args.big_tests, args.suites, args.min_tests, args.max_tests, args.variants, rnd)
-        fig = {"tests": sum(s["tests"] for s in spec), "big_tests": args.big_tests, "variants": args.variants,
+        fig = {"max_series": args.max_series, "tests": sum(s["tests"] for s in spec), "big_tests": args.big_tests, "variants": args.variants,
                "suites": len(spec), "days": args.days, "cadence": args.cadence, "step": args.step, "end": end}
         t = time.perf_counter()
-        fig["runs"] = synthesise(store, spec, args.days, _seconds(args.cadence), end, rnd)
+        fig["runs"] = synthesise(store, spec, args.days, _seconds(args.cadence), end, rnd, config.max_series)
         fig["store_seconds"] = time.perf_counter() - t
         env = {**os.environ, "RQ_OBS_MAX_TESTS_PER_SUITE": str(caps["max_tests_per_suite"])}
         t = time.perf_counter()

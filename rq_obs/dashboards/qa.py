@@ -10,7 +10,6 @@ from rq_obs.dashboards.defaults import Spec, custom_var, query_var
 from rq_obs.dashboards.panels import Q
 from rq_obs.rules.definitions import COUNTED, PASSED, QUARANTINE_EXPIRED, QUARANTINE_HELD, N
 
-FAILED = 'outcome=~"failed|error"'
 SPAN_TEST = 'span_name=~"$test"'
 EXPIRING = 'kind="expiring"'
 #: How many tests the worst-N tables and top-k series show (the ``top`` variable).
@@ -92,8 +91,9 @@ def spec(config: Config) -> Spec:
                    thresholds=P.floor(90, 70), max_value=100, h=9,
                    data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
         P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the $top "
-                     "tests currently flaky with the highest flip rate at each instant.", "percentunit",
-                     Q(f"topk({TOP}, {flaky_only(M.TEST_FLIP_RATE.name)})", "{{test}}"), max_one=True,
+                     f"tests currently flaky with the highest flip rate at each instant (a recording rule keeps the "
+                     f"{top_max} flakiest per suite).", "percentunit",
+                     Q(f"topk({TOP}, {q.sel(N.flaky_flip_top, *st)})", "{{test}}"), max_one=True,
                      h=9),
     ]
     failures = [
@@ -105,11 +105,12 @@ def spec(config: Config) -> Spec:
         P.timeseries("Retries by test", "Reruns (attempts after the first) per hour over the previous hour, for the "
                      f"$top most rerun tests at each instant (recording rule: the {top_max} most rerun per suite).",
                      "short", Q(f"topk({TOP}, {q.sel(N.test_retries_top, *st)}) * 3600", "{{test}}")),
-        P.table("Most failing tests", "The $top tests with the most failed or errored attempts over the selected "
-                "time range (one instant query). Click a test for its traces.", "short",
-                Q(f"topk({TOP}, sum by (suite, test) ({q.increase(att, *st, FAILED, window=q.RANGE)}))"),
-                columns={"Value #A": ("Failures", "short")}, column_links={"test": traces}, sort_by="Failures",
-                w=12),
+        P.table("Most failing tests", "The $top tests with the most failed or errored attempts per hour over the "
+                "last hour, now (one instant query of the pre-ranked rule). Over longer ranges, a test's failures "
+                "are a question for the store (rq-obs serve). Click a test for its traces.", "short",
+                Q(f"topk({TOP}, {q.sel(N.test_failures_top, *st)}) * 3600"),
+                columns={"Value #A": ("Failures per hour", "short")}, column_links={"test": traces},
+                sort_by="Failures per hour", w=12),
         P.table("Slowest tests (p95)", f"95th percentile duration of each test over the {config.flaky_window} "
                 "window, slowest first (the $top slowest). Click a test for its traces.", "s",
                 Q(f"topk({TOP}, {q.sel(M.TEST_DURATION_P95.name, *st)})"), columns={"Value #A": ("p95", "s")},
@@ -119,9 +120,11 @@ def spec(config: Config) -> Spec:
                      Q(f"histogram_quantile(0.95, sum by (le, span_name) ("
                        f"{q.rate(M.SPAN_DURATION.bucket, service, SPAN_TEST)}))",
                        "{{span_name}}", exemplar=True)),
-        P.timeseries("Attempt duration percentiles", "p50 and p95 attempt duration per suite (histogram).", "s",
-                     Q(q.quantile(0.5, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p50 {{suite}}"),
-                     Q(q.quantile(0.95, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p95 {{suite}}")),
+        P.timeseries("Attempt duration percentiles", "p50 and p95 attempt duration per suite (histogram, from the "
+                     "per-suite recording rule).", "s",
+                     *(Q(f"histogram_quantile({p / 100}, sum by (le, suite) (sum_over_time("
+                         f"{q.sel(N.attempt_duration_rate, q.SUITE)}[{q.RATE}])))", f"p{p} {{{{suite}}}}")
+                       for p in (50, 95))),
     ]
     breakdown = [
         P.timeseries("Outcomes by marker/category", "Attempts per category (first pytest marker) and outcome, per "

@@ -29,6 +29,7 @@ EXPORTER_JOB = "rq-obs"
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
 FAILED = 'outcome=~"failed|error"'
+FLAKY_STATE = 'state="flaky"'
 FIVE_XX = 'status_class="5xx"'
 #: A request an instrumented app failed: OpenTelemetry's error.type is set for a 5xx and for an unhandled exception.
 FAILED_REQUEST = 'error_type!=""'
@@ -94,6 +95,8 @@ class Names:
         self.test_failures_top = f"suite_test:{M.TEST_ATTEMPTS.name}:failed_rate1h_topk"
         self.test_retries_top = f"suite_test:{M.TEST_RETRIES.name}:rate1h_topk"
         self.state_count = f"suite_state:{M.TEST_STATE.name}:count"
+        self.flaky_flip_top = f"suite_test:{M.TEST_FLIP_RATE.name}:flaky_topk"
+        self.attempt_duration_rate = f"suite_le:{M.TEST_ATTEMPT_DURATION.name}:bucket_rate5m"
         self.variant_outcome_rate = f"suite_variant_outcome:{a}:rate5m"
         self.flaky_band = f"suite_test:{M.TEST_PASS_RATE.name}:flaky_band"
         self.flaky_band_count = f"suite:{M.TEST_PASS_RATE.name}:flaky_band_count"
@@ -134,6 +137,12 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
                   f"reruns per second over the last hour, the {top} most rerun tests per suite"),
         Recording(N.state_count, f"count by (suite, state) ({M.TEST_STATE.name} == 1)",
                   "tests in each state (healthy, flaky, broken) per suite"),
+        Recording(N.flaky_flip_top, f"topk by (suite) ({top}, {M.TEST_FLIP_RATE.name} and on (suite, test) "
+                                    f"({sel(M.TEST_STATE.name, FLAKY_STATE)} == 1))",
+                  f"flip rate of the {top} flakiest tests (highest flip rate among those the analytics call flaky) per suite"),
+        # the attempt-duration histogram without its outcome label: 3x fewer series for the percentile panels
+        Recording(N.attempt_duration_rate, sum_by(("suite", "le"), rate(M.TEST_ATTEMPT_DURATION.bucket, window="5m")),
+                  "attempt-duration histogram buckets per suite, per second over 5m"),
         # Panels over long ranges read 3 label values per suite here instead of every test's series;
         # summing it over a window weights every attempt alike, so passed/counted ratios stay exact.
         Recording(N.variant_outcome_rate, sum_by(("suite", "variant", "outcome"), rate(att, window="5m")),

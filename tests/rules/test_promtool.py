@@ -119,17 +119,27 @@ def _tests() -> list[dict]:
     })
 
     # --- per-test states counted, reruns ranked ----------------------------------------------------------
-    st, rr = M.TEST_STATE.name, M.TEST_RETRIES.total
+    st, rr, fr, hb = M.TEST_STATE.name, M.TEST_RETRIES.total, M.TEST_FLIP_RATE.name, M.TEST_ATTEMPT_DURATION.bucket
     t.append({
         "interval": "1m",
         "input_series": [inp(st, "1x70", suite="s", test="a", state="flaky"),
                          inp(st, "1x70", suite="s", test="b", state="healthy"),
                          inp(st, "1x70", suite="s", test="c", state="flaky"),
                          inp(st, "0x70", suite="s", test="d", state="broken"),  # 0: not its state
-                         inp(rr, "0+2x70", suite="s", test="a"), inp(rr, "0x70", suite="s", test="b")],
+                         inp(rr, "0+2x70", suite="s", test="a"), inp(rr, "0x70", suite="s", test="b"),
+                         inp(fr, "0.4x70", suite="s", test="a"), inp(fr, "0.1x70", suite="s", test="b"),
+                         inp(fr, "0.2x70", suite="s", test="c"),
+                         # per minute: 60 attempts within 1 s, 30 more within +Inf, in each of two outcomes
+                         *(inp(hb, f"0+{n}x70", suite="s", outcome=o, le=le)
+                           for o in ("passed", "failed") for le, n in (("1", 60), ("+Inf", 90)))],
         "promql_expr_test": [
             expect(N.state_count, "65m", sample(N.state_count, 2, suite="s", state="flaky"),
                    sample(N.state_count, 1, suite="s", state="healthy")),
+            # flaky tests only (a, c), highest flip rate first
+            expect(N.flaky_flip_top, "65m", sample(N.flaky_flip_top, 0.4, suite="s", test="a"),
+                   sample(N.flaky_flip_top, 0.2, suite="s", test="c")),
+            expect(N.attempt_duration_rate, "65m", sample(N.attempt_duration_rate, 2, suite="s", le="1"),
+                   sample(N.attempt_duration_rate, 3, suite="s", le="+Inf")),
             # 2 reruns a minute; a test that was never rerun is not ranked
             expect(rounded(N.test_retries_top), "65m", sample("", 0.0333, suite="s", test="a")),
         ],

@@ -170,10 +170,11 @@ def backfill_cli(store: Path, data: Path, step: str, end: float, env: dict | Non
 
 # --------------------------------------------------------------------------- recording rules over history
 
-def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str) -> dict:
-    """The deployed recording rules over the backfilled history (:mod:`rq_obs.backfill.rules`); figures."""
-    result = backfill_rules(data, deployed_rules(load(ROOT, env={}).config), start_time=start, end_time=end,
-                            step=step, via=via)
+def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str, only=None) -> dict:
+    """The deployed recording rules (those whose record is in ``only``, if given) over the backfilled history
+    (:mod:`rq_obs.backfill.rules`); figures."""
+    rules = [r for r in deployed_rules(load(ROOT, env={}).config) if only is None or r.record in only]
+    result = backfill_rules(data, rules, start_time=start, end_time=end, step=step, via=via)
     fig: dict = {"via": via, "passes": [], "rules": {}}
     for n, ps in enumerate(result.passes, 1):
         fig["passes"].append({"rules": [r.record for r in ps.rules], "start_seconds": ps.seconds["start"],

@@ -31,7 +31,6 @@ import math
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,13 +44,18 @@ from history_year import (  # noqa: E402
     dashboard_targets, run_attempts, substitute, test_profiles, variable_values,
 )
 
+from rq_obs.backfill.rules import deployed_rules  # noqa: E402
 from rq_obs.backfill.openmetrics import EOF, format_timestamp, format_value, series_prefix  # noqa: E402
 from rq_obs.backfill.tsdb import create_blocks  # noqa: E402
+from rq_obs.catalog import M  # noqa: E402
 from rq_obs.config import load  # noqa: E402
+from rq_obs.dashboards.queries import rate, ratio, sum_by  # noqa: E402
 from rq_obs.exporters.analytics import AnalyticsCollector  # noqa: E402
 from rq_obs.exporters.base import LabelGuard  # noqa: E402
 from rq_obs.store import Run, Store, TrackedFile, save_run  # noqa: E402
+from rq_obs.rules.definitions import COUNTED, FAILED, PASSED, N  # noqa: E402
 from rq_obs.store.cardinality import configure  # noqa: E402
+from rq_obs.store.totals import fold  # noqa: E402
 
 POINTS = 1000  # Grafana's maxDataPoints for a wide panel
 WINDOWS = {"7d": 7 * 86400, "30d": 30 * 86400}
@@ -84,6 +88,7 @@ def synthesise(path: Path, spec: list[dict], days: float, cadence: int, end: flo
         print(f"\r  store: {r + 1}/{n_runs} rounds of {len(spec)} suites ({time.perf_counter() - t0:.0f} s)",
               end="", file=sys.stderr)
     print(file=sys.stderr)
+    fold(store)  # the totals, through this gate (a reader with the default gate would fold them at 50,000)
     store.close()
     return n_runs * len(spec)
 
@@ -150,6 +155,52 @@ def run_dashboard(prom: Prom, dash: dict, name: str, end: float, scrape_s: int, 
     return out
 
 
+def decision_queries(config) -> list[tuple[str, str, str]]:
+    """(question, with per-test series, without them): the same figure from the per-test attempt counters and
+    from a series without a test label (the category counter holds every attempt by suite and outcome too;
+    the analytics gauges and the pre-ranked rules hold per-test figures computed elsewhere)."""
+    att, cat = M.TEST_ATTEMPTS.total, M.CATEGORY_ATTEMPTS.total
+    out = []
+    for w in ("1h", "1d", "7d"):
+        out.append((f"suite pass rate over {w} (what the rule evaluates every {config.evaluation_interval})",
+                    ratio(sum_by("suite", rate(att, PASSED, window=w)), sum_by("suite", rate(att, COUNTED, window=w))),
+                    ratio(sum_by("suite", rate(cat, PASSED, window=w)), sum_by("suite", rate(cat, COUNTED, window=w)))))
+    per_test_1d = ratio(sum_by(("suite", "test"), rate(att, PASSED, window="1d")),
+                        sum_by(("suite", "test"), rate(att, COUNTED, window="1d")))
+    out.append(("10 tests with the lowest pass rate over 1d", f"bottomk(10, {per_test_1d})",
+                f"bottomk(10, {N.test_pass_rate_bottom})"))
+    out.append(("10 most failing tests over the last hour",
+                f"topk(10, {sum_by(('suite', 'test'), rate(att, FAILED, window='1h'))})",
+                f"topk(10, {N.test_failures_top})"))
+    out.append(("series read", f"count({att})", f"count({cat})"))
+    return out
+
+
+def run_decision(prom: Prom, config, end: float, repeat: int) -> list[dict]:
+    rows = []
+    for question, with_q, without_q in decision_queries(config):
+        row = {"question": question}
+        for key, expr in (("with", with_q), ("without", without_q)):
+            runs = [_timed(prom, {"instant": True, "q": expr}, end) for _ in range(repeat)]
+            row[key] = {"expr": expr, "ms": sorted(r[0] for r in runs)[len(runs) // 2], "series": runs[-1][1],
+                        "error": runs[-1][2]}
+        if question == "series read":
+            for key in ("with", "without"):
+                doc = prom.api("query", query=row[key]["expr"], time=end)
+                row[key]["count"] = int(float(doc["data"]["result"][0]["value"][1])) if doc["data"]["result"] else 0
+        rows.append(row)
+    return rows
+
+
+def markdown_decision(rows: list[dict]) -> str:
+    lines = ["| question (instant query at the end of the history) | with per-test series | without |", "| --- | --- | --- |"]
+    for r in rows:
+        cells = [f"{r[k]['ms']:,.0f} ms" + (f" ({r[k]['count']:,} series)" if "count" in r[k] else "")
+                 for k in ("with", "without")]
+        lines.append(f"| {r['question']} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(fig: dict, results: list[dict]) -> str:
     lines = ["| dashboard | targets (with data) | 7 d: sum / slowest / parallel wall (ms) | 30 d: sum / slowest / parallel wall (ms) | slowest target |",
              "| --- | --- | --- | --- | --- |"]
@@ -205,6 +256,7 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=6, help="targets in flight at once (a browser's 6 connections)")
     ap.add_argument("--rules-via", choices=("query", "none"), default="query")
     ap.add_argument("--build-only", action="store_true", help="build the history (and rules), run no queries")
+    ap.add_argument("--decision-only", action="store_true", help="only the with/without per-test series queries")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--markdown", type=Path, default=None, help="write the table here")
     args = ap.parse_args()
@@ -226,7 +278,8 @@ def main() -> None:
         t = time.perf_counter()
         fig["runs"] = synthesise(store, spec, args.days, _seconds(args.cadence), end, rnd, config.max_series)
         fig["store_seconds"] = time.perf_counter() - t
-        env = {**os.environ, "RQ_OBS_MAX_TESTS_PER_SUITE": str(caps["max_tests_per_suite"])}
+        env = {**os.environ, "RQ_OBS_MAX_TESTS_PER_SUITE": str(caps["max_tests_per_suite"]),
+               "RQ_OBS_MAX_SERIES": str(caps["max_series"])}
         t = time.perf_counter()
         fig["backfill_output"] = backfill_cli(store, data, args.step, end, env)
         fig["backfill_seconds"] = time.perf_counter() - t
@@ -234,11 +287,18 @@ def main() -> None:
         fig["store_bytes"] = sum(p.stat().st_size for p in work.glob("store.db*"))
         fig_path.write_text(json.dumps(fig, indent=1))
     fig = json.loads(fig_path.read_text())
-    if args.rules_via != "none" and "rules" not in fig:  # a separate phase: rerun it after changing the rules
+    deployed = {r.record for r in deployed_rules(config)}
+    missing = deployed - set((fig.get("rules") or {}).get("rules", {}))
+    if args.rules_via != "none" and missing:  # a separate phase: rules added since the build are backfilled then
         first = min(json.loads(m.read_text())["minTime"] for m in data.glob("*/meta.json")) // 1000
         t = time.perf_counter()
-        fig["rules"] = backfill_rules_figures(data, int(first), int(fig["end"]), step, args.rules_via)
-        fig["rules_seconds"] = time.perf_counter() - t
+        got = backfill_rules_figures(data, int(first), int(fig["end"]), step, args.rules_via, only=missing)
+        if "rules" in fig:
+            fig["rules"]["rules"].update(got["rules"])
+            fig["rules"]["passes"] += got["passes"]
+        else:
+            fig["rules"] = got
+        fig["rules_seconds"] = fig.get("rules_seconds", 0) + time.perf_counter() - t
         metas = [json.loads(m.read_text()) for m in data.glob("*/meta.json")]
         fig["blocks"], fig["samples"] = len(metas), sum(m["stats"]["numSamples"] for m in metas)
         fig_path.write_text(json.dumps(fig, indent=1))
@@ -258,12 +318,20 @@ def main() -> None:
     try:
         series = prom.api("query", query="count({__name__=~\".+\"})", time=end)
         print(f"  series in Prometheus at the end: {series['data']['result'][0]['value'][1]}")
+        decision = run_decision(prom, config, end, args.repeat)
         results = []
-        for f in files:
+        for f in files if not args.decision_only else ():
             results += run_dashboard(prom, json.loads(f.read_text()), f.stem, end, _seconds(config.scrape_interval),
                                      args.repeat, args.parallel)
     finally:
         prom.close()
+    print("\nper-test series or not, the same figure:\n" + markdown_decision(decision))
+    for r in decision:
+        for k in ("with", "without"):
+            if r[k]["error"]:
+                print(f"  ERROR {r['question']} ({k}): {r[k]['error']}")
+    if args.decision_only:
+        return
     for r in results:
         print(f"\n{r['dashboard']} over {r['window']} (step {r['step']} s): {len(r['queries'])} targets, sum "
               f"{r['sum_ms']:.0f} ms, slowest {r['max_ms']:.0f} ms, all at once {r['wall_ms']:.0f} ms")
@@ -278,7 +346,8 @@ def main() -> None:
     if args.markdown:
         args.markdown.write_text(table)
     if args.json:
-        args.json.write_text(json.dumps({"build": fig, "dashboards": results}, indent=1, sort_keys=True) + "\n")
+        args.json.write_text(json.dumps({"build": fig, "dashboards": results, "decision": decision}, indent=1,
+                                        sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def test_metrics_reference_has_every_metric_with_labels_caps_and_users(pages):
         for label in m.labels:
             assert f"| `{label}` |" in sections[m.name]
     attempts = sections["rqobs_test_attempts"]
-    assert "QA test engineer: Pass rate by test" in attempts
+    assert "QA test engineer: Failures by test" in attempts
     assert "`suite:rqobs_test_attempts:pass_ratio_rate1d`" in attempts
     assert "[RqObsPassRateBelowSLO](alerts.md#rqobspassratebelowslo)" in attempts
     assert "max\\_tests\\_per\\_suite per suite" in attempts

@@ -53,7 +53,7 @@ from rq_obs.dashboards.queries import rate, ratio, sum_by  # noqa: E402
 from rq_obs.exporters.analytics import AnalyticsCollector  # noqa: E402
 from rq_obs.exporters.base import LabelGuard  # noqa: E402
 from rq_obs.store import Run, Store, TrackedFile, save_run  # noqa: E402
-from rq_obs.rules.definitions import COUNTED, FAILED, PASSED, N  # noqa: E402
+from rq_obs.rules.definitions import BY_SUITE, COUNTED, FAILED, PASSED, N  # noqa: E402
 from rq_obs.store.cardinality import configure  # noqa: E402
 from rq_obs.store.totals import fold  # noqa: E402
 
@@ -157,14 +157,15 @@ def run_dashboard(prom: Prom, dash: dict, name: str, end: float, scrape_s: int, 
 
 def decision_queries(config) -> list[tuple[str, str, str]]:
     """(question, with per-test series, without them): the same figure from the per-test attempt counters and
-    from a series without a test label (the category counter holds every attempt by suite and outcome too;
-    the analytics gauges and the pre-ranked rules hold per-test figures computed elsewhere)."""
-    att, cat = M.TEST_ATTEMPTS.total, M.CATEGORY_ATTEMPTS.total
+    from series without a test label (the attempt-duration histogram's count holds every attempt by suite and
+    outcome; the analytics gauges and the pre-ranked rules hold per-test figures computed elsewhere)."""
+    att, by_suite = M.TEST_ATTEMPTS.total, BY_SUITE
     out = []
     for w in ("1h", "1d", "7d"):
         out.append((f"suite pass rate over {w} (what the rule evaluates every {config.evaluation_interval})",
                     ratio(sum_by("suite", rate(att, PASSED, window=w)), sum_by("suite", rate(att, COUNTED, window=w))),
-                    ratio(sum_by("suite", rate(cat, PASSED, window=w)), sum_by("suite", rate(cat, COUNTED, window=w)))))
+                    ratio(sum_by("suite", rate(by_suite, PASSED, window=w)),
+                          sum_by("suite", rate(by_suite, COUNTED, window=w)))))
     per_test_1d = ratio(sum_by(("suite", "test"), rate(att, PASSED, window="1d")),
                         sum_by(("suite", "test"), rate(att, COUNTED, window="1d")))
     out.append(("10 tests with the lowest pass rate over 1d", f"bottomk(10, {per_test_1d})",
@@ -172,7 +173,7 @@ def decision_queries(config) -> list[tuple[str, str, str]]:
     out.append(("10 most failing tests over the last hour",
                 f"topk(10, {sum_by(('suite', 'test'), rate(att, FAILED, window='1h'))})",
                 f"topk(10, {N.test_failures_top})"))
-    out.append(("series read", f"count({att})", f"count({cat})"))
+    out.append(("series read", f"count({att})", f"count({by_suite})"))
     return out
 
 

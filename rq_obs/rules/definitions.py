@@ -25,6 +25,10 @@ __all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXP
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
 
+#: Attempts by suite and outcome, every one counted (the attempt-duration histogram's count): the suite pass
+#: rates read it rather than the per-test counter, whose series grow with the tests (at 10,000 tests x 3
+#: variants, 38,000 series; the 7d rule over them took seconds per evaluation: docs/SCALE.md).
+BY_SUITE = M.TEST_ATTEMPT_DURATION.count
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
@@ -124,8 +128,8 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
     previous = f"topk(1, {ts} < scalar(max({ts})))"
     out: list[Recording] = []
     for w, name in N.pass_rate.items():
-        out.append(Recording(name, ratio(sum_by("suite", rate(att, PASSED, window=w)),
-                                          sum_by("suite", rate(att, COUNTED, window=w))),
+        out.append(Recording(name, ratio(sum_by("suite", rate(BY_SUITE, PASSED, window=w)),
+                                          sum_by("suite", rate(BY_SUITE, COUNTED, window=w))),
                              f"pass rate per suite over {w} (passed / passed+failed+error)"))
     out += [
         Recording(N.test_pass_rate_bottom, f"bottomk by (suite) ({top}, {M.TEST_PASS_RATE.name})",

@@ -77,10 +77,14 @@ def _tests() -> list[dict]:
     att = lambda suite, outcome, values: inp(ATT, values, suite=suite, test="t1", outcome=outcome, variant="control")  # noqa: E731
     t.append({
         "interval": "1m",
+        # every attempt in the per-test counter and in the histogram's count by suite and outcome (pass rates)
         "input_series": [
-            att("bad", "passed", f"0+3x{day}"), att("bad", "failed", f"0+1x{day}"),
-            att("bad", "skipped", f"0+5x{day}"),  # skips do not count
-            att("good", "passed", f"0+7x{day}"), att("good", "error", f"0+1x{day}"),
+            x for suite, outcome, values in (
+                ("bad", "passed", f"0+3x{day}"), ("bad", "failed", f"0+1x{day}"),
+                ("bad", "skipped", f"0+5x{day}"),  # skips do not count
+                ("good", "passed", f"0+7x{day}"), ("good", "error", f"0+1x{day}"))
+            for x in (att(suite, outcome, values),
+                      inp(M.TEST_ATTEMPT_DURATION.count, values, suite=suite, outcome=outcome))
         ],
         "promql_expr_test": [
             # rate() extrapolates both sides alike; rounding absorbs the last bit of float error

@@ -35,14 +35,15 @@ def spec(config: Config) -> Spec:
     att = M.TEST_ATTEMPTS.total
     traces = [P.trace_link(P.CELL_TEST, config=config)]
     service = f'service_name="{config.service_name}"'
-    state_flaky = 'state="flaky"'
-    flaky_now = f"{q.sel(M.TEST_STATE.name, *st, state_flaky)} == 1"
     top_max = config.top_tests_max
     worst = f"bottomk({TOP}, {q.sel(M.TEST_PASS_RATE.name, *st)})"
 
+    flakiest = f"topk({TOP}, {q.sel(N.flaky_flip_top, *st)})"
+
     def flaky_only(series: str) -> str:
-        """``series`` for the tests the analytics call flaky (the same set the Flaky tests stat counts)."""
-        return f"{q.sel(series, *st)} and on (suite, test) ({flaky_now})"
+        """``series`` for the $top flakiest tests: the highest flip rates among the tests the analytics call flaky
+        (the set the Flaky tests stat counts), pre-ranked by a recording rule."""
+        return f"{q.sel(series, *st)} and on (suite, test) {flakiest}"
 
     pass_rates = [
         P.stat("Suite pass rate (1h / 1d / 7d)", f"Pass rate of the selected suites over the last 1h, 1d and 7d "
@@ -76,9 +77,10 @@ def spec(config: Config) -> Spec:
         P.timeseries("Tests by state", "Number of tests in each state (healthy, flaky, broken) over time.", "short",
                      Q(f"sum by (state) ({q.sel(N.state_count, q.SUITE)})", "{{state}}"), stack=True, w=16,
                      h=4),
-        P.table("Flaky tests", f"Tests currently flaky (passed and failed on one commit, or a pass rate in the "
-                f"band {lo:.0%}-{hi:.0%} over the {config.flaky_window} window), with their pass rate, flip rate "
-                "(outcome changes per attempt), stability score and last flake. Click a test for its traces.",
+        P.table("Flaky tests", f"The $top flakiest tests now: among the tests currently flaky (passed and failed on "
+                f"one commit, or a pass rate in the band {lo:.0%}-{hi:.0%} over the {config.flaky_window} window), "
+                "those with the highest flip rate (outcome changes per attempt), with their pass rate, stability "
+                "score and last flake. Click a test for its traces.",
                 "percentunit",
                 Q(flaky_only(M.TEST_PASS_RATE.name)), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
@@ -93,7 +95,7 @@ def spec(config: Config) -> Spec:
         P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the $top "
                      f"tests currently flaky with the highest flip rate at each instant (a recording rule keeps the "
                      f"{top_max} flakiest per suite).", "percentunit",
-                     Q(f"topk({TOP}, {q.sel(N.flaky_flip_top, *st)})", "{{test}}"), max_one=True,
+                     Q(flakiest, "{{test}}"), max_one=True,
                      h=9),
     ]
     failures = [

@@ -45,8 +45,8 @@ def runs(now: float) -> list[dict]:
     return out
 
 
-def panel_exprs(board: dict, title: str) -> list[str]:
-    panel = [p for p in board["panels"] if p["title"] == title]
+def panel_exprs(board: dict, title: str, kind: str | None = None) -> list[str]:
+    panel = [p for p in board["panels"] if p["title"] == title and kind in (None, p["type"])]
     assert len(panel) == 1, title
     return [t["expr"].replace("$top", str(TOP)).replace("$suite", ".*").replace("$test", ".*")
             .replace("$__range", "2h") for t in panel[0]["targets"]]
@@ -126,3 +126,16 @@ def test_tests_by_state_counts_the_analytics_states(stack):
         want[t.state] = want.get(t.state, 0) + 1
     got = {r["metric"]["state"]: float(r["value"][1]) for r in prom.query(expr)}
     assert got == want and sum(got.values()) == len(TESTS)
+
+
+def test_flaky_tests_table_is_top_n_of_the_stores_flaky_tests_with_their_rates(stack):
+    prom, _, board, report = stack
+    flaky = {t.test: t for t in report if t.state == "flaky"}
+    assert len(flaky) > TOP  # pass rates 0.3-0.7 (the band): tests 15-23
+    rate, flip, stability, last = (by_test(prom.query(e)) for e in panel_exprs(board, "Flaky tests", "table"))
+    assert len(rate) == TOP and set(rate) <= set(flaky)
+    assert rate == pytest.approx({t: flaky[t].pass_rate for t in rate}, rel=1e-12)
+    assert flip == pytest.approx({t: flaky[t].flip_rate for t in rate}, rel=1e-12)
+    assert stability == pytest.approx({t: flaky[t].stability for t in rate}, rel=1e-12)
+    assert set(last) <= set(rate)  # the last flake where the analytics have one (ms for Grafana's dateTime)
+    assert last == pytest.approx({t: flaky[t].last_flake * 1000 for t in last if flaky[t].last_flake}, rel=1e-12)

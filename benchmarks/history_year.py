@@ -61,19 +61,64 @@ def _seconds(text: str) -> int:
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
+def test_profiles(rnd: random.Random, tests: int) -> list[dict]:
+    """Per test: failure probability (5% flaky, 1% broken, the rest stable), skipped, duration, LLM, category."""
+    cats = ["api", "ui", "db", "slow", "none"]
+    profile = []
+    for i in range(tests):
+        r = rnd.random()
+        fail = 0.5 if r < 0.05 else (0.97 if r < 0.06 else 0.01)
+        profile.append({"fail": fail, "skip": rnd.random() < 0.02, "dur": rnd.lognormvariate(-1.0, 1.0),
+                        "llm": i % 3 == 0, "cat": cats[i % len(cats)]})
+    return profile
+
+
+def run_attempts(rnd: random.Random, names: list[str], profile: list[dict], arms: list[str],
+                 started: float) -> tuple[list[Attempt], float]:
+    """One run's attempts (reruns of flaky failures, LLM calls with 429/5xx retried) and its duration."""
+    attempts = []
+    clock = 0.0
+    for i, name in enumerate(names):
+        p = profile[i]
+        for arm in arms:
+            if p["skip"]:
+                outcome = "skipped"
+            else:
+                outcome = "failed" if rnd.random() < p["fail"] * (1.2 if arm == "v2" else 1.0) else "passed"
+            dur = p["dur"] * rnd.uniform(0.8, 1.25)
+            calls = ()
+            if p["llm"] and outcome != "skipped":
+                x = rnd.random()
+                code = 429 if x < 0.01 else (500 if x < 0.015 else 200)
+                retries = 1 if code != 200 else 0
+                model = "gpt-4o" if i % 2 else "claude-sonnet"
+                calls = (ApiCall(provider="openai" if model == "gpt-4o" else "anthropic", model=model,
+                                 status_code=200 if retries else code, latency=rnd.uniform(0.3, 3.0),
+                                 retries=retries, retry_reasons=("429" if code == 429 else "5xx",) * retries,
+                                 input_tokens=rnd.randint(200, 2000), output_tokens=rnd.randint(50, 500),
+                                 cost_usd=0.001 * rnd.uniform(1, 5), started_at=started + clock),)
+            attempts.append(Attempt(test=name, outcome=outcome, duration=dur, worker=f"gw{i % 4}",
+                                    category=p["cat"], variant=arm, started_at=started + clock,
+                                    api_calls=calls))
+            if outcome == "failed" and p["fail"] < 0.9:  # a rerun
+                attempts.append(Attempt(test=name, outcome="passed", duration=dur, attempt=2,
+                                        worker=f"gw{i % 4}", category=p["cat"], variant=arm,
+                                        started_at=started + clock))
+            clock += dur / 4
+    return attempts, clock
+
+
+def arms_of(variants: int) -> list[str]:
+    return ["control"] + [f"v{i}" for i in range(1, variants)]
+
+
 def synthesise(path: Path, tests: int, variants: int, days: int, cadence: int, end: float, seed: int = 7) -> int:
     rnd = random.Random(seed)
     store = Store(path)
     store.connect().execute("PRAGMA synchronous=OFF")  # a benchmark fixture, not user data
     names = [f"tests/test_mod{i // 15:02d}.py::test_case_{i:03d}" for i in range(tests)]
-    cats = ["api", "ui", "db", "slow", "none"]
-    arms = ["control"] + [f"v{i}" for i in range(1, variants)]
-    profile = []
-    for i in range(tests):
-        r = rnd.random()
-        fail = 0.5 if r < 0.05 else (0.97 if r < 0.06 else 0.01)  # 5% flaky, 1% broken, the rest stable
-        profile.append({"fail": fail, "skip": rnd.random() < 0.02, "dur": rnd.lognormvariate(-1.0, 1.0),
-                        "llm": i % 3 == 0, "cat": cats[i % len(cats)]})
+    arms = arms_of(variants)
+    profile = test_profiles(rnd, tests)
     start = end - days * 86400
     n_runs = int(days * 86400 // cadence)
     sha = "0" * 16
@@ -82,35 +127,7 @@ def synthesise(path: Path, tests: int, variants: int, days: int, cadence: int, e
         started = start + r * cadence
         if r and r % max(1, int(30 * 86400 // cadence)) == 0:
             sha = f"{rnd.getrandbits(64):016x}"
-        attempts = []
-        clock = 0.0
-        for i, name in enumerate(names):
-            p = profile[i]
-            for arm in arms:
-                if p["skip"]:
-                    outcome = "skipped"
-                else:
-                    outcome = "failed" if rnd.random() < p["fail"] * (1.2 if arm == "v2" else 1.0) else "passed"
-                dur = p["dur"] * rnd.uniform(0.8, 1.25)
-                calls = ()
-                if p["llm"] and outcome != "skipped":
-                    x = rnd.random()
-                    code = 429 if x < 0.01 else (500 if x < 0.015 else 200)
-                    retries = 1 if code != 200 else 0
-                    model = "gpt-4o" if i % 2 else "claude-sonnet"
-                    calls = (ApiCall(provider="openai" if model == "gpt-4o" else "anthropic", model=model,
-                                     status_code=200 if retries else code, latency=rnd.uniform(0.3, 3.0),
-                                     retries=retries, retry_reasons=("429" if code == 429 else "5xx",) * retries,
-                                     input_tokens=rnd.randint(200, 2000), output_tokens=rnd.randint(50, 500),
-                                     cost_usd=0.001 * rnd.uniform(1, 5), started_at=started + clock),)
-                attempts.append(Attempt(test=name, outcome=outcome, duration=dur, worker=f"gw{i % 4}",
-                                        category=p["cat"], variant=arm, started_at=started + clock,
-                                        api_calls=calls))
-                if outcome == "failed" and p["fail"] < 0.9:  # a rerun
-                    attempts.append(Attempt(test=name, outcome="passed", duration=dur, attempt=2,
-                                            worker=f"gw{i % 4}", category=p["cat"], variant=arm,
-                                            started_at=started + clock))
-                clock += dur / 4
+        attempts, clock = run_attempts(rnd, names, profile, arms, started)
         save_run(store, Run(run_id=f"r{r:06d}", suite="realistic", started_at=started,
                             finished_at=started + clock, experiment="prompt-style", attempts=tuple(attempts),
                             tracked_files=(TrackedFile("skills/SKILL.md", sha, lines_added=5, lines_removed=2),)))
@@ -141,12 +158,23 @@ class Prom:
         self.services.stop()
 
 
+def backfill_cli(store: Path, data: Path, step: str, end: float, env: dict | None = None) -> str:
+    """``rq-obs backfill --no-rules`` (the real CLI) of ``store`` into ``data``; its output."""
+    cp = subprocess.run([sys.executable, "-m", "rq_obs", "backfill", "--store", str(store), "--data-dir", str(data),
+                         "--step", step, "--end", str(end), "--no-progress", "--no-rules"],
+                        cwd=ROOT, capture_output=True, text=True, env=env)
+    if cp.returncode != 0:
+        raise SystemExit(f"rq-obs backfill failed: {cp.stderr}")
+    return cp.stdout.strip()
+
+
 # --------------------------------------------------------------------------- recording rules over history
 
-def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str) -> dict:
-    """The deployed recording rules over the backfilled history (:mod:`rq_obs.backfill.rules`); figures."""
-    result = backfill_rules(data, deployed_rules(load(ROOT, env={}).config), start_time=start, end_time=end,
-                            step=step, via=via)
+def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str, only=None) -> dict:
+    """The deployed recording rules (those whose record is in ``only``, if given) over the backfilled history
+    (:mod:`rq_obs.backfill.rules`); figures."""
+    rules = [r for r in deployed_rules(load(ROOT, env={}).config) if only is None or r.record in only]
+    result = backfill_rules(data, rules, start_time=start, end_time=end, step=step, via=via)
     fig: dict = {"via": via, "passes": [], "rules": {}}
     for n, ps in enumerate(result.passes, 1):
         fig["passes"].append({"rules": [r.record for r in ps.rules], "start_seconds": ps.seconds["start"],
@@ -162,8 +190,8 @@ def backfill_rules_figures(data: Path, start: int, end: int, step: int, via: str
 
 # --------------------------------------------------------------------------- dashboards
 
-def panel_targets(dashboard: dict) -> list[tuple[str, str]]:
-    """(panel title, expr) for every Prometheus target, rows' nested panels included."""
+def dashboard_targets(dashboard: dict) -> list[tuple[str, dict]]:
+    """(panel title, target) for every shown Prometheus target, rows' nested panels included."""
     out = []
 
     def walk(panels):
@@ -171,10 +199,15 @@ def panel_targets(dashboard: dict) -> list[tuple[str, str]]:
             walk(p.get("panels"))
             for t in p.get("targets") or ():
                 if t.get("expr") and not t.get("hide"):
-                    out.append((p.get("title") or "(untitled)", t["expr"]))
+                    out.append((p.get("title") or "(untitled)", t))
 
     walk(dashboard.get("panels"))
     return out
+
+
+def panel_targets(dashboard: dict) -> list[tuple[str, str]]:
+    """(panel title, expr) for every Prometheus target, rows' nested panels included."""
+    return [(title, t["expr"]) for title, t in dashboard_targets(dashboard)]
 
 
 def variable_values(dashboard: dict, prom: Prom) -> dict[str, str]:
@@ -286,14 +319,9 @@ def main() -> None:
         figures["runs"] = synthesise(store, args.tests, args.variants, args.days, _seconds(args.cadence), end)
         figures["store_seconds"] = time.perf_counter() - t
         t = time.perf_counter()
-        cp = subprocess.run([sys.executable, "-m", "rq_obs", "backfill", "--store", str(store), "--data-dir", str(data),
-                             "--step", args.step, "--end", str(end), "--no-progress", "--no-rules"],
-                            cwd=ROOT, capture_output=True, text=True)
+        figures["backfill_output"] = backfill_cli(store, data, args.step, end)
         figures["backfill_seconds"] = time.perf_counter() - t
-        if cp.returncode != 0:
-            raise SystemExit(f"rq-obs backfill failed: {cp.stderr}")
-        figures["backfill_output"] = cp.stdout.strip()
-        (work / "backfill.out").write_text(cp.stdout)
+        (work / "backfill.out").write_text(figures["backfill_output"] + "\n")
         via = args.rules_via
         if via != "none":
             first = min(json.loads(m.read_text())["minTime"] for m in data.glob("*/meta.json")) // 1000

@@ -272,6 +272,7 @@ class Config:
     # --- recording under contention (issue 14) ------------------------------------
     store_lock_wait: float = _f(5.0, "seconds the end of a test session waits for another process's write lock on the store before it keeps the run's remaining attempts in a side file next to the store (written into it at the next session or rq-obs push)", _positive)
     trace_backend: str = _f("tempo", "where the collector sends traces: Tempo (the design's default) or Jaeger v2, which can be built here from its Go module and runs in the tests and the demo", _choice("tempo", "jaeger"))
+    top_tests_max: int = _f(50, "most tests a worst-N / top-k panel can show ($top): the pre-ranked per-test recording rules keep this many series per suite, so their cost does not grow with the number of tests (docs/SCALE.md)", _positive)
 
     def why(self, name: str) -> str:
         return _fields()[name].metadata["why"]

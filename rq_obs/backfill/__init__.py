@@ -16,6 +16,7 @@ from typing import Callable
 from rq_obs.backfill.history import Guard, Progress, WriteStats, replay, write_openmetrics
 from rq_obs.backfill.openmetrics import ValidationReport, validate
 from rq_obs.backfill.tsdb import Block, create_blocks, retention_flag
+from rq_obs.store.cardinality import DEFAULT_MAX_SERIES
 from rq_obs.store.db import Store
 from rq_obs.store.runs import mark_series_old
 
@@ -37,6 +38,7 @@ class BackfillResult:
 
 def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | None = None, end: float | None = None,
              keep_openmetrics: Path | None = None, max_tests: int = 5000, max_label_length: int = 200,
+             max_series: int = DEFAULT_MAX_SERIES,
              progress: Progress | None = None, bytes_progress: Callable[[int], None] | None = None,
              now: float | None = None, zero_start: bool = False) -> BackfillResult:
     """Replay ``store`` and write its history as TSDB blocks into ``data_dir``.
@@ -52,7 +54,7 @@ def backfill(store: Store, data_dir: Path, *, step: int = 300, start: float | No
         work = Path(tmp)
         guard = Guard(max_tests, max_label_length)
         t = time.perf_counter()
-        history = replay(store, work, guard, progress)
+        history = replay(store, work, guard, progress, max_series)
         timings["replay"] = time.perf_counter() - t
         om = Path(keep_openmetrics) if keep_openmetrics else work / "history.om"
         om.parent.mkdir(parents=True, exist_ok=True)

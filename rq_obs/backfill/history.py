@@ -36,6 +36,7 @@ from typing import Callable, Iterator
 from rq_obs.backfill.openmetrics import EOF, family_header, format_timestamp, format_value, label_pairs, series_prefix
 from rq_obs.catalog import METRICS, OTHER, M, Metric
 from rq_obs.errors import InputError
+from rq_obs.store.cardinality import DEFAULT_MAX_SERIES, configure
 from rq_obs.store.db import Store
 from rq_obs.store.loading import load_run
 from rq_obs.store.runs import labels_key, read_totals, save_run
@@ -138,10 +139,14 @@ def _all_buckets(metric: Metric, labels: dict[str, str]) -> list[tuple[Metric, t
     return [(metric, tuple(sorted({**base, "le": le}.items()))) for le in les]
 
 
-def replay(src: Store, workdir: Path, guard: Guard, progress: Progress | None = None) -> History:
-    """Replay ``src``'s runs into a scratch store under ``workdir``; return the series and their changes."""
+def replay(src: Store, workdir: Path, guard: Guard, progress: Progress | None = None,
+           max_series: int = DEFAULT_MAX_SERIES) -> History:
+    """Replay ``src``'s runs into a scratch store under ``workdir``; return the series and their changes.
+
+    ``max_series``: the ingest cap of the scratch store (config ``max_series``, as ``serve`` sets it)."""
     workdir = Path(workdir)
     scratch = Store(workdir / "replay.db")
+    configure(scratch, max_series)
     conn = scratch.connect()
     conn.execute("PRAGMA synchronous=OFF")
     conn.executescript(_TRIGGERS)

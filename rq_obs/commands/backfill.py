@@ -107,7 +107,7 @@ def command(ctx, store_path, data_dir, step, start, end, keep_openmetrics, rules
     on_bytes.total = 0
     result = backfill(store, data_dir, step=step_s, start=t_start, end=t_end, keep_openmetrics=keep_openmetrics,
                       max_tests=config.max_tests_per_suite, max_label_length=config.max_label_length,
-                      progress=on_progress, bytes_progress=on_bytes)
+                      max_series=config.max_series, progress=on_progress, bytes_progress=on_bytes)
     if show and on_bytes.total:
         click.echo("", err=True)
     s = result.stats

@@ -7,13 +7,26 @@ from rq_obs.catalog import CAPS, M
 from rq_obs.config import Config
 from rq_obs.dashboards import panels as P
 from rq_obs.dashboards import queries as q
-from rq_obs.dashboards.defaults import Spec, query_var
+from rq_obs.dashboards.defaults import Spec, custom_var, query_var
 from rq_obs.dashboards.panels import Q
 from rq_obs.rules.definitions import COUNTED, PASSED, QUARANTINE_EXPIRED, QUARANTINE_HELD, N
 
-FAILED = 'outcome=~"failed|error"'
 SPAN_TEST = 'span_name=~"$test"'
 EXPIRING = 'kind="expiring"'
+#: How many tests the worst-N tables and top-k series show (the ``top`` variable).
+TOP = "$top"
+
+
+def top_var(config: Config) -> dict:
+    """``$top``: 5, 10 (default), 20 ... up to ``config.top_tests_max`` (what the pre-ranked rules keep)."""
+    values = [str(v) for v in (5, 10, 20, 50, 100, 200) if v <= config.top_tests_max] or [str(config.top_tests_max)]
+    var = custom_var("top", "Top N", values, "How many tests the worst-N tables and top-k panels show (at most "
+                     f"top_tests_max, {config.top_tests_max}, what the per-test recording rules keep per suite)")
+    default = "10" if "10" in values else values[0]
+    var["current"] = {"text": default, "value": default}
+    for o in var["options"]:
+        o["selected"] = o["value"] == default
+    return var
 
 
 def spec(config: Config) -> Spec:
@@ -24,22 +37,36 @@ def spec(config: Config) -> Spec:
     att = M.TEST_ATTEMPTS.total
     traces = [P.trace_link(P.CELL_TEST, config=config)]
     service = f'service_name="{config.service_name}"'
-    state_flaky = 'state="flaky"'
-    flaky_now = f"{q.sel(M.TEST_STATE.name, *st, state_flaky)} == 1"
+    top_max = config.top_tests_max
+    worst = f"bottomk({TOP}, {q.sel(M.TEST_PASS_RATE.name, *st)})"
+
+    flakiest = f"topk({TOP}, {q.sel(N.flaky_flip_top, *st)})"
 
     def flaky_only(series: str) -> str:
-        """``series`` for the tests the analytics call flaky (the same set the Flaky tests stat counts)."""
-        return f"{q.sel(series, *st)} and on (suite, test) ({flaky_now})"
+        """``series`` for the $top flakiest tests: the highest flip rates among the tests the analytics call flaky
+        (the set the Flaky tests stat counts), pre-ranked by a recording rule."""
+        return f"{q.sel(series, *st)} and on (suite, test) {flakiest}"
 
     pass_rates = [
         P.stat("Suite pass rate (1h / 1d / 7d)", f"Pass rate of the selected suites over the last 1h, 1d and 7d "
                f"(recording rules), against the {slo:.0%} SLO.", "percentunit",
                *(Q(q.sel(N.pass_rate[w], q.SUITE), f"{{{{suite}}}} {w}") for w in ("1h", "1d", "7d")),
                thresholds=P.floor(slo), w=8, h=6),
-        P.timeseries("Pass rate by test", f"Pass rate of each selected test over the previous 1d at every instant "
-                     f"(recording rule); the {slo:.0%} SLO is the threshold line.", "percentunit",
-                     Q(q.sel(N.test_pass_rate_1d, *st), "{{test}}"), thresholds=P.floor(slo), show_thresholds=True,
-                     max_one=True, w=16, h=6),
+        P.timeseries("Pass rate by test", f"The $top tests with the lowest pass rate over the {config.flaky_window} "
+                     "window at every instant (analytics, pre-ranked by a recording rule keeping the worst "
+                     f"{top_max} per suite, so the panel costs the same at 100 or 10,000 tests); the {slo:.0%} SLO "
+                     "is the threshold line. A test's own history: the store (rq-obs serve).", "percentunit",
+                     Q(f"bottomk({TOP}, {q.sel(N.test_pass_rate_bottom, *st)})", "{{test}}"), thresholds=P.floor(slo),
+                     show_thresholds=True, max_one=True, w=16, h=6),
+        P.table("Lowest pass rates", f"The $top tests with the lowest pass rate over the {config.flaky_window} window "
+                "now (analytics; tests that passed every attempt are not published), with their flip rate and "
+                "stability score. Click a test for its traces.", "percentunit",
+                Q(worst), Q(f"{q.sel(M.TEST_FLIP_RATE.name, *st)} and on (suite, test) {worst}"),
+                Q(f"{q.sel(M.TEST_STABILITY.name, *st)} and on (suite, test) {worst}"),
+                columns={"Value #A": ("Pass rate", "percentunit"), "Value #B": ("Flip rate", "percentunit"),
+                         "Value #C": ("Stability", "none")},
+                column_links={"test": traces}, sort_by="Pass rate", sort_desc=False, thresholds=P.floor(slo),
+                color_columns=("Value #A",), hide=("__name__", "job", "instance"), h=8),
     ]
     flaky = [
         P.stat("Flaky tests", f"Tests currently flaky (analytics). {words['flaky']}", "short",
@@ -50,13 +77,13 @@ def spec(config: Config) -> Spec:
                f"{lo:.0%}-{hi:.0%} (recording rule), whatever their state: a pass-rate figure that also counts "
                "tests with few attempts and tests that started failing (see Tests by state).", "short",
                Q(f"sum({q.sel(N.uncertain_band_count, q.SUITE)})", "tests"), w=3),
-        P.timeseries("Tests by state", f"Number of tests in each state over time (analytics). {words['broken']} "
-                     f"{words['flaky']} {words['healthy']}", "short",
-                     Q(f"sum by (state) ({q.sel(M.TEST_STATE.name, *st)} == 1)", "{{state}}"), stack=True, w=15,
+        P.timeseries("Tests by state", f"Number of tests in each state over time (analytics, counted by a recording "
+                     f"rule). {words['broken']} {words['flaky']} {words['healthy']}", "short",
+                     Q(f"sum by (state) ({q.sel(N.state_count, q.SUITE)})", "{{state}}"), stack=True, w=15,
                      h=4),
-        P.table("Flaky tests", f"Tests currently flaky (analytics), with their pass rate, flip rate (outcome changes "
-                f"per attempt), stability score and last flake. Click a test for its traces. {words['flaky']} "
-                f"{words['stability']}",
+        P.table("Flaky tests", f"The $top flakiest tests now: among the tests currently flaky (analytics), those with "
+                "the highest flip rate (outcome changes per attempt), with their pass rate, stability score and last "
+                f"flake. Click a test for its traces. {words['flaky']} {words['stability']}",
                 "percentunit",
                 Q(flaky_only(M.TEST_PASS_RATE.name)), Q(flaky_only(M.TEST_FLIP_RATE.name)), Q(flaky_only(M.TEST_STABILITY.name)),
                 Q(f"({flaky_only(M.TEST_LAST_FLAKE.name)}) * 1000"),
@@ -64,32 +91,45 @@ def spec(config: Config) -> Spec:
                          "Value #C": ("Stability", "none"), "Value #D": ("Last flake", "dateTimeAsIso")},
                 column_links={"test": traces}, sort_by="Flip rate", thresholds=P.floor(hi, lo),
                 color_columns=("Value #A",), h=9),
-        P.bargauge("Least stable tests", f"The 15 tests with the lowest stability score (analytics). "
-                   f"{words['stability']}", "none", Q(f"bottomk(15, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
+        P.bargauge("Least stable tests", f"The $top tests with the lowest stability score (analytics). "
+                   f"{words['stability']}", "none", Q(f"bottomk({TOP}, {q.sel(M.TEST_STABILITY.name, *st)})", "{{test}}"),
                    thresholds=P.floor(90, 70), max_value=100, h=9,
                    data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
-        P.timeseries("Flip rate of flaky tests", f"Outcome changes per attempt over the flaky window, for the tests "
-                     f"currently flaky (analytics). {words['flaky']}", "percentunit", Q(flaky_only(M.TEST_FLIP_RATE.name), "{{test}}"), max_one=True,
+        P.timeseries("Flip rate of flaky tests", "Outcome changes per attempt over the flaky window, for the $top "
+                     "tests currently flaky (analytics) with the highest flip rate at each instant (a recording rule "
+                     f"keeps the {top_max} flakiest per suite). {words['flaky']}", "percentunit",
+                     Q(flakiest, "{{test}}"), max_one=True,
                      h=9),
     ]
     failures = [
-        P.timeseries("Failures by test", "Failed and errored attempts per test (top 10), per interval.", "short",
-                     Q(f"topk(10, sum by (test) ({q.increase(att, *st, FAILED)}))", "{{test}}"), bars=True,
+        P.timeseries("Failures by test", "Failed and errored attempts per hour over the previous hour, for the $top "
+                     f"most failing tests at each instant (a recording rule keeps the {top_max} most failing per "
+                     "suite, so the panel costs the same at 100 or 10,000 tests).", "short",
+                     Q(f"topk({TOP}, {q.sel(N.test_failures_top, *st)}) * 3600", "{{test}}"),
                      data_links=[P.trace_link(P.SERIES_TEST, config=config)]),
-        P.timeseries("Retries by test", "Reruns (attempts after the first) per test (top 10), per interval.", "short",
-                     Q(f"topk(10, sum by (test) ({q.increase(M.TEST_RETRIES.total, *st)}))", "{{test}}"), bars=True),
+        P.timeseries("Retries by test", "Reruns (attempts after the first) per hour over the previous hour, for the "
+                     f"$top most rerun tests at each instant (recording rule: the {top_max} most rerun per suite).",
+                     "short", Q(f"topk({TOP}, {q.sel(N.test_retries_top, *st)}) * 3600", "{{test}}")),
+        P.table("Most failing tests", "The $top tests with the most failed or errored attempts per hour over the "
+                "last hour, now (one instant query of the pre-ranked rule). Over longer ranges, a test's failures "
+                "are a question for the store (rq-obs serve). Click a test for its traces.", "short",
+                Q(f"topk({TOP}, {q.sel(N.test_failures_top, *st)}) * 3600"),
+                columns={"Value #A": ("Failures per hour", "short")}, column_links={"test": traces},
+                sort_by="Failures per hour", w=12),
         P.table("Slowest tests (p95)", f"95th percentile duration of each test over the {config.flaky_window} "
-                "window, slowest first (top 20). Click a test for its traces.", "s",
-                Q(f"topk(20, {q.sel(M.TEST_DURATION_P95.name, *st)})"), columns={"Value #A": ("p95", "s")},
+                "window, slowest first (the $top slowest). Click a test for its traces.", "s",
+                Q(f"topk({TOP}, {q.sel(M.TEST_DURATION_P95.name, *st)})"), columns={"Value #A": ("p95", "s")},
                 column_links={"test": traces}, sort_by="p95", w=12),
         P.timeseries("Test duration p95 from spans", "95th percentile duration of test spans (spanmetrics), with "
                      "exemplars linking to the traces in Tempo.", "s",
                      Q(f"histogram_quantile(0.95, sum by (le, span_name) ("
                        f"{q.rate(M.SPAN_DURATION.bucket, service, SPAN_TEST)}))",
                        "{{span_name}}", exemplar=True)),
-        P.timeseries("Attempt duration percentiles", "p50 and p95 attempt duration per suite (histogram).", "s",
-                     Q(q.quantile(0.5, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p50 {{suite}}"),
-                     Q(q.quantile(0.95, M.TEST_ATTEMPT_DURATION.bucket, q.SUITE, by=("suite",)), "p95 {{suite}}")),
+        P.timeseries("Attempt duration percentiles", "p50 and p95 attempt duration per suite (histogram, from the "
+                     "per-suite recording rule).", "s",
+                     *(Q(f"histogram_quantile({p / 100}, sum by (le, suite) (sum_over_time("
+                         f"{q.sel(N.attempt_duration_rate, q.SUITE)}[{q.RATE}])))", f"p{p} {{{{suite}}}}")
+                       for p in (50, 95))),
     ]
     breakdown = [
         P.timeseries("Outcomes by marker/category", "Attempts per category (first pytest marker) and outcome, per "
@@ -134,7 +174,8 @@ def spec(config: Config) -> Spec:
               P.row("Failures, retries and duration", *failures), P.row("Breakdowns", *breakdown),
               P.row("Quarantine", *quarantine), P.row("LLM routing: disambiguation and inputs", *routing)],
         variables=[query_var("suite", "Suite", M.TEST_RUNS.total, "suite"),
-                   query_var("test", "Test", M.TEST_ATTEMPTS.total, "test", matchers=q.SUITE)],
+                   query_var("test", "Test", M.TEST_ATTEMPTS.total, "test", matchers=q.SUITE),
+                   top_var(config)],
     )
 
 

@@ -21,16 +21,22 @@ from rq_obs.dashboards.queries import fmt_num, increase, latest_release, rate, r
 from rq_obs.stack.prometheus import APP_JOB
 
 __all__ = ["Recording", "Alert", "Names", "N", "recording_rules", "alerts", "EXPORTER_JOB", "APP_JOB", "APP_LEVEL",
-           "FAILED_REQUEST", "recording_names"]
+           "FAILED_REQUEST", "recording_names", "FAILED"]
 
 #: Scrape job of ``rq-obs serve`` in the generated prometheus.yml (rq_obs.stack.prometheus.JOBS).
 EXPORTER_JOB = "rq-obs"
 #: The collector's own telemetry (Jaeger v2 exposes otelcol_* names too, under its own job).
 COLLECTOR_JOB = 'job="otelcol"'
 
+#: Attempts by suite and outcome, every one counted (the attempt-duration histogram's count): the suite pass
+#: rates read it rather than the per-test counter, whose series grow with the tests (at 10,000 tests x 3
+#: variants, 38,000 series; the 7d rule over them took seconds per evaluation: docs/SCALE.md).
+BY_SUITE = M.TEST_ATTEMPT_DURATION.count
 #: Outcomes that count towards a pass rate (skips and expected failures do not).
 COUNTED = 'outcome=~"passed|failed|error"'
 PASSED = 'outcome="passed"'
+FAILED = 'outcome=~"failed|error"'
+FLAKY_STATE = 'state="flaky"'
 FIVE_XX = 'status_class="5xx"'
 #: A request an instrumented app failed: OpenTelemetry's error.type is set for a 5xx and for an unhandled exception.
 FAILED_REQUEST = 'error_type!=""'
@@ -90,7 +96,14 @@ class Names:
     def __init__(self) -> None:
         a, c = M.TEST_ATTEMPTS.name, M.COST.name
         self.pass_rate = {w: f"suite:{a}:pass_ratio_rate{w}" for w in ("1h", "1d", "7d")}
-        self.test_pass_rate_1d = f"suite_test:{a}:pass_ratio_rate1d"
+        # Pre-ranked per-test rules: at most config.top_tests_max series per suite at any instant, whatever
+        # the number of tests (a rule keeping every test's series would cost what the raw series cost).
+        self.test_pass_rate_bottom = f"suite_test:{M.TEST_PASS_RATE.name}:bottomk"
+        self.test_failures_top = f"suite_test:{M.TEST_ATTEMPTS.name}:failed_rate1h_topk"
+        self.test_retries_top = f"suite_test:{M.TEST_RETRIES.name}:rate1h_topk"
+        self.state_count = f"suite_state:{M.TEST_STATE.name}:count"
+        self.flaky_flip_top = f"suite_test:{M.TEST_FLIP_RATE.name}:flaky_topk"
+        self.attempt_duration_rate = f"suite_le:{M.TEST_ATTEMPT_DURATION.name}:bucket_rate5m"
         self.variant_outcome_rate = f"suite_variant_outcome:{a}:rate5m"
         # the pass-rate clause of "flaky" alone: not a state, so it is named apart (docs/ANALYTICS.md, "Words")
         self.uncertain_band = f"suite_test:{M.TEST_PASS_RATE.name}:uncertain_band"
@@ -114,17 +127,30 @@ N = Names()
 def recording_rules(config: Config) -> tuple[Recording, ...]:
     lo, hi = (fmt_num(x) for x in config.flaky_band)
     att, ts = M.TEST_ATTEMPTS.total, M.RELEASE_TIMESTAMP.name
+    top = config.top_tests_max
     newest = f"topk(1, {ts})"
     previous = f"topk(1, {ts} < scalar(max({ts})))"
     out: list[Recording] = []
     for w, name in N.pass_rate.items():
-        out.append(Recording(name, ratio(sum_by("suite", rate(att, PASSED, window=w)),
-                                          sum_by("suite", rate(att, COUNTED, window=w))),
+        out.append(Recording(name, ratio(sum_by("suite", rate(BY_SUITE, PASSED, window=w)),
+                                          sum_by("suite", rate(BY_SUITE, COUNTED, window=w))),
                              f"pass rate per suite over {w} (passed / passed+failed+error)"))
     out += [
-        Recording(N.test_pass_rate_1d, ratio(sum_by(("suite", "test"), rate(att, PASSED, window="1d")),
-                                             sum_by(("suite", "test"), rate(att, COUNTED, window="1d"))),
-                  "pass rate per test over 1d"),
+        Recording(N.test_pass_rate_bottom, f"bottomk by (suite) ({top}, {M.TEST_PASS_RATE.name})",
+                  f"the {top} tests of each suite with the lowest pass rate over the flaky window (analytics)"),
+        Recording(N.test_failures_top, f"topk by (suite) ({top}, {sum_by(('suite', 'test'), rate(att, FAILED, window='1h'))} > 0)",
+                  f"failed or errored attempts per second over the last hour, the {top} most failing tests per suite"),
+        Recording(N.test_retries_top,
+                  f"topk by (suite) ({top}, {sum_by(('suite', 'test'), rate(M.TEST_RETRIES.total, window='1h'))} > 0)",
+                  f"reruns per second over the last hour, the {top} most rerun tests per suite"),
+        Recording(N.state_count, f"count by (suite, state) ({M.TEST_STATE.name} == 1)",
+                  "tests in each state (healthy, flaky, broken) per suite"),
+        Recording(N.flaky_flip_top, f"topk by (suite) ({top}, {M.TEST_FLIP_RATE.name} and on (suite, test) "
+                                    f"({sel(M.TEST_STATE.name, FLAKY_STATE)} == 1))",
+                  f"flip rate of the {top} flakiest tests (highest flip rate among those the analytics call flaky) per suite"),
+        # the attempt-duration histogram without its outcome label: 3x fewer series for the percentile panels
+        Recording(N.attempt_duration_rate, sum_by(("suite", "le"), rate(M.TEST_ATTEMPT_DURATION.bucket, window="5m")),
+                  "attempt-duration histogram buckets per suite, per second over 5m"),
         # Panels over long ranges read 3 label values per suite here instead of every test's series;
         # summing it over a window weights every attempt alike, so passed/counted ratios stay exact.
         Recording(N.variant_outcome_rate, sum_by(("suite", "variant", "outcome"), rate(att, window="5m")),

@@ -300,3 +300,29 @@ def test_backfilled_series_are_no_longer_new_so_their_live_value_does_not_restar
     save_run(store, Run("late", "late-suite", BASE + 2 * DAY, attempts=(Attempt("t", "passed", 1.0),)))
     new = store.query("SELECT COUNT(*) FROM totals WHERE created_at IS NOT NULL AND labels LIKE '%late-suite%'")
     assert new[0][0] > 0
+
+
+def test_replay_caps_series_at_max_series_like_the_store_it_replays(tmp_path):
+    """The replay's ingest cap is the config's max_series, the cap serve folded the store's totals with: the
+    backfilled series are the store's, and every attempt is counted once (none both in __other__ and its own)."""
+    from rq_obs.backfill.history import Guard, replay, write_openmetrics
+    from rq_obs.store.cardinality import configure
+
+    t0 = 1_700_000_000.0
+    for cap in (30, 1000):
+        store = Store(tmp_path / f"s{cap}.db")
+        configure(store, cap)  # what serve does with config.max_series
+        save_run(store, Run(run_id="a", suite="s", started_at=t0, finished_at=t0 + 1,
+                            attempts=tuple(Attempt(test=f"t{i}", outcome="passed", duration=0.1, started_at=t0)
+                                           for i in range(40))))
+        stored = {labels["test"]: v for _, labels, v in read_totals(store, M.TEST_ATTEMPTS.total)}
+        work = tmp_path / f"w{cap}"
+        work.mkdir()
+        out = tmp_path / f"h{cap}.om"
+        write_openmetrics(replay(store, work, Guard(100, 200), max_series=cap), out, step=1)
+        last = {}
+        for ln in out.read_text().splitlines():
+            if ln.startswith(M.TEST_ATTEMPTS.total + "{"):
+                last[ln.split('test="', 1)[1].split('"', 1)[0]] = float(ln.rsplit(" ", 2)[1])
+        assert last == stored and sum(last.values()) == 40
+        assert ("__other__" in last) == (cap == 30)

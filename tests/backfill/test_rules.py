@@ -168,9 +168,6 @@ def test_daily_pass_rate_and_cost_equal_the_runs_of_that_day(prom, t):
     assert len(day) == 6
     assert one(prom, N.pass_rate["1d"], t) == pytest.approx(pass_rate(day), rel=1e-12)
     assert one(prom, N.cost_1d, t) == pytest.approx(COST * len(TESTS) * len(day), rel=1e-12)
-    per_test = values(prom, N.test_pass_rate_1d, t)
-    assert {dict(k)["test"]: float(v) for k, v in per_test.items()} == pytest.approx(
-        {test: pass_rate(day, test) for test in TESTS}, rel=1e-12)
 
 
 @pytest.mark.e2e

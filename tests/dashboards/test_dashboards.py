@@ -177,7 +177,7 @@ AUDIENCE = {
     "executive": ["Pass rate vs SLO", "Pass rate, week over week", "Pass-rate trend", "Quality score (latest release)",
                   "Quality vs previous release", "Quality score across releases", "Open regressions", "Flaky tests",
                   "Cost today", "Projected month cost", "Budget used today", "Budget burn rate (last hour)"],
-    "qa": ["Pass rate by test", "Flaky tests", "Least stable tests", "Failures by test", "Retries by test",
+    "qa": ["Pass rate by test", "Lowest pass rates", "Most failing tests", "Flaky tests", "Least stable tests", "Failures by test", "Retries by test",
            "Slowest tests (p95)", "Outcomes by marker/category", "Results by worker", "Flip rate of flaky tests"],
     "skills": ["Tracked-file change timeline", "Current file hashes", "Pass rate before vs after the last change",
                "Per-test impact of the last change", "Variant comparison", "Pass-rate change of the last change"],
@@ -193,7 +193,7 @@ AUDIENCE = {
                 "Benchmark p50 / p95 / p99 (newest release)", "Benchmark peak memory (newest release)",
                 "Vulnerabilities ($head)", "Licences ($head)", "Environment history", "Environment drift per release"],
 }
-VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test"],
+VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test", "top"],
              "skills": ["datasource", "suite", "path"], "sre": ["datasource", "suite", "model"],
              "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"]}
 
@@ -214,10 +214,11 @@ def test_flaky_table_shows_pass_rate_flip_rate_and_links_tests_to_traces():
     link = [o for o in table["fieldConfig"]["overrides"] if o["matcher"]["options"] == "test"][0]["properties"][0]
     url = link["value"][0]["url"]
     assert url.startswith("/explore?orgId=1&left=") and "tempo" in url and "${__data.fields.test:percentencode}" in url
-    # rows are the tests the analytics call flaky, the same set the "Flaky tests" stat counts
+    # rows are the $top flakiest of the tests the analytics call flaky (the set the "Flaky tests" stat counts),
+    # pre-ranked by a rule that keeps top_tests_max of them per suite
     assert table["targets"][0]["expr"] == (
         'rqobs_test_pass_rate_ratio{suite=~"$suite",test=~"$test"} and on (suite, test) '
-        '(rqobs_test_state{suite=~"$suite",test=~"$test",state="flaky"} == 1)')
+        'topk($top, suite_test:rqobs_test_flip_rate_ratio:flaky_topk{suite=~"$suite",test=~"$test"})')
 
 
 def test_span_duration_panel_shows_exemplars_for_trace_links():

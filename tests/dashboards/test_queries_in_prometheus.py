@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 CONFIG = Config()
 
 #: What Grafana substitutes for its variables when the dashboard opens.
-VALUES = {"__rate_interval": "1m", "__range": "1h", "__interval": "15s", "suite": ".*", "test": ".*", "path": ".*",
+VALUES = {"__rate_interval": "1m", "__range": "1h", "__interval": "15s", "suite": ".*", "test": ".*", "top": "10", "path": ".*",
           "model": ".*", "experiment": ".*", "release": ".*", "metric": "pass_rate", "base": "r1", "head": "r2"}
 
 

@@ -121,9 +121,11 @@ def test_metrics_reference_has_every_metric_with_labels_caps_and_users(pages):
         for label in m.labels:
             assert f"| `{label}` |" in sections[m.name]
     attempts = sections["rqobs_test_attempts"]
-    assert "QA test engineer: Pass rate by test" in attempts
-    assert "`suite:rqobs_test_attempts:pass_ratio_rate1d`" in attempts
-    assert "[RqObsPassRateBelowSLO](alerts.md#rqobspassratebelowslo)" in attempts
+    assert "QA test engineer: Failures by test" in attempts
+    # the suite pass rates read every attempt by suite and outcome from the duration histogram's count
+    by_suite = sections["rqobs_test_attempt_duration_seconds"]
+    assert "`suite:rqobs_test_attempts:pass_ratio_rate1d`" in by_suite
+    assert "[RqObsPassRateBelowSLO](alerts.md#rqobspassratebelowslo)" in by_suite
     assert "max\\_tests\\_per\\_suite per suite" in attempts
     # through a recording rule that reads another rule: uncertain_band_count reads uncertain_band reads the pass rate
     assert "`suite:rqobs_test_pass_rate_ratio:uncertain_band_count`" in sections["rqobs_test_pass_rate_ratio"]

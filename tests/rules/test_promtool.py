@@ -77,17 +77,22 @@ def _tests() -> list[dict]:
     att = lambda suite, outcome, values: inp(ATT, values, suite=suite, test="t1", outcome=outcome, variant="control")  # noqa: E731
     t.append({
         "interval": "1m",
+        # every attempt in the per-test counter and in the histogram's count by suite and outcome (pass rates)
         "input_series": [
-            att("bad", "passed", f"0+3x{day}"), att("bad", "failed", f"0+1x{day}"),
-            att("bad", "skipped", f"0+5x{day}"),  # skips do not count
-            att("good", "passed", f"0+7x{day}"), att("good", "error", f"0+1x{day}"),
+            x for suite, outcome, values in (
+                ("bad", "passed", f"0+3x{day}"), ("bad", "failed", f"0+1x{day}"),
+                ("bad", "skipped", f"0+5x{day}"),  # skips do not count
+                ("good", "passed", f"0+7x{day}"), ("good", "error", f"0+1x{day}"))
+            for x in (att(suite, outcome, values),
+                      inp(M.TEST_ATTEMPT_DURATION.count, values, suite=suite, outcome=outcome))
         ],
         "promql_expr_test": [
             # rate() extrapolates both sides alike; rounding absorbs the last bit of float error
             *(expect(rounded(N.pass_rate[w]), "25h", sample("", 0.75, suite="bad"),
                      sample("", 0.875, suite="good")) for w in ("1h", "1d", "7d")),
-            expect(rounded(N.test_pass_rate_1d), "25h", sample("", 0.75, suite="bad", test="t1"),
-                   sample("", 0.875, suite="good", test="t1")),
+            # failed + errored attempts per second over the last hour: 1 a minute in each suite
+            expect(rounded(N.test_failures_top), "25h", sample("", 0.0167, suite="bad", test="t1"),
+                   sample("", 0.0167, suite="good", test="t1")),
             # per-minute increments 3, 1, 5, 7, 1 -> attempts per second over 5m, by suite/variant/outcome
             expect(rounded(N.variant_outcome_rate), "25h",
                    *(sample("", round(n / 60, 4), suite=suite, variant="control", outcome=o)
@@ -110,6 +115,37 @@ def _tests() -> list[dict]:
             expect(N.uncertain_band, "5m", sample(N.uncertain_band, 0.5, suite="s", test="a"),
                    sample(N.uncertain_band, 0.3, suite="s", test="c")),
             expect(N.uncertain_band_count, "5m", sample(N.uncertain_band_count, 2, suite="s")),
+            # all four are within the top_tests_max lowest of their suite
+            expect(N.test_pass_rate_bottom, "5m",
+                   *(sample(N.test_pass_rate_bottom, v, suite="s", test=k)
+                     for k, v in (("a", 0.5), ("b", 0.95), ("c", 0.3), ("d", 0.1)))),
+        ],
+    })
+
+    # --- per-test states counted, reruns ranked ----------------------------------------------------------
+    st, rr, fr, hb = M.TEST_STATE.name, M.TEST_RETRIES.total, M.TEST_FLIP_RATE.name, M.TEST_ATTEMPT_DURATION.bucket
+    t.append({
+        "interval": "1m",
+        "input_series": [inp(st, "1x70", suite="s", test="a", state="flaky"),
+                         inp(st, "1x70", suite="s", test="b", state="healthy"),
+                         inp(st, "1x70", suite="s", test="c", state="flaky"),
+                         inp(st, "0x70", suite="s", test="d", state="broken"),  # 0: not its state
+                         inp(rr, "0+2x70", suite="s", test="a"), inp(rr, "0x70", suite="s", test="b"),
+                         inp(fr, "0.4x70", suite="s", test="a"), inp(fr, "0.1x70", suite="s", test="b"),
+                         inp(fr, "0.2x70", suite="s", test="c"),
+                         # per minute: 60 attempts within 1 s, 30 more within +Inf, in each of two outcomes
+                         *(inp(hb, f"0+{n}x70", suite="s", outcome=o, le=le)
+                           for o in ("passed", "failed") for le, n in (("1", 60), ("+Inf", 90)))],
+        "promql_expr_test": [
+            expect(N.state_count, "65m", sample(N.state_count, 2, suite="s", state="flaky"),
+                   sample(N.state_count, 1, suite="s", state="healthy")),
+            # flaky tests only (a, c), highest flip rate first
+            expect(N.flaky_flip_top, "65m", sample(N.flaky_flip_top, 0.4, suite="s", test="a"),
+                   sample(N.flaky_flip_top, 0.2, suite="s", test="c")),
+            expect(N.attempt_duration_rate, "65m", sample(N.attempt_duration_rate, 2, suite="s", le="1"),
+                   sample(N.attempt_duration_rate, 3, suite="s", le="+Inf")),
+            # 2 reruns a minute; a test that was never rerun is not ranked
+            expect(rounded(N.test_retries_top), "65m", sample("", 0.0333, suite="s", test="a")),
         ],
     })
 

@@ -121,9 +121,9 @@ def test_a_second_prometheus_receives_rq_obs_series_and_recording_rules(tmp_path
                     # what stays local: the per-test series and the stack's own telemetry (job prometheus)
                     assert receiver.query(att) == []
                     assert receiver.query('{job="prometheus"}') == []
-                    assert receiver.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d') == []
+                    assert receiver.query('suite_test:rqobs_test_attempts:failed_rate1h_topk') == []
                 assert sender.value(f'sum({att})') == 8 and sender.query('up{job="prometheus"}')
-                assert sender.query('suite_test:rqobs_test_attempts:pass_ratio_rate1d')
+                assert sender.query('suite_test:rqobs_test_attempts:failed_rate1h_topk')
                 # another workload's series: sent by the compose entry, kept back by the shared one
                 assert sender.query('up{job="other-workload"}')
                 wait_until(lambda: a.query('up{job="other-workload"}'), 30, what="job other-workload in receiver A")

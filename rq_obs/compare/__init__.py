@@ -187,7 +187,8 @@ def _gate_reason(g: Gate, source: str, perf: PerfDiff, deps: DepDiff) -> str:
     if g.name == "min_coverage":
         return f"coverage {g.actual * 100:.1f}% below min_coverage {g.threshold * 100:.1f}% ({source})"
     if g.name == "max_failing_tests":
-        return f"{g.actual:g} tests failing, more than max_failing_tests {g.threshold:g} ({source}): {g.detail}"
+        n = f"{g.actual:g} test{'s' if g.actual != 1 else ''}"
+        return f"{n} failing, more than max_failing_tests {g.threshold:g} ({source}): {g.detail}"
     if g.name == "licences":
         return f"{g.actual:g} dependencies with licences the policy rejects ({source}): {g.detail}"
     if g.name == "max_regressions":

@@ -60,7 +60,7 @@ def spec(config: Config) -> Spec:
                      show_thresholds=True, max_one=True, w=16, h=6),
         P.table("Lowest pass rates", f"The $top tests with the lowest pass rate over the {config.flaky_window} window "
                 "now (analytics; tests that passed every attempt are not published), with their flip rate and "
-                "stability score. Click a test for its traces.", "percentunit",
+                f"stability score. Click a test for its traces. {words['stability']}", "percentunit",
                 Q(worst), Q(f"{q.sel(M.TEST_FLIP_RATE.name, *st)} and on (suite, test) {worst}"),
                 Q(f"{q.sel(M.TEST_STABILITY.name, *st)} and on (suite, test) {worst}"),
                 columns={"Value #A": ("Pass rate", "percentunit"), "Value #B": ("Flip rate", "percentunit"),

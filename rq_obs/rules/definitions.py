@@ -144,10 +144,12 @@ def recording_rules(config: Config) -> tuple[Recording, ...]:
                   f"topk by (suite) ({top}, {sum_by(('suite', 'test'), rate(M.TEST_RETRIES.total, window='1h'))} > 0)",
                   f"reruns per second over the last hour, the {top} most rerun tests per suite"),
         Recording(N.state_count, f"count by (suite, state) ({M.TEST_STATE.name} == 1)",
-                  "tests in each state (healthy, flaky, broken) per suite"),
+                  "tests in each state (healthy, flaky, broken) per suite (analytics). "
+                  + " ".join(flaky_words(config)[w] for w in ("broken", "flaky", "healthy"))),
         Recording(N.flaky_flip_top, f"topk by (suite) ({top}, {M.TEST_FLIP_RATE.name} and on (suite, test) "
                                     f"({sel(M.TEST_STATE.name, FLAKY_STATE)} == 1))",
-                  f"flip rate of the {top} flakiest tests (highest flip rate among those the analytics call flaky) per suite"),
+                  f"flip rate of the {top} flakiest tests (highest flip rate among those the analytics call flaky) per "
+                  f"suite. {flaky_words(config)['flaky']}"),
         # the attempt-duration histogram without its outcome label: 3x fewer series for the percentile panels
         Recording(N.attempt_duration_rate, sum_by(("suite", "le"), rate(M.TEST_ATTEMPT_DURATION.bucket, window="5m")),
                   "attempt-duration histogram buckets per suite, per second over 5m"),

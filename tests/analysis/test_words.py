@@ -56,6 +56,12 @@ def panels(config: Config):
 def problems(where: str, text: str, exprs: list[str], config: Config) -> list[str]:
     """What is wrong with a text (title + description) over these PromQL expressions."""
     read = set().union(*(metric_names(e) for e in exprs)) if exprs else set()
+    rules = {r.record: r.expr for r in recording_rules(config)}
+    todo = [n for n in read if n in rules]
+    while todo:  # a recording rule's series reads what its expression reads
+        more = metric_names(rules[todo.pop()]) - read
+        read |= more
+        todo += [n for n in more if n in rules]
     said = words(config)
     own = text
     for sentence in said.values():  # the words inside the definitions themselves ("flaky: not broken...")

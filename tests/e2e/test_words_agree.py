@@ -105,7 +105,7 @@ def test_the_command_the_exporter_and_prometheus_count_the_same_tests(world):
     def panel(dashboard: str, title: str, ref: str = "A", kind: str = "stat") -> list[dict]:
         p = next(p for p in dash[dashboard]["panels"] if (p["title"], p["type"]) == (title, kind))
         expr = next(t["expr"] for t in p["targets"] if t["refId"] == ref)
-        return prom.query(expr.replace("$suite", "words").replace("$test", ".*"))
+        return prom.query(expr.replace("$suite", "words").replace("$test", ".*").replace("$top", "50"))
 
     def one(rows: list[dict]) -> float:
         assert len(rows) == 1, rows
@@ -145,10 +145,14 @@ def test_the_release_report_counts_flakes_under_their_own_word(world, tmp_path):
                       "--project", str(tmp_path), "--quiet")
         assert out.code == 0, out.err
     report = tmp_path / "report.html"
-    assert run_cli("compare", "v1", "v2", "--store", str(path), "--format", "html", "--output", str(report)).code == 0
+    # blocked (exit 1): test_broken failed every attempt at c0 (the max_failing_tests gate); the report is written
+    assert run_cli("compare", "v1", "v2", "--store", str(path), "--format", "html", "--output", str(report)).code == 1
     html = report.read_text()
     assert "0 new, 0 removed, 1 flaked (1 newly)</p>" in html and "flaky" not in html.lower()
-    tests = json.loads(run_cli("compare", "v1", "v2", "--store", str(path), "--format", "json").out)["tests"]
+    verdict = json.loads(run_cli("compare", "v1", "v2", "--store", str(path), "--format", "json").out)
+    assert [r for r in verdict["reasons"] if "max_failing_tests" in r] == [
+        "1 test failing, more than max_failing_tests 0 (config): failed in every attempt: test_broken"]
+    tests = verdict["tests"]
     assert (tests["flaked"], tests["newly_flaked"]) == (["test_rerun"], ["test_rerun"])
     # the same flake in the analytics: test_rerun is the one test with a commit holding a pass and a fail
     doc = json.loads(run_cli("flaky", "--store", str(path), "--all", "--format", "json").out)

@@ -86,5 +86,5 @@ def test_compare_blocks_naming_the_failing_test(pytester, monkeypatch, tmp_path)
     c = run_cli("--project", pytester.path, "compare", "v1", "v2", "--store", store, "--format", "json")
     doc = json.loads(c.out)
     assert c.code == 1 and doc["recommendation"] == "block"
-    assert "1 tests failing, more than max_failing_tests 0 (config): failed in every attempt: test_rel.py::test_b" \
+    assert "1 test failing, more than max_failing_tests 0 (config): failed in every attempt: test_rel.py::test_b" \
         in doc["reasons"]

@@ -23,8 +23,9 @@ def duration_seconds(text: str, what: str = "--window") -> float:
     return durations.seconds(text, what)
 
 
-def window_attempts(store: Store, since: float, until: float | None = None) -> list[AttemptRow]:
-    """Every attempt of runs started in [since, until)."""
+def window_attempts(store: Store, since: float, until: float | None = None, suite: str | None = None,
+                    test: str | None = None) -> list[AttemptRow]:
+    """Every attempt of runs started in [since, until) (of one suite, of one test, when given)."""
     sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence, "
            "a.variant "
            "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?")
@@ -32,6 +33,12 @@ def window_attempts(store: Store, since: float, until: float | None = None) -> l
     if until is not None:
         sql += " AND r.started_at < ?"
         params.append(until)
+    if suite is not None:
+        sql += " AND r.suite = ?"
+        params.append(suite)
+    if test is not None:
+        sql += " AND a.test = ?"
+        params.append(test)
     cur = store.connect().cursor()
     cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the analysis on 100,000s of rows
     return list(map(AttemptRow._make, cur.execute(sql, params)))

@@ -21,8 +21,8 @@ from rq_obs.redact import redact
 from rq_obs.store.db import Store
 from rq_obs.telemetry.failures import ATTRIBUTE as FAILURE_ATTRIBUTE
 
-__all__ = ["NotFound", "WORST_BY", "suites", "test_names", "worst", "history", "last_failure", "flips",
-           "attributes_of"]
+__all__ = ["NotFound", "WORST_BY", "suites", "test_names", "figures", "rank", "worst", "history", "last_failure",
+           "flips", "attributes_of"]
 
 #: worst-N orders: name -> (what it ranks, as the API and docs/API.md say)
 WORST_BY = {
@@ -104,21 +104,33 @@ def _key(by: str, t: fl.TestFlakiness, retries: int):
     return True, (-(t.duration_p95 or 0.0), t.suite, t.test)
 
 
-def worst(store: Store, config: Config, now: float, since: float, by: str, limit: int,
-          suite: str | None = None) -> list[dict[str, Any]]:
-    """The ``limit`` worst tests (of one suite, or all) over runs started in [since, now), ranked ``by``."""
-    if by not in WORST_BY:
-        raise UsageError(f"worst tests by {by!r}: expected one of {', '.join(WORST_BY)}")
+def figures(store: Store, config: Config, now: float, since: float,
+            suite: str | None = None) -> list[tuple[fl.TestFlakiness, int]]:
+    """Every test's flakiness (:func:`rq_obs.analysis.flaky.analyse`) and retries over runs started in
+    [since, now), of one suite or all: what :func:`rank` orders (the costly part: every attempt is read)."""
     rows = q.window_attempts(store, since, now, suite=suite)
     retries = _retries(rows)
+    return [(t, retries.get((t.suite, t.test), 0))
+            for t in fl.analyse(rows, config.flaky_band, config.flaky_min_attempts)]
+
+
+def rank(tests: list[tuple[fl.TestFlakiness, int]], by: str, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` worst of :func:`figures` by ``by`` (one of :data:`WORST_BY`), with their rank."""
+    if by not in WORST_BY:
+        raise UsageError(f"worst tests by {by!r}: expected one of {', '.join(WORST_BY)}")
     ranked = []
-    for t in fl.analyse(rows, config.flaky_band, config.flaky_min_attempts):
-        n = retries.get((t.suite, t.test), 0)
+    for t, n in tests:
         keep, key = _key(by, t, n)
         if keep:
             ranked.append((key, t, n))
     ranked.sort(key=lambda x: x[0])
     return [{**t.to_dict(), "retries": n, "rank": i} for i, (_, t, n) in enumerate(ranked[:limit], start=1)]
+
+
+def worst(store: Store, config: Config, now: float, since: float, by: str, limit: int,
+          suite: str | None = None) -> list[dict[str, Any]]:
+    """The ``limit`` worst tests (of one suite, or all) over runs started in [since, now), ranked ``by``."""
+    return rank(figures(store, config, now, since, suite), by, limit)
 
 
 def _where_test(test: str, suite: str | None) -> tuple[str, list]:

@@ -19,6 +19,7 @@ out, so a row written by anything else cannot leak a credential either.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ QUERY_SECONDS = 10.0
 MAX_WINDOW = "10y"
 #: most query parameters one request may carry
 MAX_PARAMETERS = 16
+#: seconds a costly answer (every test's figures over a window) is reused while the store is unchanged
+CACHE_SECONDS = 60.0
+#: costly answers kept (one per suite and window asked)
+CACHE_ENTRIES = 32
 #: longest text parameter (a test id is at most 4,096 characters in the store)
 MAX_TEXT = 4096
 
@@ -156,7 +161,7 @@ class Params:
 
 
 class Api:
-    """What the handlers share: the config, the store opened read-only, the clock."""
+    """What the handlers share: the config, the store opened read-only, the clock, a cache of costly answers."""
 
     def __init__(self, config: Config, store: Store, clock: Callable[[], float] = time.time):
         if not store.readonly:
@@ -164,6 +169,31 @@ class Api:
         self.config = config
         self.store = store
         self.clock = clock
+        self._cache: dict[Any, tuple[Any, float, Any]] = {}
+        self._cache_lock = threading.Lock()
+        self._key_locks: dict[Any, threading.Lock] = {}
+
+    def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept while the store is unchanged (its fingerprint: the last ingest and change events)
+        and for at most :data:`CACHE_SECONDS` (windows slide); at most :data:`CACHE_ENTRIES` are kept. Two
+        requests for the same key compute once."""
+        from rq_obs.analytics.queries import fingerprint
+
+        with self._cache_lock:
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            mark, now = fingerprint(self.store), time.monotonic()
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == mark and now - hit[1] < CACHE_SECONDS:
+                return hit[2]
+            value = compute()
+            with self._cache_lock:
+                self._cache[key] = (mark, now, value)
+                while len(self._cache) > CACHE_ENTRIES:
+                    oldest = min(self._cache, key=lambda k: self._cache[k][1])
+                    del self._cache[oldest]
+                    self._key_locks.pop(oldest, None)
+            return value
 
     def answer(self, path: str, query: str) -> Response:
         """The reply to ``GET path?query`` (``path`` is one of :data:`ROUTES`)."""

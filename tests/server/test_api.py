@@ -271,3 +271,27 @@ def test_the_api_reads_the_store_read_only(served, tmp_path):
     reply = api.answer("/api/v1/suites", "")
     assert reply.status == 200 and json.loads(reply.body)["rows"][0]["suite"] == "nightly"
     api.store.close()
+
+
+def test_worst_n_is_recomputed_once_the_store_changes(tmp_path):
+    """The figures behind worst-N are cached per (suite, window) while the store's fingerprint is unchanged;
+    a new run changes it and the next answer has the run."""
+    from rq_obs.server.api import Api
+    from rq_obs.store import Attempt, Run
+    from rq_obs.store.runs import save_run
+
+    path = build(tmp_path / "store.db")
+    api = Api(Config(), Store(path, readonly=True))
+
+    def failures() -> dict[str, int]:
+        reply = api.answer("/api/v1/tests/worst", "suite=shop&by=failures&limit=100")
+        return {r["test"]: r["failed"] for r in json.loads(reply.body)["rows"]}
+
+    before = failures()
+    assert "t::slow" not in before and failures() == before
+    writer = Store(path)
+    save_run(writer, Run("shop-13", "shop", NOW - 60, NOW - 30, attempts=(Attempt("t::slow", "failed", 9.0,
+                                                                                    started_at=NOW - 60),)))
+    writer.close()
+    assert failures() == {**before, "t::slow": 1}
+    api.store.close()

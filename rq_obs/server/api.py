@@ -11,13 +11,16 @@ Infinity turns into a table: ``root_selector: rows``). A bad request gets 400 an
 ``{"error": ..., "parameter": NAME, "expected": WHAT}``; an unknown parameter is a bad request too (a typo is
 not silently ignored); a test or run the store does not have gets 404 naming the parameter. The store is
 opened read-only (SQLite ``mode=ro``): nothing here can write it. A query running longer than
-:data:`QUERY_SECONDS` is interrupted and answered 503. Text values come from attempt attributes, which are
-redacted when recorded and again when pushed (:mod:`rq_obs.redact`); they are redacted once more on the way
-out, so a row written by anything else cannot leak a credential either.
+:data:`QUERY_SECONDS` is interrupted and answered 503. Worst-N ranks every test's figures over the window,
+computed once per window and store state (:meth:`Api.figures`), over the default window in the background.
+Text values come from attempt attributes, which are redacted when recorded and again when pushed
+(:mod:`rq_obs.redact`); they are redacted once more on the way out, so a row written by anything else cannot
+leak a credential either.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -33,9 +36,11 @@ from rq_obs.store.db import Store
 
 __all__ = ["PREFIX", "ROUTES", "Route", "route", "Api", "Params", "ApiError", "QUERY_SECONDS", "MAX_WINDOW"]
 
+log = logging.getLogger("rq_obs.server")
+
 PREFIX = "/api/v1/"
-#: seconds one API request may spend in SQLite before it is interrupted (503)
-QUERY_SECONDS = 10.0
+#: seconds one API request may spend in SQLite before it is interrupted (503); Grafana's data source waits 30 s
+QUERY_SECONDS = 25.0
 #: the longest window a request may ask for
 MAX_WINDOW = "10y"
 #: most query parameters one request may carry
@@ -44,6 +49,10 @@ MAX_PARAMETERS = 16
 CACHE_SECONDS = 60.0
 #: costly answers kept (one per suite and window asked)
 CACHE_ENTRIES = 32
+#: seconds between checks of the background worst-N figures (redone when the store changed since)
+WARM_EVERY = 30.0
+#: the background figures are redone at least this often (windows slide), and not used once older
+WARM_MAX_AGE = 300.0
 #: longest text parameter (a test id is at most 4,096 characters in the store)
 MAX_TEXT = 4096
 
@@ -172,6 +181,9 @@ class Api:
         self._cache: dict[Any, tuple[Any, float, Any]] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[Any, threading.Lock] = {}
+        self._warm: tuple[Any, float, list] | None = None  # (store fingerprint, monotonic time, all suites' figures)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def cached(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()``, kept while the store is unchanged (its fingerprint: the last ingest and change events)
@@ -194,6 +206,63 @@ class Api:
                     del self._cache[oldest]
                     self._key_locks.pop(oldest, None)
             return value
+
+    # -- every test's figures over a window: what worst-N ranks ------------------------------------------
+    def figures(self, suite: str | None, window: str, now: float, since: float) -> list:
+        """:func:`rq_obs.analytics.testdetail.figures` of one suite (or all). Over the default window
+        (``flaky_window``) from the background computation when there is one (:meth:`start`; at most
+        :data:`WARM_MAX_AGE` old, redone within :data:`WARM_EVERY` of a change, as the analytics collector
+        does); otherwise computed and cached while the store is unchanged (:meth:`cached`)."""
+        from rq_obs.analytics import testdetail
+
+        warm = self._warm
+        if window == self.config.flaky_window and warm is not None and time.monotonic() - warm[1] < WARM_MAX_AGE:
+            return warm[2] if suite is None else [f for f in warm[2] if f[0].suite == suite]
+        return self.cached(("figures", suite, window),
+                           lambda: testdetail.figures(self.store, self.config, now, since, suite))
+
+    def _warm_once(self) -> None:
+        from rq_obs.analytics import testdetail
+        from rq_obs.analytics.queries import duration_seconds, fingerprint
+
+        mark, started, now = fingerprint(self.store), time.monotonic(), self.clock()
+        since = now - duration_seconds(self.config.flaky_window, "flaky_window")
+        self._warm = (mark, started, testdetail.figures(self.store, self.config, now, since))
+
+    def _warm_due(self) -> bool:
+        from rq_obs.analytics.queries import fingerprint
+
+        warm = self._warm
+        if warm is None:
+            return True
+        age = time.monotonic() - warm[1]
+        return age >= WARM_MAX_AGE or (age >= WARM_EVERY and fingerprint(self.store) != warm[0])
+
+    def start(self) -> "Api":
+        """Compute every test's figures over the default window in a background thread, again when the store
+        changed (checked every :data:`WARM_EVERY` seconds) or the result is :data:`WARM_MAX_AGE` old, so worst-N
+        over that window never waits for them. A failed computation is logged and retried at the next check."""
+
+        def loop() -> None:
+            try:
+                while not self._stop.is_set():
+                    try:
+                        if self._warm_due():
+                            self._warm_once()
+                    except Exception:  # noqa: BLE001 - logged; requests compute on demand meanwhile
+                        log.exception("computing the API's worst-N figures failed")
+                    self._stop.wait(WARM_EVERY)
+            finally:
+                self.store.close()  # this thread's connection
+
+        self._thread = threading.Thread(target=loop, name="rq-obs-api-warm", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
     def answer(self, path: str, query: str) -> Response:
         """The reply to ``GET path?query`` (``path`` is one of :data:`ROUTES`)."""

@@ -48,7 +48,7 @@ def worst(api: Api, p: Params) -> dict[str, Any]:
     limit = p.integer("limit", 10, 1, 1000)
     now, since, window = _window(api, p)
     # every test's figures over the window (the costly part) are shared by every order and N (docs/API.md)
-    tests = api.cached(("figures", suite, window), lambda: testdetail.figures(api.store, api.config, now, since, suite))
+    tests = api.figures(suite, window, now, since)
     rows = testdetail.rank(tests, by, limit)
     return {"suite": suite, "by": by, "order": testdetail.WORST_BY[by], "window": window, "rows": rows}
 

@@ -63,7 +63,7 @@ class Service:
         #: folds pushed attempts into the running totals in the background, so scrapes find little to fold
         self.folder = Folder(store).start()
         #: the read-only JSON API, on its own read-only connection to the store (docs/API.md)
-        self.api = api.Api(config, Store(store.path, readonly=True))
+        self.api = api.Api(config, Store(store.path, readonly=True)).start()
 
     def warm_up(self) -> threading.Thread:
         """One scrape in the background, so the first real scrape does not pay for building the store
@@ -86,6 +86,7 @@ class Service:
 
     def close(self) -> None:
         self.folder.stop()
+        self.api.stop()
         self.api.store.close()
         self._keeper.close()
         for c in self.collectors:

@@ -15,12 +15,22 @@ from rq_obs.analysis.impact import ChangeEvent
 from rq_obs import durations
 from rq_obs.store.db import Store
 
-__all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
+__all__ = ["duration_seconds", "and_equal", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
            "week_counts", "costs", "fingerprint"]
 
 def duration_seconds(text: str, what: str = "--window") -> float:
     """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
     return durations.seconds(text, what)
+
+
+def and_equal(params: list, columns: dict[str, object]) -> str:
+    """`` AND column = ?`` for each column whose value is not None (the values appended to ``params``)."""
+    sql = ""
+    for column, value in columns.items():
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return sql
 
 
 def window_attempts(store: Store, since: float, until: float | None = None, suite: str | None = None,
@@ -33,12 +43,7 @@ def window_attempts(store: Store, since: float, until: float | None = None, suit
     if until is not None:
         sql += " AND r.started_at < ?"
         params.append(until)
-    if suite is not None:
-        sql += " AND r.suite = ?"
-        params.append(suite)
-    if test is not None:
-        sql += " AND a.test = ?"
-        params.append(test)
+    sql += and_equal(params, {"r.suite": suite, "a.test": test})
     cur = store.connect().cursor()
     cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the analysis on 100,000s of rows
     return list(map(AttemptRow._make, cur.execute(sql, params)))

@@ -14,6 +14,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from rq_obs.analytics.queries import and_equal
 from rq_obs.analytics.testdetail import NotFound, attributes_of
 from rq_obs.store.db import Store
 
@@ -73,12 +74,7 @@ def recorded(store: Store, test: str, suite: str | None = None, run_id: str | No
     sql = ("SELECT r.run_id, r.suite, r.sequence, r.started_at, a.attempt, a.variant, a.outcome, a.attributes "
            "FROM attempts a JOIN runs r ON r.run_id = a.run_id WHERE a.test = ? AND instr(a.attributes, ?) > 0")
     params: list = [test, f'"{ATTRIBUTE}"']
-    if suite is not None:
-        sql += " AND r.suite = ?"
-        params.append(suite)
-    if run_id is not None:
-        sql += " AND r.run_id = ?"
-        params.append(run_id)
+    sql += and_equal(params, {"r.suite": suite, "r.run_id": run_id})
     if before is not None:
         sql += " AND (r.started_at < ? OR (r.started_at = ? AND r.sequence < ?))"
         params += [before.started_at, before.started_at, before.sequence]

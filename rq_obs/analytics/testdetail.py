@@ -72,9 +72,7 @@ def test_names(store: Store, since: float, suite: str | None = None, contains: s
     """Names of tests with attempts in runs started since ``since`` (of one suite), containing ``contains``."""
     sql = "SELECT DISTINCT a.test FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?"
     params: list = [since]
-    if suite is not None:
-        sql += " AND r.suite = ?"
-        params.append(suite)
+    sql += q.and_equal(params, {"r.suite": suite})
     if contains:
         sql += " AND instr(a.test, ?) > 0"
         params.append(contains)
@@ -134,12 +132,8 @@ def worst(store: Store, config: Config, now: float, since: float, by: str, limit
 
 
 def _where_test(test: str, suite: str | None) -> tuple[str, list]:
-    sql = "a.test = ?"
     params: list = [test]
-    if suite is not None:
-        sql += " AND r.suite = ?"
-        params.append(suite)
-    return sql, params
+    return "a.test = ?" + q.and_equal(params, {"r.suite": suite}), params
 
 
 def _known(store: Store, test: str, suite: str | None) -> None:

@@ -36,9 +36,12 @@ def and_equal(params: list, columns: dict[str, object]) -> str:
 def window_attempts(store: Store, since: float, until: float | None = None, suite: str | None = None,
                     test: str | None = None) -> list[AttemptRow]:
     """Every attempt of runs started in [since, until) (of one suite, of one test, when given)."""
+    # one test: its attempts through their (test, started_at) index first (SQLite keeps a CROSS JOIN's order),
+    # not every attempt of the window's runs
+    source = "attempts a CROSS JOIN runs r ON r.run_id = a.run_id" if test is not None else \
+        "runs r JOIN attempts a ON a.run_id = r.run_id"
     sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence, "
-           "a.variant "
-           "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?")
+           f"a.variant FROM {source} WHERE r.started_at >= ?")
     params: list = [since]
     if until is not None:
         sql += " AND r.started_at < ?"

@@ -161,7 +161,9 @@ class Params:
         value = self.values.get(name) or default
         most = durations.seconds(MAX_WINDOW, MAX_WINDOW)
         try:
-            seconds = durations.seconds(value[:32], name) if len(value) <= 32 else most + 1
+            if len(value) > 32:
+                raise UsageError(value)
+            seconds = durations.seconds(value, name)
         except UsageError:
             raise self._fail(name, f"parameter {name!r} is {value[:64]!r}; expected {durations.EXPECTED}") from None
         if seconds > most:

@@ -211,6 +211,7 @@ def test_a_secret_planted_in_the_store_is_never_answered(served):
     ("/api/v1/tests/worst", {"by": "name; DROP TABLE runs"}, 400, "by", "pass_rate, failures"),
     ("/api/v1/tests/worst", {"window": "7x"}, 400, "window", "a duration"),
     ("/api/v1/tests/worst", {"window": "9" * 30 + "y"}, 400, "window", "a duration"),
+    ("/api/v1/tests/worst", {"window": "7" * 4000 + "d"}, 400, "window", "a duration"),
     ("/api/v1/tests/worst", {"window": "11y"}, 400, "window", "a duration"),
     ("/api/v1/tests/worst", {"sort": "x"}, 400, "sort", "one of: by, limit, suite, window"),
     ("/api/v1/tests/history", {}, 400, "test", "a test id"),

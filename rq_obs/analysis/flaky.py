@@ -24,8 +24,8 @@ from typing import Iterable, NamedTuple, Sequence
 
 from rq_obs.analysis.stats import percentile
 
-__all__ = ["AttemptRow", "TestFlakiness", "analyse", "analyse_test", "counts_by_state", "definitions", "words",
-           "COUNTED", "STATES"]
+__all__ = ["AttemptRow", "TestFlakiness", "analyse", "analyse_test", "counts_by_state", "counted_in_order",
+           "flip_points", "definitions", "words", "COUNTED", "STATES"]
 
 COUNTED = ("passed", "failed", "error")
 STATES = ("healthy", "flaky", "broken")
@@ -93,10 +93,22 @@ def _order(a: AttemptRow) -> tuple:
     return (a[4], a[8], a[5])  # started_at, run sequence, attempt
 
 
+def counted_in_order(rows: Iterable[AttemptRow]) -> list[AttemptRow]:
+    """The counted attempts of one test in the order flips are counted in (time, run sequence, attempt)."""
+    return sorted((r for r in rows if r[2] in COUNTED), key=_order)
+
+
+def flip_points(rows: Iterable[AttemptRow]) -> list[tuple[AttemptRow, AttemptRow]]:
+    """Each flip of one test as (attempt before, attempt after): consecutive counted attempts, one passed and
+    the other failed or error. ``len(flip_points(rows)) == analyse_test(...).flips``."""
+    counted = counted_in_order(rows)
+    return [(a, b) for a, b in zip(counted, counted[1:]) if (a[2] == "passed") != (b[2] == "passed")]
+
+
 def analyse_test(suite: str, test: str, rows: Sequence[AttemptRow], band: Sequence[float],
                  min_attempts: int) -> TestFlakiness:
     """Flakiness of one test from its attempts in the window (any order)."""
-    counted = sorted((r for r in rows if r[2] in COUNTED), key=_order)
+    counted = counted_in_order(rows)
     oks = [r[2] == "passed" for r in counted]
     n = len(oks)
     passed = sum(oks)

@@ -18,23 +18,38 @@ from rq_obs import durations
 from rq_obs.telemetry import attributes as A
 from rq_obs.store.db import Store
 
-__all__ = ["duration_seconds", "window_attempts", "first_seen", "experiment_arms", "change_events", "first_attempt_tallies",
-           "week_counts", "costs", "fingerprint", "attributed_attempts"]
+__all__ = ["duration_seconds", "and_equal", "window_attempts", "first_seen", "experiment_arms", "change_events",
+           "first_attempt_tallies", "week_counts", "costs", "fingerprint", "attributed_attempts"]
 
 def duration_seconds(text: str, what: str = "--window") -> float:
     """``7d`` -> 604800.0; a UsageError naming ``what`` otherwise."""
     return durations.seconds(text, what)
 
 
-def window_attempts(store: Store, since: float, until: float | None = None) -> list[AttemptRow]:
-    """Every attempt of runs started in [since, until)."""
+def and_equal(params: list, columns: dict[str, object]) -> str:
+    """`` AND column = ?`` for each column whose value is not None (the values appended to ``params``)."""
+    sql = ""
+    for column, value in columns.items():
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    return sql
+
+
+def window_attempts(store: Store, since: float, until: float | None = None, suite: str | None = None,
+                    test: str | None = None) -> list[AttemptRow]:
+    """Every attempt of runs started in [since, until) (of one suite, of one test, when given)."""
+    # one test: its attempts through their (test, started_at) index first (SQLite keeps a CROSS JOIN's order),
+    # not every attempt of the window's runs
+    source = "attempts a CROSS JOIN runs r ON r.run_id = a.run_id" if test is not None else \
+        "runs r JOIN attempts a ON a.run_id = r.run_id"
     sql = ("SELECT r.suite, a.test, a.outcome, a.duration, a.started_at, a.attempt, r.run_id, r.commit_sha, r.sequence, "
-           "a.variant "
-           "FROM runs r JOIN attempts a ON a.run_id = r.run_id WHERE r.started_at >= ?")
+           f"a.variant FROM {source} WHERE r.started_at >= ?")
     params: list = [since]
     if until is not None:
         sql += " AND r.started_at < ?"
         params.append(until)
+    sql += and_equal(params, {"r.suite": suite, "a.test": test})
     cur = store.connect().cursor()
     cur.row_factory = None  # plain tuples: sqlite3.Row costs more than the analysis on 100,000s of rows
     return list(map(AttemptRow._make, cur.execute(sql, params)))

@@ -14,7 +14,7 @@ from rq_obs.config import Config
 __all__ = ["artifacts", "render_all", "NAMES"]
 
 #: Dashboard modules, in the order the README lists them.
-NAMES = ("executive", "qa", "skills", "sre", "experiment", "release")
+NAMES = ("executive", "qa", "skills", "sre", "experiment", "release", "test")
 
 
 def render_all(config: Config) -> dict[str, dict]:

@@ -33,6 +33,7 @@ TITLES = {
     "sre": "rq-obs / SRE operations",
     "experiment": "rq-obs / Experiments",
     "release": "rq-obs / Release quality",
+    "test": "rq-obs / Test detail",
 }
 
 
@@ -191,7 +192,9 @@ def _fix_panel(p: dict) -> dict:
         return {"type": "row", "title": p["title"], "collapsed": False, "panels": [], "gridPos": p["gridPos"],
                 "id": 0}
     p = _drop_none(p)
-    p["datasource"] = dict(DS)
+    from rq_obs.dashboards.infinity import is_infinity  # panels reading rq-obs serve's API keep their data source
+
+    p["datasource"] = dict(p["datasource"]) if is_infinity(p.get("datasource")) else dict(DS)
     fc = p.setdefault("fieldConfig", {})
     fc.setdefault("overrides", [])
     defaults = fc.setdefault("defaults", {})

@@ -38,7 +38,8 @@ def _panel_exprs(config: Config) -> list[tuple[str, str]]:
         title = doc["title"]
         for p in doc["panels"]:
             for t in p.get("targets", []):
-                out.append((f"{title}: {p['title']}", t["expr"]))
+                if "expr" in t:  # Infinity targets (rq-obs serve's JSON API) read no metric
+                    out.append((f"{title}: {p['title']}", t["expr"]))
         for v in doc["templating"]["list"]:
             if v.get("type") == "query":
                 q = v["query"]

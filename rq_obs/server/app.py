@@ -1,7 +1,8 @@
 """Routing for ``rq-obs serve``; the connections, limits and worker pools are :mod:`rq_obs.server.http`'s.
 
 Routes: ``GET /`` (what is served here), ``GET /metrics``, ``POST /api/v1/runs``, ``POST /api/v1/snapshots``,
-``GET /healthz``, ``GET /readyz``, ``GET /api/v1/quarantine``. Any other method answers 405, any other path 404,
+``GET /healthz``, ``GET /readyz``, ``GET /api/v1/quarantine``, and the read-only JSON API's ``GET`` routes
+(:mod:`rq_obs.server.api`, answered by the ``api`` pool). Any other method answers 405, any other path 404,
 both with a JSON body. ``/``, ``/healthz`` and refusals are answered in the event loop; ``/metrics``, ``/readyz``
 and the quarantine list by the scrape pool, pushes by the ingest pool (so a scrape is answered while ingest is
 saturated).
@@ -23,7 +24,7 @@ from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.health import HealthCollector, ScrapeStats
 from rq_obs.quarantine.remote import PATH as QUARANTINE_PATH
 from rq_obs.quarantine.remote import reply as quarantine_reply
-from rq_obs.server import health
+from rq_obs.server import api, health
 from rq_obs.server.http import AsyncHTTPServer, Headers, Limits, Pending, Response, json_response
 from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import check_request, ingest
@@ -61,6 +62,8 @@ class Service:
         self.scraper = Scraper(found, self.guard, self.stats)
         #: folds pushed attempts into the running totals in the background, so scrapes find little to fold
         self.folder = Folder(store).start()
+        #: the read-only JSON API, on its own read-only connection to the store (docs/API.md)
+        self.api = api.Api(config, Store(store.path, readonly=True)).start()
 
     def warm_up(self) -> threading.Thread:
         """One scrape in the background, so the first real scrape does not pay for building the store
@@ -76,8 +79,15 @@ class Service:
         thread.start()
         return thread
 
+    def thread_exit(self) -> None:
+        """A worker thread's end: close its store connections."""
+        self.store.close()
+        self.api.store.close()
+
     def close(self) -> None:
         self.folder.stop()
+        self.api.stop()
+        self.api.store.close()
         self._keeper.close()
         for c in self.collectors:
             close = getattr(c, "close", None)
@@ -87,6 +97,7 @@ class Service:
 
 def _routes(svc: Service):
     """``route(method, path, headers)`` for :class:`AsyncHTTPServer`."""
+    api_routes = api.routes()
 
     def get(path: str, headers: Headers) -> Response | Pending:
         if path == "/metrics":
@@ -106,7 +117,12 @@ def _routes(svc: Service):
                 INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
                 SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
                 "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable",
-                QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)"}})
+                QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)",
+                api.PREFIX: "GET: the read-only JSON API, per-test questions from the store (docs/API.md)"}})
+        if path in api_routes:
+            return Pending("api", lambda _body: svc.api.answer(path, headers.query))
+        if path in (api.PREFIX, api.PREFIX[:-1]):
+            return json_response(200, {"routes": api.index()})
         if path == "/healthz":
             return json_response(*health.healthz())
         if path == "/readyz":
@@ -116,13 +132,15 @@ def _routes(svc: Service):
         if path in (INGEST_PATH, SNAPSHOTS_PATH):
             return json_response(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         return json_response(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "
-                                            f"/healthz, /readyz, {QUARANTINE_PATH}"})
+                                            f"/healthz, /readyz, {QUARANTINE_PATH}, {api.PREFIX} (its routes)"})
 
     def post(path: str, headers: Headers) -> Response | Pending:
         if path == INGEST_PATH:
             handler = ingest
         elif path == SNAPSHOTS_PATH:
             handler = ingest_snapshot
+        elif path in api_routes:
+            return json_response(405, {"error": f"{path} is read-only: use GET"}, {"Allow": "GET, HEAD"}, close=True)
         else:
             return json_response(404, {"error": f"no such path {path!r}; runs are pushed to {INGEST_PATH}, release "
                                                 f"snapshots to {SNAPSHOTS_PATH}"}, close=True)
@@ -170,7 +188,7 @@ def limits_of(config: Config) -> Limits:
 class RqObsServer(AsyncHTTPServer):
     def __init__(self, address: tuple[str, int], service: Service, limits: Limits):
         self.service = service
-        super().__init__(address, _routes(service), limits, service.store.close, _log_request)
+        super().__init__(address, _routes(service), limits, service.thread_exit, _log_request)
 
 
 def make_server(config: Config, store: Store, host: str | None = None, port: int | None = None,

@@ -8,6 +8,7 @@ reach a thread, from a small pool per kind of work:
 
 * ``scrape``: ``/metrics`` and ``/readyz`` (so a scrape is answered while ingest is saturated);
 * ``ingest``: ``POST`` routes, with a bounded queue: when it is full the reply is 503 with ``Retry-After``.
+* ``api``: the read-only JSON API's ``GET`` routes (:mod:`rq_obs.server.api`), bounded the same way.
 
 Limits (:class:`Limits`): open connections (over the cap a connection gets a 503 and is closed), time to
 send the request head (``header_timeout``), the body (``body_timeout``), time idle between requests on
@@ -53,6 +54,8 @@ class Limits:
     ingest_workers: int = 4
     ingest_queue: int = 64
     scrape_workers: int = 2
+    api_workers: int = 2  # the read-only JSON API (rq_obs.server.api): its own pool, so a slow query never delays a scrape
+    api_queue: int = 64
 
 
 @dataclass
@@ -91,7 +94,10 @@ class Pending:
 
 
 class Headers(dict):
-    """Request headers, names lower-cased; ``get`` is case-insensitive like ``http.client``'s."""
+    """Request headers, names lower-cased; ``get`` is case-insensitive like ``http.client``'s. ``query``: the
+    request target's query string (after ``?``, still percent-encoded; '' when none)."""
+
+    query = ""
 
     def get(self, name: str, default=None):  # type: ignore[override]
         return super().get(name.lower(), default)
@@ -202,7 +208,8 @@ class AsyncHTTPServer:
         self.socket.setblocking(False)
         self.server_address = self.socket.getsockname()
         self.pools = {"scrape": Pool("scrape", limits.scrape_workers, 1024, thread_exit),
-                      "ingest": Pool("ingest", limits.ingest_workers, limits.ingest_queue, thread_exit)}
+                      "ingest": Pool("ingest", limits.ingest_workers, limits.ingest_queue, thread_exit),
+                      "api": Pool("api", limits.api_workers, limits.api_queue, thread_exit)}
         self.open_connections = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -339,6 +346,7 @@ class AsyncHTTPServer:
                 self.on_request(peer, method, path, 400, 0, t0)
                 return
             headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers)
+            headers.query = target.partition("?")[2]
             plan = self.route(method, path, headers)
             if isinstance(plan, Response):
                 response = plan

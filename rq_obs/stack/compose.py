@@ -19,7 +19,7 @@ from rq_obs import __version__
 from rq_obs.config import Config
 from rq_obs.notifications import LABELS, channels, webhook_env
 from rq_obs.stack import alertmanager, exporter, jaeger, prometheus, tempo
-from rq_obs.stack.grafana import DASHBOARDS_DIR
+from rq_obs.stack.grafana import DASHBOARDS_DIR, INFINITY_PLUGIN
 from rq_obs.stack.hardening import GRAFANA_PASSWORD_ENV, harden
 from rq_obs.stack.images import IMAGES
 
@@ -80,6 +80,8 @@ def document(config: Config) -> dict[str, Any]:
                 "GF_USERS_ALLOW_SIGN_UP": "false",
                 "GF_ANALYTICS_REPORTING_ENABLED": "false",
                 "GF_DASHBOARDS_MIN_REFRESH_INTERVAL": "10s",
+                # the Infinity data source of the test detail dashboard (rq-obs serve's JSON API), pinned
+                "GF_PLUGINS_PREINSTALL_SYNC": INFINITY_PLUGIN,
                 **_webhooks(config),
             },
             "volumes": [

@@ -56,6 +56,8 @@ from rq_obs.store.runs import PriceFn, add_attempts, begin_run, finish_run
 from rq_obs.telemetry.api import call_from_wire
 from rq_obs.store.spill import is_locked
 from rq_obs.quarantine import MARKER as QUARANTINED, real_outcome
+from rq_obs.telemetry.failures import ATTRIBUTE as FAILURE_ATTRIBUTE
+from rq_obs.telemetry.failures import failure_message
 from rq_obs.telemetry.summary import attempt_categories, category, collect_error_text
 
 __all__ = ["BATCH_SIZE", "BATCH_SECONDS", "AttemptRow", "Recorder", "price_function", "attempt_outcome", "span_attributes",
@@ -106,7 +108,7 @@ def attempt_outcome(setup: tuple | None, call: tuple | None, teardown_outcome: s
     if call is None:
         outcome, duration = ("error" if _failed(teardown_outcome) else "passed"), (setup[2] if setup else 0.0)
         return outcome, duration
-    c_outcome, wasxfail, duration = call
+    c_outcome, wasxfail, duration = call[:3]
     if wasxfail:
         outcome = "xfailed" if c_outcome == "skipped" else ("xpassed" if c_outcome == "passed" else "failed")
     elif _failed(c_outcome):
@@ -118,6 +120,14 @@ def attempt_outcome(setup: tuple | None, call: tuple | None, teardown_outcome: s
     if outcome == "passed" and _failed(teardown_outcome):
         outcome = "error"
     return outcome, duration
+
+
+def _failure_of(part: list, teardown: Any) -> str:
+    """The message of the first failed phase of an attempt: setup, call, then teardown."""
+    for phase in part[:2]:
+        if phase is not None and len(phase) > 3 and phase[3]:
+            return phase[3]
+    return failure_message(teardown) if real_outcome(teardown) == "failed" else ""
 
 
 def span_attributes(a: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,7 +265,10 @@ class Recorder:
     def phase(part: list, report: Any) -> None:
         """Note a setup or call report in ``part`` ([setup, call, start]): (outcome, xfail?, duration)."""
         # a quarantined failure is reported to pytest as skipped; the store keeps what really happened
-        phase = (real_outcome(report), hasattr(report, "wasxfail"), report.duration)
+        outcome = real_outcome(report)
+        # the 4th item: the failure message (only a failed phase has one)
+        phase = (outcome, hasattr(report, "wasxfail"), report.duration,
+                 failure_message(report) if outcome == "failed" else "")
         if report.when == "setup":
             part[0] = phase
             part[2] = getattr(report, "start", 0.0)
@@ -319,6 +332,10 @@ class Recorder:
             self._experiments.add(experiment)
         if dropped:
             attributes["dropped_attributes"] = dropped
+        if outcome in ("failed", "error") and FAILURE_ATTRIBUTE not in attributes:
+            message = _failure_of(part, teardown)
+            if message:
+                attributes[FAILURE_ATTRIBUTE] = message
         started = part[2] or getattr(teardown, "start", 0.0) or time.time()
         worker = getattr(teardown, "worker_id", None) or "main"
         test_category = info.get("category") or "none"

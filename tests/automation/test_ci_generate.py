@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from rq_obs import __version__
+from rq_obs.dashboards import NAMES
 from tests.helpers.cli import run_cli
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -150,7 +151,7 @@ def test_github_for_the_users_project_installs_the_committed_wheel_on_python_3_1
     assert pip.returncode == 0 and f"Would install rq-obs-{__version__}" in pip.stdout, pip.stdout + pip.stderr
     monkeypatch.chdir(root)
     check = run_cli(*shlex.split(run["dashboards"])[1:])
-    assert (check.code, check.out) == (0, "6 generated files are current in observability\n"), check.err
+    assert (check.code, check.out) == (0, f"{len(NAMES)} generated files are current in observability\n"), check.err
 
 
 def test_gitlab_for_the_users_project(tmp_path, rq_obs_wheel):

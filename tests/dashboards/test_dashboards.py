@@ -13,6 +13,7 @@ from jsonschema.exceptions import best_match
 
 from rq_obs.config import Config
 from rq_obs.dashboards import NAMES, render_all
+from rq_obs.dashboards.infinity import API_DS
 from rq_obs.dashboards.panels import DS
 from tests.helpers.promql import range_windows
 
@@ -102,9 +103,12 @@ def test_datasource_is_templated_everywhere(name):
     doc = BOARDS[name]
     ds_var = doc["templating"]["list"][0]
     assert (ds_var["name"], ds_var["type"], ds_var["query"]) == ("datasource", "datasource", "prometheus")
-    for p in panels(doc):
-        assert p["datasource"] == DS, p["title"]
-        assert all(t["datasource"] == DS for t in p["targets"]), p["title"]
+    for p in panels(doc):  # Prometheus, or rq-obs serve's API through the Infinity data source (test detail)
+        assert p["datasource"] in (DS, API_DS), p["title"]
+        assert all(t["datasource"] == p["datasource"] for t in p["targets"]), p["title"]
+    if any(p["datasource"] == API_DS for p in panels(doc)):
+        api_var = [v for v in doc["templating"]["list"] if v["name"] == "api"]
+        assert [(v["type"], v["query"]) for v in api_var] == [("datasource", API_DS["type"])]
     for v in doc["templating"]["list"]:
         if v["type"] == "query":
             assert v["datasource"] == DS, v["name"]
@@ -112,13 +116,14 @@ def test_datasource_is_templated_everywhere(name):
         if not a.get("builtIn"):
             assert a["datasource"] == DS, a["name"]
     assert "prometheus" not in json.dumps([p["datasource"] for p in panels(doc)]).replace('"type": "prometheus"', "")
+    assert "infinity" not in json.dumps([p["datasource"] for p in panels(doc)]).replace(f'"type": "{API_DS["type"]}"', "")
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_rate_windows_follow_the_dashboard_unless_a_fixed_window_is_documented(name):
     for p in panels(BOARDS[name]):
         for t in p["targets"]:
-            for window in range_windows(t["expr"]):
+            for window in range_windows(t.get("expr", "")):  # Infinity targets (API) have no PromQL
                 if window in ("$__rate_interval", "$__range"):
                     continue
                 assert window in p["description"], f"{p['title']}: fixed window [{window}] not in its description"
@@ -134,7 +139,9 @@ def test_every_panel_has_unit_description_targets_and_unique_ids(name):
         assert len(p.get("description", "")) > 20, f"{p['title']}: no description"
         assert p["targets"], f"{p['title']}: no targets"
         refs = [t["refId"] for t in p["targets"]]
-        assert len(refs) == len(set(refs)) and all(t["expr"].strip() for t in p["targets"]), p["title"]
+        assert len(refs) == len(set(refs)), p["title"]
+        assert all(t["expr"].strip() if t["datasource"] == DS else t["url"].startswith("${api_url}/api/v1/")
+                   for t in p["targets"]), p["title"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -186,6 +193,7 @@ AUDIENCE = {
             "Collector spans", "Targets up", "App request rate", "App error ratio", "App latency percentiles",
             "App p95 latency by route", "App errors by route", "App targets up", "Function time p95",
             "Peak memory per call p95"],
+    "test": ["Worst tests", "History of ${test}", "Last failure", "Flips", "Response diff"],
     "experiment": ["Variants", "Verdict", "Sample-ratio mismatch (p-value)", "Lift with 95 % confidence interval",
                    "p-value", "Power", "Samples per variant"],
     "release": ["Quality score ($head)", "Quality dimensions ($head)", "Quality score per release",
@@ -195,7 +203,8 @@ AUDIENCE = {
 }
 VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test", "top"],
              "skills": ["datasource", "suite", "path"], "sre": ["datasource", "suite", "model"],
-             "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"]}
+             "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"],
+             "test": ["datasource", "api", "api_url", "suite", "test", "by", "limit", "window", "run_a", "run_b"]}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -111,7 +111,8 @@ def extract_exprs(dashboard: dict) -> list[tuple[str, str]]:
     out = []
     for p in dashboard["panels"]:
         for t in p.get("targets", []):
-            out.append((f"panel {p['title']!r} target {t['refId']}", t["expr"]))
+            if "expr" in t:  # Infinity targets (rq-obs serve's API) are not PromQL
+                out.append((f"panel {p['title']!r} target {t['refId']}", t["expr"]))
     for v in dashboard["templating"]["list"]:
         if v.get("type") == "query":
             q = v["query"]

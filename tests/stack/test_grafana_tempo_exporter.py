@@ -12,8 +12,11 @@ from tests.stack.conftest import load, make_config
 def test_datasources_link_metrics_and_traces(write_stack):
     doc = load(write_stack() / grafana.DATASOURCES_PATH)
     assert doc["apiVersion"] == 1
-    prom, tmp, alertmanager = doc["datasources"]
+    prom, tmp, alertmanager, api = doc["datasources"]
     assert alertmanager["type"] == "alertmanager"
+    # rq-obs serve's read-only API (the test detail dashboard), reachable at that one URL only
+    assert (api["type"], api["uid"], api["url"]) == ("yesoreyeram-infinity-datasource", "rq-obs-api", "http://rq-obs:9464")
+    assert api["jsonData"]["allowedHosts"] == ["http://rq-obs:9464"]
     assert (prom["type"], prom["uid"], prom["url"]) == ("prometheus", "prometheus", "http://prometheus:9090")
     assert prom["jsonData"]["exemplarTraceIdDestinations"] == [{"name": "trace_id", "datasourceUid": "tempo"}]
     assert (tmp["type"], tmp["uid"], tmp["url"]) == ("tempo", "tempo", "http://tempo:3200")

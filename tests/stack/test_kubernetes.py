@@ -27,7 +27,7 @@ ALL_OPTIONS = {
     "grafana": {"dashboards": {"operator": {"enabled": True}}, "datasources": {
         "operator": {"enabled": True},
         "urls": {"prometheus": "http://kube-prometheus-stack-prometheus.monitoring:9090",
-                 "tempo": "http://tempo.tracing.svc:3200"}},
+                 "tempo": "http://tempo.tracing.svc:3200", "rq-obs-api": "http://rq-obs.monitoring.svc:9464"}},
         "alerting": {"notificationPolicies": True, "operator": {"enabled": True}}},
 }
 
@@ -167,7 +167,11 @@ def test_grafana_provisioning_equals_the_compose_stacks(chart):
     assert ds["datasources"][0] == compose_ds["tempo"]
     ds_all = yaml.safe_load(by_kind(everything, "ConfigMap")["rq-obs-datasources"]["data"]["rq-obs-datasources.yaml"])
     urls = ALL_OPTIONS["grafana"]["datasources"]["urls"]
-    assert ds_all["datasources"] == [{**compose_ds[u], "url": urls[u]} for u in ("prometheus", "tempo")]
+    assert ds_all["datasources"][:2] == [{**compose_ds[u], "url": urls[u]} for u in ("prometheus", "tempo")]
+    # rq-obs serve's API (Infinity): the cluster URL, and that URL as its only allowed host
+    api = compose_ds["rq-obs-api"]
+    assert ds_all["datasources"][2:] == [{**api, "url": urls["rq-obs-api"],
+                                          "jsonData": {**api["jsonData"], "allowedHosts": [urls["rq-obs-api"]]}}]
     # alerting as Grafana Operator objects: the same rule group, the contact point's URL from a Secret
     (group,) = yaml.safe_load(want["rq-obs-rules.yaml"])["groups"]
     (rg,) = by_kind(everything, "GrafanaAlertRuleGroup").values()

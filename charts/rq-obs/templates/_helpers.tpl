@@ -46,7 +46,8 @@ app.kubernetes.io/instance: {{ .Release.Namespace }}.{{ include "rq-obs.fullname
 {{- end }}
 
 {{- /* grafana/provisioning/datasources/datasources.yaml with the cluster's URLs; a data source
-     whose URL is empty is left out (e.g. kube-prometheus-stack already has uid prometheus). */}}
+     whose URL is empty is left out (e.g. kube-prometheus-stack already has uid prometheus); one that
+     only allows its own host (the rq-obs API) allows the cluster URL instead. */}}
 {{- define "rq-obs.grafana.datasources" -}}
 {{- $doc := .Files.Get "files/grafana/datasources.yaml" | fromYaml }}
 {{- $selected := list }}
@@ -54,6 +55,9 @@ app.kubernetes.io/instance: {{ .Release.Namespace }}.{{ include "rq-obs.fullname
 {{- $url := index $.Values.grafana.datasources.urls .uid }}
 {{- if $url }}
 {{- $_ := set . "url" $url }}
+{{- if and .jsonData (hasKey .jsonData "allowedHosts") }}
+{{- $_ := set .jsonData "allowedHosts" (list $url) }}
+{{- end }}
 {{- $selected = append $selected . }}
 {{- end }}
 {{- end }}

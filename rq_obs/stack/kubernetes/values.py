@@ -43,6 +43,9 @@ def _datasource_urls(config: Config) -> dict[str, str]:
     urls[grafana.PROMETHEUS_UID] = ""
     if grafana.ALERTMANAGER_UID in urls:
         urls[grafana.ALERTMANAGER_UID] = ""
+    # rq-obs serve's API (Infinity plugin): left out unless set, as the cluster's Grafana needs the plugin first;
+    # set it to the chart's Service, http://<fullname>.<namespace>.svc:9464 (docs/API.md)
+    urls[grafana.API_UID] = ""
     return dict(sorted(urls.items()))
 
 

@@ -17,11 +17,12 @@ from typing import Any
 from rq_obs.analytics.queries import and_equal
 from rq_obs.analytics.testdetail import NotFound, attributes_of
 from rq_obs.store.db import Store
+from rq_obs.telemetry.attributes import RESPONSE
 
 __all__ = ["ATTRIBUTE", "Recorded", "ResponseDiff", "recorded", "diff", "unified"]
 
 #: The attempt attribute a suite attaches its response under.
-ATTRIBUTE = "response"
+ATTRIBUTE = RESPONSE  # rq_obs.telemetry.attributes: the one place attribute names live
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ def spec(config: Config) -> Spec:
     suite_test = [("test", "${test}"), ("suite", "${suite}")]
     worst = api_table(
         "Worst tests", "The suite's worst tests over the window, ranked by the chosen figure (pass rate, failures, "
-        "retries, flips or p95 duration), as docs/ANALYTICS.md defines them: the same figures as rq-obs flaky. "
+        "retries, flips or p95 duration), as docs/ANALYTICS.md defines them: the same figures the analytics exporter "
+        "and the CLI report. "
         "Tests with nothing wrong by that figure are left out. Click a test to open its detail below.",
         "tests/worst", [("suite", "${suite}"), ("by", "${by}"), ("limit", "${limit}"), ("window", "${window}")],
         [("rank", "Rank", N), ("test", "Test", S), ("suite", "Suite", S), ("state", "State", S),

@@ -49,7 +49,8 @@ def test_plugin_records_what_the_views_read(pytester, plain_env, store_file):
     result.assert_outcomes(passed=3, failed=4)  # the marker is registered: no unknown-mark warning turned error
     store = Store(store_file)
     stored = [json.loads(a) for (a,) in store.query("SELECT attributes FROM attempts WHERE test LIKE '%secret%'")]
-    assert stored == [{"input": "<redacted: GitHub token>", "expected_route": "billing", "chosen_route": "billing"}]
+    assert stored == [{"input": "<redacted: GitHub token>", "expected_route": "billing", "chosen_route": "billing",
+                       "failure_message": "assert False"}]
     r = inputs_report(store, Config(), time.time())
     cells = {(c.expected, c.chosen, c.ambiguous): (c.attempts, c.passed) for c in r.routes}
     assert cells == {("billing", "billing", False): (2, 1), ("orders", "billing", False): (1, 0),

@@ -78,13 +78,14 @@ def git_texts(project: str | Path, path: str, wanted: Iterable[str]) -> dict[str
         take((project / path).read_bytes())
     except OSError:
         pass
-    log = _git(project, "log", f"--max-count={GIT_COMMITS}", "--format=%H", "--no-renames", "--", path) if todo else None
-    for commit in (log.stdout.split() if log else []):
-        if not todo:
-            break
+    args = ("log", f"--max-count={GIT_COMMITS}", "--format=%H", "--no-renames", "--", path)
+    log = _git(project, *args) if todo else None
+    for commit in log.stdout.split() if log else []:
         blob = _git(project, "cat-file", "blob", f"{commit}:./{path}", binary=True)
         if blob is not None:
             take(blob.stdout)
+        if not todo:
+            break
     return found
 
 

@@ -16,7 +16,7 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
               help="First record changes committed to the tracked files since the last poll (git log of the project).")
 @click.option("--all", "show_all", is_flag=True, help="Every recorded change, not only the latest per file.")
 @click.option("--diff", "show_diff", is_flag=True,
-              help="Print FILE's diff at each of its changes beside the pass-rate change (redacted; docs/ANALYTICS.md).")
+              help="Print FILE's diff at each of its changes beside its pass-rate change (docs/ANALYTICS.md).")
 @format_option("text", "json")
 @click.pass_context
 def command(ctx: click.Context, file: str | None, store_path: str | None, window: str | None, poll: bool,

@@ -86,7 +86,7 @@ def keep_texts(conn: sqlite3.Connection, contents: Mapping[str, bytes]) -> int:
 def stored_texts(store: Store, shas: Iterable[str]) -> dict[str, str]:
     """``sha256 -> redacted text`` of the given hashes the store holds (none on a store without the table)."""
     wanted = sorted({s for s in shas if s})
-    if not wanted or not store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tracked_file_texts'"):
+    if not wanted or not store.query("SELECT 1 FROM sqlite_master WHERE name = 'tracked_file_texts'"):
         return {}
     marks = ",".join("?" * len(wanted))
     return {r[0]: r[1] for r in store.query(f"SELECT sha256, text FROM tracked_file_texts WHERE sha256 IN ({marks})",

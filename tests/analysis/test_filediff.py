@@ -8,6 +8,8 @@ import json
 import os
 import sys
 import urllib.request
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -89,7 +91,8 @@ def test_diff_at_each_change_is_difflibs_beside_impacts_figures(tmp_path):
     plain_text = run_cli("impact", SKILL, "--all", "--store", store.path).out.splitlines()
     heads = [i for i, line in enumerate(plain_text) if not line.startswith(" ")] + [len(plain_text)]
     blocks = [plain_text[a:b] for a, b in zip(heads, heads[1:])]
-    assert text.out == "\n\n".join("\n".join(block + d) for block, d in zip(blocks, (_diff(V1, V2), _diff(V2, V3)))) + "\n"
+    diffs = (_diff(V1, V2), _diff(V2, V3))
+    assert text.out == "\n\n".join("\n".join(block + d) for block, d in zip(blocks, diffs)) + "\n"
 
 
 def test_secrets_never_reach_the_store_or_the_diff(tmp_path):
@@ -127,9 +130,9 @@ def test_versions_missing_from_the_store_come_from_git_redacted(tmp_path):
     other.mkdir()
     r = run_cli("--project", other, "impact", SKILL, "--diff", "--store", store.path)
     assert r.code == 0, r.err
-    assert r.out.splitlines()[-1] == (f"  (no diff: the content of versions {hashlib.sha256(V1).hexdigest()[:12]}, "
-                                      f"{hashlib.sha256(V2_SECRET).hexdigest()[:12]} are neither in the store nor in the "
-                                      "project's git history)")
+    h1, h2 = hashlib.sha256(V1).hexdigest()[:12], hashlib.sha256(V2_SECRET).hexdigest()[:12]
+    assert r.out.splitlines()[-1] == (f"  (no diff: the content of versions {h1}, {h2} are neither in the store nor in "
+                                      "the project's git history)")
 
 
 def test_untracked_file_one_version_and_no_file_are_clear_errors(tmp_path):
@@ -153,6 +156,35 @@ def _get(url, accept=None):
         return exc.code, exc.headers["Content-Type"], exc.read().decode()
 
 
+def _diff_links() -> dict[str, str]:
+    """url -> title of the panels linking to the diff endpoint in the skills dashboard as generated."""
+    from rq_obs.config import Config
+    from rq_obs.dashboards import render_all
+
+    doc = render_all(Config())["skills"]
+    found = {}
+    for p in [p for row in doc["panels"] for p in [row, *row.get("panels", [])]]:
+        fc = p.get("fieldConfig", {})
+        links = fc.get("defaults", {}).get("links", []) + [
+            link for o in fc.get("overrides", []) for prop in o["properties"] if prop["id"] == "links"
+            for link in prop["value"]]
+        for link in links:
+            if "/api/v1/impact/diff/" in link["url"]:
+                found[link["url"]] = found.get(link["url"], ()) + (p["title"],)
+                assert "rq-obs impact FILE --diff" in p["description"], p["title"]
+    return found
+
+
+def test_skills_dashboard_links_tracked_file_panels_to_the_diff():
+    assert _diff_links() == {
+        "${rqobs_url}/api/v1/impact/diff/${__field.labels.path:percentencode}": (
+            "Tracked-file change timeline", "Pass-rate change of the last change"),
+        "${rqobs_url}/api/v1/impact/diff/${__data.fields.path:percentencode}": ("Current file hashes",)}
+    doc = json.loads((Path(__file__).parents[2] / "dashboards" / "skills.json").read_text())
+    (var,) = [v for v in doc["templating"]["list"] if v["name"] == "rqobs_url"]
+    assert (var["type"], var["query"]) == ("textbox", "http://127.0.0.1:9464")
+
+
 def test_real_serve_answers_what_the_cli_prints(tmp_path):
     from rq_obs.demo.processes import Service, Services
 
@@ -172,6 +204,12 @@ def test_real_serve_answers_what_the_cli_prints(tmp_path):
         assert json.loads(body) == json.loads(cli_json)
         status, ctype, body = _get(base + SKILL.replace("/", "%2F"), "text/html,application/xhtml+xml,*/*;q=0.8")
         assert (status, ctype, body) == (200, "text/plain; charset=utf-8", cli_text)
+        # the skills dashboard's links, followed as Grafana fills them in, answer the CLI's text
+        for url in _diff_links():
+            filled = (url.replace("${rqobs_url}", srv.url)
+                      .replace("${__field.labels.path:percentencode}", quote(SKILL, safe=""))
+                      .replace("${__data.fields.path:percentencode}", quote(SKILL, safe="")))
+            assert _get(filled, "text/html,*/*;q=0.8") == (200, "text/plain; charset=utf-8", cli_text), url
         status, _, body = _get(base + "prompts/none.md")
         assert status == 404 and "'prompts/none.md' is not a tracked file" in json.loads(body)["error"]
         status, _, body = _get(base.rstrip("/"))

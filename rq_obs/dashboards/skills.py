@@ -12,7 +12,7 @@ from rq_obs.rules.definitions import COUNTED, PASSED, N
 
 
 #: the dashboard variable holding the address of ``rq-obs serve`` as the browser reaches it
-SERVE_VAR = "rqobs_url"
+SERVE_VAR = "serve_url"
 DIFF_HINT = ("Click a file for its diff at each change beside the pass-rate change (rq-obs serve's "
              "/api/v1/impact/diff/<file>, at the 'rq-obs serve URL' variable); `rq-obs impact FILE --diff` prints "
              "the same.")

@@ -177,11 +177,11 @@ def _diff_links() -> dict[str, str]:
 
 def test_skills_dashboard_links_tracked_file_panels_to_the_diff():
     assert _diff_links() == {
-        "${rqobs_url}/api/v1/impact/diff/${__field.labels.path:percentencode}": (
+        "${serve_url}/api/v1/impact/diff/${__field.labels.path:percentencode}": (
             "Tracked-file change timeline", "Pass-rate change of the last change"),
-        "${rqobs_url}/api/v1/impact/diff/${__data.fields.path:percentencode}": ("Current file hashes",)}
+        "${serve_url}/api/v1/impact/diff/${__data.fields.path:percentencode}": ("Current file hashes",)}
     doc = json.loads((Path(__file__).parents[2] / "dashboards" / "skills.json").read_text())
-    (var,) = [v for v in doc["templating"]["list"] if v["name"] == "rqobs_url"]
+    (var,) = [v for v in doc["templating"]["list"] if v["name"] == "serve_url"]
     assert (var["type"], var["query"]) == ("textbox", "http://127.0.0.1:9464")
 
 
@@ -206,7 +206,7 @@ def test_real_serve_answers_what_the_cli_prints(tmp_path):
         assert (status, ctype, body) == (200, "text/plain; charset=utf-8", cli_text)
         # the skills dashboard's links, followed as Grafana fills them in, answer the CLI's text
         for url in _diff_links():
-            filled = (url.replace("${rqobs_url}", srv.url)
+            filled = (url.replace("${serve_url}", srv.url)
                       .replace("${__field.labels.path:percentencode}", quote(SKILL, safe=""))
                       .replace("${__data.fields.path:percentencode}", quote(SKILL, safe="")))
             assert _get(filled, "text/html,*/*;q=0.8") == (200, "text/plain; charset=utf-8", cli_text), url

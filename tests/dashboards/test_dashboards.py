@@ -194,7 +194,7 @@ AUDIENCE = {
                 "Vulnerabilities ($head)", "Licences ($head)", "Environment history", "Environment drift per release"],
 }
 VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test"],
-             "skills": ["datasource", "suite", "path", "rqobs_url"], "sre": ["datasource", "suite", "model"],
+             "skills": ["datasource", "suite", "path", "serve_url"], "sre": ["datasource", "suite", "model"],
              "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"]}
 
 

@@ -1,7 +1,7 @@
 """``GET /api/v1/impact/diff/<tracked path>``: a tracked file's diff at each change beside the pass-rate change.
 
 The same answer as ``rq-obs impact <path> --diff`` (:mod:`rq_obs.analytics.filediff`), from the
-store only (serve may run away from the project's checkout): JSON as ``--format json`` prints it,
+store only (serve may run away from the project's checkout; pushed runs carry the contents): JSON as ``--format json`` prints it,
 or the text the command prints when the client asks for ``text/plain`` or ``text/html`` and not for
 JSON (a browser following the skills dashboard's link). The path is URL-encoded after the prefix
 (``/api/v1/impact/diff/skills/router/SKILL.md``). 404 names an untracked file or one with a single

@@ -4,8 +4,9 @@ Component ``tracked_texts``, table ``tracked_file_texts``: one row per distinct 
 (``sha256`` of the file's exact bytes, the hash runs and change events record), holding the
 text as UTF-8 (undecodable bytes replaced) after :func:`redact_text`, and how many lines were
 redacted. Written when a run records a tracked file whose hash the table does not have yet
-(:func:`rq_obs.telemetry.tracked.tracked_states`) and for both sides of every change git
-polling records (:mod:`rq_obs.analytics.gitpoll`). Files over :data:`MAX_TEXT_BYTES` are not
+(:func:`rq_obs.telemetry.tracked.tracked_states`), for both sides of every change git
+polling records (:mod:`rq_obs.analytics.gitpoll`) and for the ``content`` a pushed run carries
+(:func:`rq_obs.store.runs.save_run`; ``rq-obs push`` sends what its store kept). Files over :data:`MAX_TEXT_BYTES` are not
 kept (a diff of them says so).
 
 Redaction works line by line, so a diff keeps its shape: a line holding a value that looks

@@ -1,6 +1,6 @@
 """rq-obs impact FILE --diff and GET /api/v1/impact/diff/FILE: each change's diff is difflib's diff of the two
 versions, beside the figures `rq-obs impact` prints; secrets never reach the store or the output; versions the
-store lacks come from git; a real `rq-obs serve` answers what the CLI prints."""
+store lacks come from git; a real `rq-obs serve` fed by `rq-obs push` answers what the CLI prints."""
 
 import difflib
 import hashlib
@@ -185,19 +185,28 @@ def test_skills_dashboard_links_tracked_file_panels_to_the_diff():
     assert (var["type"], var["query"]) == ("textbox", "http://127.0.0.1:9464")
 
 
-def test_real_serve_answers_what_the_cli_prints(tmp_path):
+TOKEN = "test-token-5b0c"
+
+
+def test_real_serve_fed_by_push_answers_what_the_cli_prints(tmp_path):
+    """CI's store pushed to a real `rq-obs serve` on an empty store: its endpoint answers what the CLI prints on
+    CI's store, for JSON, for the text a browser gets and through the skills dashboard's links."""
     from rq_obs.demo.processes import Service, Services
 
-    store = _history(tmp_path, [V1, V2, V3])
+    store = _history(tmp_path, [V1, V2_SECRET, V3])
     cli_json = run_cli("impact", SKILL, "--diff", "--store", store.path, "--format", "json").out
     cli_text = run_cli("impact", SKILL, "--diff", "--store", store.path).out
+    assert json.loads(cli_json)["changes"][0]["diff_sources"] == ["store", "store"]
     store.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RQ_OBS_")}
+    served = tmp_path / "served" / "store.db"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RQ_OBS_")}, "RQ_OBS_TOKEN": TOKEN}
     with Services() as services:
         srv = services.start_on_free_port(lambda port: Service(
             "rq-obs serve", f"http://127.0.0.1:{port}",
-            [sys.executable, "-m", "rq_obs", "serve", "--store", str(store.path), "--port", str(port),
+            [sys.executable, "-m", "rq_obs", "serve", "--store", str(served), "--port", str(port),
              "--log-level", "warning"], tmp_path / "serve.log", ready_path="/healthz", cwd=str(tmp_path), env=env))
+        pushed = run_cli("push", "--store", store.path, "--url", srv.url, "--token", TOKEN, "--format", "json")
+        assert pushed.code == 0, pushed.err
         base = f"{srv.url}/api/v1/impact/diff/"
         status, ctype, body = _get(base + SKILL)
         assert (status, ctype) == (200, "application/json; charset=utf-8")
@@ -214,6 +223,16 @@ def test_real_serve_answers_what_the_cli_prints(tmp_path):
         assert status == 404 and "'prompts/none.md' is not a tracked file" in json.loads(body)["error"]
         status, _, body = _get(base.rstrip("/"))
         assert status == 400 and "name the tracked file" in json.loads(body)["error"]
+        # a client that sends a raw secret in a content: serve redacts it before storing
+        raw = {"run_id": "raw-1", "suite": "other", "started_at": NOW, "finished_at": NOW + 1,
+               "tracked_files": [{"path": "p/SKILL.md", "sha256": "ab" * 32, "content": f"token: {GH_TOKEN}\n"}]}
+        req = urllib.request.Request(srv.url + "/api/v1/runs", json.dumps(raw).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            assert resp.status == 201
+    stored = b"".join(p.read_bytes() for p in served.parent.glob("store.db*"))
+    assert GH_TOKEN.encode() not in stored and PASSWORD.encode() not in stored
+    assert b"token: <redacted: secret-named value>" in stored
 
 
 def test_raw_contents_kept_by_earlier_versions_are_dropped(tmp_path):

@@ -12,8 +12,9 @@ from rq_obs.store.texts import stored_texts
 __all__ = ["load_run"]
 
 
-def load_run(store: Store, run_id: str) -> Run:
-    """The whole run as stored: attempts, API calls, tracked files (with change details) and its sequence."""
+def load_run(store: Store, run_id: str, *, contents: bool = False) -> Run:
+    """The whole run as stored: attempts, API calls, tracked files (with change details) and its sequence.
+    ``contents``: with each tracked file's kept (redacted) text, for a push."""
     conn = store.connect()
     r = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if r is None:
@@ -36,7 +37,7 @@ def load_run(store: Store, run_id: str) -> Run:
         "SELECT path, lines_added, lines_removed, author FROM file_changes WHERE run_id = ?", (run_id,))}
     files = []
     rows = conn.execute("SELECT path, sha256 FROM tracked_files WHERE run_id = ? ORDER BY path", (run_id,)).fetchall()
-    texts = stored_texts(store, [t["sha256"] for t in rows])
+    texts = stored_texts(store, [t["sha256"] for t in rows]) if contents else {}
     for t in rows:
         ch = changes.get(t["path"])
         files.append(TrackedFile(path=t["path"], sha256=t["sha256"],

@@ -128,8 +128,9 @@ def pending_run_ids(store: Store, since: float | None = None) -> list[str]:
 
 
 def load_run(store: Store, run_id: str) -> Run:
-    """The stored run as pushed: the receiving store assigns its own sequence number."""
-    return dataclasses.replace(loading.load_run(store, run_id), sequence=None)
+    """The stored run as pushed: the receiving store assigns its own sequence number; tracked files carry
+    their kept, redacted texts so serve can show diffs."""
+    return dataclasses.replace(loading.load_run(store, run_id, contents=True), sequence=None)
 
 
 class _Retry(Exception):

@@ -11,7 +11,8 @@ pytest plugin's save path uses, so one dedup rule holds whichever notices a chan
 event already recorded for the same path and the same old → new hash, or the same path,
 commit and new hash, is not recorded again. Running totals for
 ``rqobs_tracked_file_changes_total`` and ``rqobs_tracked_file_changed_lines_total`` are added
-through the store's :class:`~rq_obs.store.runs.Totals` in the same transaction.
+through the store's :class:`~rq_obs.store.runs.Totals` in the same transaction, and the redacted
+contents of both sides are kept (:mod:`rq_obs.store.texts`) so ``rq-obs impact FILE --diff`` can show them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from rq_obs import proc
 from rq_obs.errors import UsageError
 from rq_obs.store.db import Store
 from rq_obs.store.runs import Totals, record_file_change
+from rq_obs.store.texts import COMPONENT as TEXTS
+from rq_obs.store.texts import TEXTS_MIGRATIONS, keep_texts
 
 __all__ = ["PolledChange", "poll", "META_KEY"]
 
@@ -47,10 +50,10 @@ def _git(project: Path, *args: str, binary: bool = False) -> proc.Result:
     return proc.run(["git", "-c", "core.quotePath=false", *args], cwd=str(project), binary=binary)
 
 
-def _content_hash(project: Path, rev: str, path: str) -> str:
-    """sha256 of the file at ``rev`` ('' when it does not exist there)."""
+def _content(project: Path, rev: str, path: str) -> tuple[str, bytes]:
+    """(sha256, bytes) of the file at ``rev`` (('', b'') when it does not exist there)."""
     r = _git(project, "cat-file", "blob", f"{rev}:./{path}", binary=True)
-    return hashlib.sha256(r.stdout).hexdigest() if r.ok else ""
+    return (hashlib.sha256(r.stdout).hexdigest(), r.stdout) if r.ok else ("", b"")
 
 
 def _parse_log(text: str) -> list[tuple[str, str, float, list[tuple[int | None, int | None, str]]]]:
@@ -92,16 +95,19 @@ def poll(project_dir: str | Path, store: Store, globs: Sequence[str]) -> list[Po
                "--numstat", *rng, "--", *[f":(glob){g}" for g in globs])
     if not log.ok:
         raise UsageError(f"{project}: git log failed: {log.stderr.strip()}")
-    changes = []
+    changes, contents = [], {}
     for sha, author, ct, files in _parse_log(log.stdout):
         for added, removed, path in files:
-            old = _content_hash(project, f"{sha}^", path)
-            new = _content_hash(project, sha, path)
+            old, old_data = _content(project, f"{sha}^", path)
+            new, new_data = _content(project, sha, path)
             if old == new:
                 continue  # mode-only change
             changes.append(PolledChange(path, old, new, sha, author, added, removed, ct))
+            contents.update({old: old_data, new: new_data})
     recorded = []
+    store.ensure(TEXTS, TEXTS_MIGRATIONS)
     with store.transaction() as conn:
+        keep_texts(conn, contents)
         totals = Totals(store.label_keys)
         for c in changes:
             if record_file_change(conn, totals, c.path, c.old_sha256, c.new_sha256, c.commit, c.author,

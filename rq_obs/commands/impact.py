@@ -15,22 +15,28 @@ from rq_obs.commands._common import config_from, emit_json, format_option, open_
 @click.option("--poll", is_flag=True,
               help="First record changes committed to the tracked files since the last poll (git log of the project).")
 @click.option("--all", "show_all", is_flag=True, help="Every recorded change, not only the latest per file.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print FILE's diff at each of its changes beside its pass-rate change (docs/ANALYTICS.md).")
 @format_option("text", "json")
 @click.pass_context
 def command(ctx: click.Context, file: str | None, store_path: str | None, window: str | None, poll: bool,
-            show_all: bool, fmt: str) -> None:
+            show_all: bool, show_diff: bool, fmt: str) -> None:
     """Show how the pass rate moved after changes of FILE (default: every tracked file).
 
     Before/after are the first attempts of the suite's runs within the window on
     each side of the change (bounded by the file's neighbouring changes); the
     difference is tested with a two-proportion z-test, per file and per test.
     --poll records changes from git first (run it between test runs, e.g. in CI).
+    --diff prints FILE's diff at every change (contents kept redacted in the store, else
+    found in git history), as GET /api/v1/impact/diff/FILE on rq-obs serve answers.
     Definitions: docs/ANALYTICS.md.
     """
-    from rq_obs.commands import _analytics_format as f
+    from rq_obs.analytics.filediff import impact_lines
     from rq_obs.analytics.reports import impact_report
     from rq_obs.errors import UsageError
 
+    if show_diff and file is None:
+        raise UsageError("--diff needs FILE, a tracked file's path relative to the project (e.g. skills/x/SKILL.md)")
     config = config_from(ctx)
     store = open_store(ctx, store_path, create=poll)
     polled = None
@@ -38,6 +44,15 @@ def command(ctx: click.Context, file: str | None, store_path: str | None, window
         from rq_obs.analytics.gitpoll import poll as git_poll
 
         polled = git_poll(project_root(ctx), store, config.tracked_files)
+    if show_diff:
+        from rq_obs.analytics import filediff
+
+        diffs = filediff.diff_report(store, config, file, window, project_root(ctx))
+        if fmt == "json":
+            emit_json(filediff.to_json(diffs, config, file, window))
+        else:
+            click.echo(filediff.render_text(diffs), nl=False)
+        return
     impacts = impact_report(store, config, file, window)
     if file is not None and not impacts:
         known = sorted({i.change.path for i in impact_report(store, config)})
@@ -60,17 +75,4 @@ def command(ctx: click.Context, file: str | None, store_path: str | None, window
         click.echo("no tracked-file changes recorded")
         return
     for i in impacts:
-        c = i.change
-        lines = "" if c.lines_added is None else f"  +{c.lines_added} -{c.lines_removed}"
-        click.echo(f"{c.path}  changed {f.when(c.changed_at)}  commit {c.commit[:12] or '-'}"
-                   f"  by {c.author or '-'}{lines}  {c.old_sha256[:12] or '(new)'} -> {c.new_sha256[:12] or '(deleted)'}")
-        comp = i.comparison
-        ci = "n/a" if not comp or not comp.ci else f"[{100 * comp.ci[0]:+.1f}, {100 * comp.ci[1]:+.1f}] pp"
-        click.echo(f"  pass rate before {f.pct(i.before_rate)} ({i.before[0]}/{i.before[1]})  after "
-                   f"{f.pct(i.after_rate)} ({i.after[0]}/{i.after[1]})  delta {f.pp(comp.diff if comp else None)}  "
-                   f"95% CI {ci}  p = {f.pval(comp.p_value if comp else None)}"
-                   + ("  significant" if i.significant else ""))
-        for t in i.tests:
-            if t.delta:
-                click.echo(f"    {t.test}: {f.pct(t.comparison.control)} -> {f.pct(t.comparison.treatment)}  "
-                           f"delta {f.pp(t.delta)}  p = {f.pval(t.comparison.p_value)}")
+        click.echo("\n".join(impact_lines(i)))

@@ -72,6 +72,13 @@ def query_var(name: str, label: str, series: str, label_name: str, *, multi: boo
     return var
 
 
+def textbox_var(name: str, label: str, value: str, description: str, *, hide: int = 0) -> dict:
+    """A text box holding ``value`` until the user types another (hide 2: not shown on the dashboard)."""
+    return {"name": name, "label": label, "type": "textbox", "query": value, "hide": hide,
+            "current": {"text": value, "value": value}, "options": [{"text": value, "value": value, "selected": True}],
+            "description": description}
+
+
 def custom_var(name: str, label: str, values: Sequence[str], description: str = "") -> dict:
     return {"name": name, "label": label, "type": "custom", "query": ",".join(values), "hide": 0,
             "current": {"text": values[0], "value": values[0]}, "includeAll": False, "multi": False,

@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import attr
 import grafanalib.core as G
 
+from rq_obs.dashboards.defaults import textbox_var
 from rq_obs.dashboards.panels import _common
 from rq_obs.stack.grafana import API_UID, INFINITY_TYPE, api_url
 
@@ -73,7 +74,6 @@ def api_var() -> dict:
 
 def api_url_var() -> dict:
     """The base URL of ``rq-obs serve`` as Grafana reaches it (the compose network's by default)."""
-    url = api_url()
-    return {"name": "api_url", "label": "rq-obs serve URL", "type": "textbox", "query": url, "hide": 2,
-            "current": {"text": url, "value": url}, "options": [{"text": url, "value": url, "selected": True}],
-            "description": "Base URL of rq-obs serve as Grafana reaches it (must be in the data source's allowedHosts)"}
+    return textbox_var("api_url", "rq-obs serve URL (from Grafana)", api_url(),
+                       "Base URL of rq-obs serve as Grafana reaches it (must be in the data source's allowedHosts)",
+                       hide=2)

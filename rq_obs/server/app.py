@@ -24,7 +24,7 @@ from rq_obs.exporters.base import LabelGuard
 from rq_obs.exporters.health import HealthCollector, ScrapeStats
 from rq_obs.quarantine.remote import PATH as QUARANTINE_PATH
 from rq_obs.quarantine.remote import reply as quarantine_reply
-from rq_obs.server import api, health
+from rq_obs.server import api, health, impactdiff
 from rq_obs.server.http import AsyncHTTPServer, Headers, Limits, Pending, Response, json_response
 from rq_obs.server.ingest import PATH as INGEST_PATH
 from rq_obs.server.ingest import check_request, ingest
@@ -118,7 +118,8 @@ def _routes(svc: Service):
                 SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
                 "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable",
                 QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)",
-                api.PREFIX: "GET: the read-only JSON API, per-test questions from the store (docs/API.md)"}})
+                api.PREFIX: "GET: the read-only JSON API, per-test questions from the store (docs/API.md)",
+                impactdiff.PREFIX + "<file>": "GET: a tracked file's diffs and pass-rate changes (docs/ANALYTICS.md)"}})
         if path in api_routes:
             return Pending("api", lambda _body: svc.api.answer(path, headers.query))
         if path in (api.PREFIX, api.PREFIX[:-1]):
@@ -129,6 +130,8 @@ def _routes(svc: Service):
             return Pending("scrape", lambda _body: json_response(*health.readyz(svc.store, svc.config)))
         if path == QUARANTINE_PATH:
             return Pending("scrape", lambda _body: Response(*quarantine_reply(svc.config.quarantine_file)))
+        if impactdiff.matches(path):
+            return Pending("scrape", lambda _body: impactdiff.reply(svc.config, svc.store, path, headers))
         if path in (INGEST_PATH, SNAPSHOTS_PATH):
             return json_response(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         return json_response(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "

@@ -7,12 +7,14 @@ import json
 from rq_obs.errors import StoreError
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.texts import stored_texts
 
 __all__ = ["load_run"]
 
 
-def load_run(store: Store, run_id: str) -> Run:
-    """The whole run as stored: attempts, API calls, tracked files (with change details) and its sequence."""
+def load_run(store: Store, run_id: str, *, contents: bool = False) -> Run:
+    """The whole run as stored: attempts, API calls, tracked files (with change details) and its sequence.
+    ``contents``: with each tracked file's kept (redacted) text, for a push."""
     conn = store.connect()
     r = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if r is None:
@@ -34,12 +36,14 @@ def load_run(store: Store, run_id: str) -> Run:
     changes = {c["path"]: c for c in conn.execute(
         "SELECT path, lines_added, lines_removed, author FROM file_changes WHERE run_id = ?", (run_id,))}
     files = []
-    for t in conn.execute("SELECT path, sha256 FROM tracked_files WHERE run_id = ? ORDER BY path", (run_id,)):
+    rows = conn.execute("SELECT path, sha256 FROM tracked_files WHERE run_id = ? ORDER BY path", (run_id,)).fetchall()
+    texts = stored_texts(store, [t["sha256"] for t in rows]) if contents else {}
+    for t in rows:
         ch = changes.get(t["path"])
         files.append(TrackedFile(path=t["path"], sha256=t["sha256"],
                                  lines_added=ch["lines_added"] if ch else None,
                                  lines_removed=ch["lines_removed"] if ch else None,
-                                 author=ch["author"] if ch else ""))
+                                 author=ch["author"] if ch else "", content=texts.get(t["sha256"])))
     return Run(run_id=r["run_id"], suite=r["suite"], started_at=r["started_at"], finished_at=r["finished_at"],
                status=r["status"], sequence=r["sequence"], commit=r["commit_sha"], branch=r["branch"],
                experiment=r["experiment"], host=r["host"], source=r["source"], trace_id=r["trace_id"],

@@ -35,6 +35,7 @@ MAX_KEY = 128  # attribute names
 MAX_TEXT = 1024  # attribute text values, an API call's error
 MAX_NAME = 256  # branch, host, experiment, variant, category, author, provider, model, a marker
 MAX_MARKERS = 128
+MAX_CONTENT = 1024 * 1024  # a tracked file's text, in characters (rq_obs.store.texts keeps files up to 1 MiB)
 _RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")  # \Z, not $: "$" also matches before a final newline
 _HEX = re.compile(r"^[0-9a-f]*\Z")
 
@@ -79,6 +80,7 @@ class TrackedFile:
     lines_added: int | None = None  # filled when a change vs the previous run is known (git diff)
     lines_removed: int | None = None
     author: str = ""
+    content: str | None = None  # the file's redacted text (rq_obs.store.texts), pushed so serve can show diffs
 
 
 @dataclass(frozen=True)
@@ -412,6 +414,8 @@ def run_from_dict(doc: Any, where: str = "run") -> Run:
             lines_added=v.get(t, "lines_added", p, "opt_int", None, check=_opt_count, expected=_COUNT),
             lines_removed=v.get(t, "lines_removed", p, "opt_int", None, check=_opt_count, expected=_COUNT),
             author=v.get(t, "author", p, "str", "", check=_name, expected=_NAME),
+            content=v.get(t, "content", p, "str", None, check=lambda s: len(s) <= MAX_CONTENT,
+                          expected=f"the file's text, at most {MAX_CONTENT} characters, or null"),
         ))
     attempts = []
     for i, a in enumerate(v.get(doc, "attempts", "", "list", [])):

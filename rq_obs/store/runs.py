@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Sequence
 from rq_obs.catalog import M
 from rq_obs.store.db import Store
 from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.texts import COMPONENT as TEXTS
+from rq_obs.store.texts import TEXTS_MIGRATIONS, keep_texts
 from rq_obs.store.totals import Totals, capped_totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
 
 __all__ = ["SaveResult", "Totals", "record_file_change", "mark_series_old", "save_run", "begin_run", "add_attempts",
@@ -167,6 +169,9 @@ def save_run(store: Store, run: Run, price: PriceFn | None = None, count: Count 
     a new run and for a duplicate alike (its second argument says which).
     """
     now = time.time()
+    contents = {f.sha256: f.content.encode("utf-8") for f in run.tracked_files if f.content is not None}
+    if contents:
+        store.ensure(TEXTS, TEXTS_MIGRATIONS)
     with store.transaction() as conn:
         totals = capped_totals(store, conn)
         row = conn.execute("SELECT sequence FROM runs WHERE run_id = ?", (run.run_id,)).fetchone()
@@ -177,6 +182,8 @@ def save_run(store: Store, run: Run, price: PriceFn | None = None, count: Count 
             return SaveResult((False, int(row[0])))
         seq = _insert_run_row(conn, run, run.status, now)
         _record_tracked_files(conn, run, run.tracked_files, totals, now)
+        if contents:  # pushed with the run: redacted again here, whatever the sender did
+            keep_texts(conn, contents)
         _insert_attempts(conn, run, run.attempts, price)
         totals.add(M.TEST_RUNS.total, {"suite": run.suite, "status": run.status})
         if count is not None:

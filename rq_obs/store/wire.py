@@ -18,9 +18,9 @@ from typing import Annotated, Literal, Optional, Union
 
 import msgspec
 
-from rq_obs.store.records import (MAX_ATTRIBUTES, MAX_COST_USD, MAX_COUNT, MAX_KEY, MAX_MARKERS, MAX_NAME,
-                                   MAX_SECONDS, MAX_TEXT, MAX_TOKENS, MAX_UNIX_TIME, RETRY_REASONS, ApiCall, Attempt,
-                                   Run, TrackedFile)
+from rq_obs.store.records import (MAX_ATTRIBUTES, MAX_CONTENT, MAX_COST_USD, MAX_COUNT, MAX_KEY, MAX_MARKERS,
+                                   MAX_NAME, MAX_SECONDS, MAX_TEXT, MAX_TOKENS, MAX_UNIX_TIME, RETRY_REASONS, ApiCall,
+                                   Attempt, Run, TrackedFile)
 
 __all__ = ["fast_run"]
 
@@ -77,6 +77,7 @@ class _Tracked(msgspec.Struct):
     lines_added: Optional[_NonNegative] = None
     lines_removed: Optional[_NonNegative] = None
     author: _Name = ""
+    content: Optional[Annotated[str, msgspec.Meta(max_length=MAX_CONTENT)]] = None
 
 
 class _Run(msgspec.Struct):

@@ -8,9 +8,10 @@ walked; elsewhere the tree is walked, skipping hidden and tool directories.
 When a file's hash differs from the one recorded by the previous run of the same suite the
 store writes a change event (see :func:`rq_obs.store.runs.begin_run`); this module fills in
 the lines added/removed and the author for it. Lines are counted by diffing against the
-previous content, which the store keeps per hash (component ``telemetry``, table
-``tracked_file_blobs``, files up to 1 MiB) so the count is exact even when the previous run
-had uncommitted edits; without it, ``git diff --numstat <previous run's commit>`` is used.
+previous content, which the store keeps per hash, redacted (:mod:`rq_obs.store.texts`, files up
+to 1 MiB; also what ``rq-obs impact FILE --diff`` shows), so the count is exact even when the
+previous run had uncommitted edits (a line whose only change is a redacted secret is not
+counted); without it, ``git diff --numstat <previous run's commit>`` is used.
 The author is the local git user when the file has uncommitted changes, else the author of
 the last commit that touched it.
 """
@@ -26,6 +27,8 @@ from rq_obs import proc
 from rq_obs.errors import RqObsError
 from rq_obs.store.db import Store
 from rq_obs.store.records import TrackedFile
+from rq_obs.store.texts import COMPONENT as TEXTS
+from rq_obs.store.texts import MAX_TEXT_BYTES, TEXTS_MIGRATIONS, keep_texts, redact_text, stored_texts
 
 __all__ = ["TELEMETRY_MIGRATIONS", "glob_regex", "find_tracked", "file_sha256", "line_delta", "tracked_states"]
 
@@ -37,9 +40,9 @@ TELEMETRY_MIGRATIONS: tuple[str, ...] = (
         content BLOB NOT NULL
     )
     """,
+    # 2: raw contents could hold a secret: the redacted texts of rq_obs.store.texts replace them
+    "DROP TABLE tracked_file_blobs",
 )
-
-MAX_BLOB_BYTES = 1024 * 1024
 _SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "build", "dist"}
 
 
@@ -162,14 +165,16 @@ def _author(root: Path, path: str) -> str:
 def tracked_states(store: Store, root: str | os.PathLike, suite: str, globs: Iterable[str]) -> tuple[TrackedFile, ...]:
     """Hash every tracked file; for files changed since the suite's previous run, count lines and find the author.
 
-    Also keeps each new content in the store (deduplicated by hash) for the next run's line counts.
+    Also keeps each new content in the store, redacted and deduplicated by hash, for the next run's line counts
+    and for diffs.
     """
     root = Path(root)
     paths = find_tracked(root, list(globs))
     if not paths:
         return ()
     store.ensure("telemetry", TELEMETRY_MIGRATIONS)
-    states, blobs = [], []
+    store.ensure(TEXTS, TEXTS_MIGRATIONS)
+    states, blobs = [], {}
     for rel in paths:
         try:
             data = (root / rel).read_bytes()
@@ -180,16 +185,17 @@ def tracked_states(store: Store, root: str | os.PathLike, suite: str, globs: Ite
         author = ""
         prev = _previous(store, suite, rel)
         if prev is not None and prev[0] != sha:
-            old = store.query("SELECT content FROM tracked_file_blobs WHERE sha256 = ?", (prev[0],))
-            if old:
-                added, removed = line_delta(bytes(old[0][0]), data)
+            old = stored_texts(store, [prev[0]]).get(prev[0])
+            if old is not None:
+                new = redact_text(data.decode("utf-8", "replace"))[0]
+                added, removed = line_delta(old.encode("utf-8"), new.encode("utf-8"))
             else:
                 added, removed = _git_numstat(root, prev[1], rel)
             author = _author(root, rel)
-        if len(data) <= MAX_BLOB_BYTES and not store.query("SELECT 1 FROM tracked_file_blobs WHERE sha256 = ?", (sha,)):
-            blobs.append((sha, data))
+        if len(data) <= MAX_TEXT_BYTES:
+            blobs[sha] = data
         states.append(TrackedFile(path=rel, sha256=sha, lines_added=added, lines_removed=removed, author=author))
-    if blobs:
+    if len(stored_texts(store, blobs)) < len(blobs):
         with store.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO tracked_file_blobs (sha256, content) VALUES (?, ?)", blobs)
+            keep_texts(conn, blobs)
     return tuple(states)

@@ -202,7 +202,7 @@ AUDIENCE = {
                 "Vulnerabilities ($head)", "Licences ($head)", "Environment history", "Environment drift per release"],
 }
 VARIABLES = {"executive": ["datasource", "suite"], "qa": ["datasource", "suite", "test", "top"],
-             "skills": ["datasource", "suite", "path"], "sre": ["datasource", "suite", "model"],
+             "skills": ["datasource", "suite", "path", "serve_url"], "sre": ["datasource", "suite", "model"],
              "experiment": ["datasource", "experiment", "metric"], "release": ["datasource", "release", "base", "head"],
              "test": ["datasource", "api", "api_url", "suite", "test", "by", "limit", "window", "run_a", "run_b"]}
 

@@ -72,7 +72,7 @@ def resolve_variables(prom: str, dashboard: dict, builtins: dict[str, str]) -> d
     for v in dashboard["templating"]["list"]:
         if v["type"] == "datasource":
             continue
-        if v["type"] in ("custom", "textbox"):  # textbox: the test detail's inputs (its panels read the API)
+        if v["type"] in ("custom", "textbox"):  # a text box: its default, as typed (the test detail's API inputs)
             values[v["name"]] = v["current"]["value"]
             continue
         q = v["query"]["query"] if isinstance(v["query"], dict) else v["query"]

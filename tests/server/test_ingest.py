@@ -186,7 +186,8 @@ def test_wrong_method_and_path(serve):
     assert request(srv.url + "/nope").status == 404
     home = request(srv.url + "/")
     assert home.status == 200 and sorted(home.json()["routes"]) == [
-        "/api/v1/", "/api/v1/quarantine", "/api/v1/runs", "/api/v1/snapshots", "/healthz", "/metrics", "/readyz"]
+        "/api/v1/", "/api/v1/impact/diff/<file>", "/api/v1/quarantine", "/api/v1/runs", "/api/v1/snapshots",
+        "/healthz", "/metrics", "/readyz"]
     assert request(srv.url + "/api/v2/runs", b"{}", {"Content-Type": "application/json"}).status == 404
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import click
 
 from rq_obs import build
-from rq_obs.commands._common import config_from, project_root
+from rq_obs.commands._common import config_from, stack_dir
 from rq_obs.errors import CheckFailed
 
 
@@ -21,14 +20,7 @@ def build_options(f: Callable) -> Callable:
 def run_build(ctx: click.Context, out: str | None, check: bool, *, dashboards_only: bool,
               targets: tuple[str, ...] = ("compose",)) -> None:
     config = config_from(ctx)
-    if out:
-        target = Path(out)
-    else:
-        from rq_obs.cigen.stackdir import default_stack_dir
-
-        target, why = default_stack_dir(project_root(ctx))
-        if why:
-            click.echo(why, err=True)
+    target = stack_dir(ctx, out)
     files = build.collect(config, dashboards_only=dashboards_only, targets=targets)
     if check:
         problems = build.check(target, files)

@@ -20,6 +20,19 @@ def project_root(ctx: click.Context) -> Path:
     return Path(obj.get("project_dir") or os.getcwd())
 
 
+def stack_dir(ctx: click.Context, given: str | None) -> Path:
+    """The stack directory a command works on: ``given``, else the project's one stack (init's
+    ``observability/``, saying so on stderr), else the project root."""
+    if given:
+        return Path(given)
+    from rq_obs.cigen.stackdir import default_stack_dir
+
+    where, why = default_stack_dir(project_root(ctx))
+    if why:
+        click.echo(why, err=True)
+    return where
+
+
 def loaded_config(ctx: click.Context, problems: list[str] | None = None, **overrides: Any) -> Loaded:
     """Effective config for this invocation (file < env < the given flag values); ``problems``: see config.load."""
     obj = ctx.find_root().obj or {}

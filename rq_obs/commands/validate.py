@@ -7,11 +7,10 @@ Exit 0 when every check passes, 1 when one fails, 2 when a required program is m
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
-from rq_obs.commands._common import project_root
+from rq_obs.commands._common import stack_dir
 from rq_obs.errors import CheckFailed, UsageError
 
 
@@ -22,14 +21,7 @@ def command(ctx: click.Context, directory: str | None) -> None:
     """Validate the stack under DIRECTORY (default: the project root), as written by `rq-obs build`."""
     from rq_obs.stack.validate import validate_dir
 
-    if directory:
-        root = Path(directory)
-    else:
-        from rq_obs.cigen.stackdir import default_stack_dir
-
-        root, why = default_stack_dir(project_root(ctx))
-        if why:
-            click.echo(why, err=True)
+    root = stack_dir(ctx, directory)
     if root.is_dir() and not (root / "docker-compose.yml").is_file() and not (root / "collector").is_dir():
         raise UsageError(f"no generated stack in {root} (no docker-compose.yml, no collector/): run "
                          f"`rq-obs build --out DIR` first, then `rq-obs validate DIR`")

@@ -189,7 +189,7 @@ def test_a_failing_gate_and_a_failing_test_each_fail_every_providers_pipeline(tm
             ["max_vulnerabilities"], verdict
         assert "FAIL (1 of" in result.log
 
-    # a failing test: the pipeline fails, the store has the failure, the gates themselves pass
+    # a failing test: the pipeline fails, the store has the failure, and the gate fails on it alone (max_failing_tests)
     services.set_vulns(CLEAN_AUDIT)
     (root / "tests" / "test_zz_ci_fails.py").write_text("def test_fails():\n    assert 1 == 2\n")
     _git(root, "add", "-A")
@@ -202,4 +202,8 @@ def test_a_failing_gate_and_a_failing_test_each_fail_every_providers_pipeline(tm
         runs = json.loads(_rq_obs(root, "runs", "--format", "json").stdout)
         assert runs[0]["counts"]["failed"] == 1
         gate = _rq_obs(root, "gate", "--format", "json")
-        assert gate.returncode == 0 and json.loads(gate.stdout)["release"] == sha, gate.stdout
+        verdict = json.loads(gate.stdout)
+        assert gate.returncode == 1 and verdict["release"] == sha, gate.stdout
+        failed = [g for g in verdict["gates"] if g["result"] == "fail"]
+        assert [(g["name"], g["actual"], g["detail"]) for g in failed] == [
+            ("max_failing_tests", 1, "failed in every attempt: tests/test_zz_ci_fails.py::test_fails")], verdict

@@ -3,6 +3,7 @@ serve's new-series grace, the plugin's first run and a versioned suite name, wha
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -124,7 +125,10 @@ def test_serve_says_once_when_new_counters_will_show_their_totals_and_shows_them
     _record(pytester, project, store)
     proc, lines = _serve(store, tmp_path, "20s")
     try:
-        url = _line(lines, r"listening on (http://\S+) ").group(1)
+        start = _line(lines, r"listening on (http://\S+) \((.*); / lists them\)")
+        url = start.group(1)
+        # the start-up line names every route the home page lists (the trial found it named four)
+        assert start.group(2).split(", ") == list(json.loads(http_get(url + "/")[1])["routes"])
         m = _line(lines, r"^rq-obs serve: (\d+) counter series were first recorded less than new_series_grace \(20s\) "
                          r"ago: /metrics shows them as 0 until (\d\d:\d\d:\d\d) UTC \(in (\d+) s\), then their "
                          r"stored totals\. Prometheus must scrape a 0 before a counter's first value for increase\(\) "

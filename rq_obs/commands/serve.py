@@ -61,8 +61,10 @@ def command(ctx: click.Context, store_path: str | None, host: str | None, port: 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("rq-obs serve: store %s, listening on http://%s:%s (/metrics, /api/v1/runs, /healthz, /readyz)",
-             store.path, bound_host, bound_port)
+    from rq_obs.server.app import ROUTES
+
+    log.info("rq-obs serve: store %s, listening on http://%s:%s (%s; / lists them)",
+             store.path, bound_host, bound_port, ", ".join(ROUTES))
     from rq_obs.store.retention import Pruner
 
     pruner = Pruner(store, config.retention_days).start()

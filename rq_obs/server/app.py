@@ -95,6 +95,18 @@ class Service:
                 close()
 
 
+#: What serve answers: its home page (``/``) lists these, and its start-up line names them.
+ROUTES = {
+    "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
+    INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
+    SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
+    "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable",
+    QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)",
+    api.PREFIX: "GET: the read-only JSON API, per-test questions from the store (docs/API.md)",
+    impactdiff.PREFIX + "<file>": "GET: a tracked file's diffs and pass-rate changes (docs/ANALYTICS.md)",
+}
+
+
 def _routes(svc: Service):
     """``route(method, path, headers)`` for :class:`AsyncHTTPServer`."""
     api_routes = api.routes()
@@ -112,14 +124,7 @@ def _routes(svc: Service):
 
             return Pending("scrape", scrape)
         if path == "/":
-            return json_response(200, {"service": "rq-obs serve", "version": __version__, "routes": {
-                "/metrics": "GET: metrics for Prometheus (OpenMetrics when asked)",
-                INGEST_PATH: "POST: push a test run (bearer token; docs/INGEST.md)",
-                SNAPSHOTS_PATH: "POST: push a release snapshot (bearer token; docs/INGEST.md)",
-                "/healthz": "GET: the process is up", "/readyz": "GET: the store is readable and writable",
-                QUARANTINE_PATH: "GET: the quarantine list (YAML; docs/QUARANTINE.md)",
-                api.PREFIX: "GET: the read-only JSON API, per-test questions from the store (docs/API.md)",
-                impactdiff.PREFIX + "<file>": "GET: a tracked file's diffs and pass-rate changes (docs/ANALYTICS.md)"}})
+            return json_response(200, {"service": "rq-obs serve", "version": __version__, "routes": ROUTES})
         if path in api_routes:
             return Pending("api", lambda _body: svc.api.answer(path, headers.query))
         if path in (api.PREFIX, api.PREFIX[:-1]):

@@ -35,6 +35,7 @@ def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) ->
     runs = list_runs(store, limit)
     for r in runs:
         r["started"] = _iso(r["started_at"])
+        r["finished"] = _iso(r["finished_at"]) if r["finished_at"] is not None else None
     if fmt == "json":
         emit_json(runs)
         return

@@ -77,6 +77,7 @@ def test_p(n): pass
     (doc,) = json.loads(listed.out)
     assert doc["suite"] == "legacy" and doc["commit"] == "abc123" and doc["branch"] == "main"
     assert doc["status"] == "complete" and doc["sequence"] == 1
+    assert doc["finished"] >= doc["started"] and doc["finished"].endswith("Z")  # ISO, like started
     assert doc["counts"] == {"passed": 3, "failed": 1, "error": 0, "skipped": 1, "xfailed": 1, "xpassed": 0}
     assert doc["pass_rate"] == pytest.approx(0.75)
     # an imported run has no pytest summary line or exit code: its counts are its attempts'

@@ -36,6 +36,20 @@ def test_status_is_silent_when_not_a_terminal_or_quiet():
         assert stream.getvalue() == ""
 
 
+def test_status_lines_in_a_log_when_asked():
+    # the demo's start takes minutes: piped to a log, each step is its own line (never escape codes)
+    clock = iter([100.0, 102.4, 112.6]).__next__
+    out = io.StringIO()
+    with Status(stream=out, clock=clock, lines=True) as s:
+        s.step("example suite run 1/8 recorded")
+        s.step("release 1.0.0 snapshotted")
+    assert out.getvalue() == "[    2s] example suite run 1/8 recorded\n[   13s] release 1.0.0 snapshotted\n"
+    quiet = io.StringIO()
+    with Status(quiet=True, stream=quiet, lines=True) as s:
+        s.step("anything")
+    assert quiet.getvalue() == ""
+
+
 def test_sample_command_reports_progress_while_it_samples():
     seen: list[str] = []
     res = sample_command([sys.executable, "-c", "import time; time.sleep(0.6)"], interval=0.1, progress=seen.append)

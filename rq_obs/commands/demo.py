@@ -28,7 +28,7 @@ def command(directory: str | None, docker: bool, quiet: bool) -> None:
     from rq_obs.progress import Status
 
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="rq-obs-demo-"))
-    status = Status(quiet)
+    status = Status(quiet, lines=True)  # minutes of start-up: a log (not a terminal) gets a line a step
     say = status.step
     if docker:
         from rq_obs.demo.docker import compose_up

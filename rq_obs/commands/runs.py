@@ -42,11 +42,13 @@ def command(ctx: click.Context, store_path: str | None, limit: int, fmt: str) ->
     if not runs:
         click.echo("no runs in the store yet")
         return
-    header = ["run_id", "suite", "seq", "started (UTC)", "status", "exit", "commit", *_OUTCOMES, "rerun",
+    # other keys of pytest's summary line (subtests passed, deselected, ...) get a column when a shown run has one
+    extra = sorted({k for r in runs for k, n in r["counts"].items() if n and k not in (*_OUTCOMES, "rerun")})
+    header = ["run_id", "suite", "seq", "started (UTC)", "status", "exit", "commit", *_OUTCOMES, "rerun", *extra,
               "pass rate"]
     rows = [[r["run_id"], r["suite"], str(r["sequence"]), r["started"], r["status"],
              "-" if r["exit_code"] is None else str(r["exit_code"]), (r["commit"] or "-")[:12],
-             *(str(r["counts"].get(o, 0)) for o in (*_OUTCOMES, "rerun")),
+             *(str(r["counts"].get(o, 0)) for o in (*_OUTCOMES, "rerun", *extra)),
              "-" if r["pass_rate"] is None else f"{100 * r['pass_rate']:.1f}%"] for r in runs]
     from rq_obs.commands._table import STATE_COLOURS, echo_table
 

@@ -181,6 +181,13 @@ def test_plain(): pass
     result, stored = run_with_parity(pytester, store_file, by_test=False)
     assert stored.counts == summary_counts(result)
     assert stored.counts == {"passed": 1, "failed": 2, "subtests passed": 2}  # the failed subtest is a failure
+    # and `rq-obs runs` shows that key of the summary line as a column of its own
+    from tests.helpers.cli import run_cli
+
+    header, row = run_cli("runs", "--store", str(store_file)).out.splitlines()[:2]
+    cells = dict(zip(header.replace("started (UTC)", "started").replace("pass rate", "pass_rate")
+                     .replace("subtests passed", "subtests_passed").split(), row.split()))
+    assert (cells["passed"], cells["failed"], cells["subtests_passed"]) == ("1", "2", "2")
 
 
 FLAKY = """

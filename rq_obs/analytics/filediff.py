@@ -13,7 +13,6 @@ the store only.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +47,10 @@ class ChangeDiff:
 
 def unified(path: str, old: str | None, new: str | None) -> list[str]:
     """The unified diff from ``old`` to ``new`` (None: the file did not exist on that side)."""
-    return list(difflib.unified_diff([] if old is None else old.splitlines(), [] if new is None else new.splitlines(),
-                                     "/dev/null" if old is None else f"a/{path}",
-                                     "/dev/null" if new is None else f"b/{path}", lineterm=""))
+    from rq_obs.analytics.responses import unified as text_diff
+
+    return text_diff(old or "", new or "", "/dev/null" if old is None else f"a/{path}",
+                     "/dev/null" if new is None else f"b/{path}")
 
 
 def _git(project: Path, *args: str, binary: bool = False) -> proc.Result | None:

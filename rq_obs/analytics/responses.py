@@ -64,8 +64,7 @@ class ResponseDiff:
 
 def unified(a: str, b: str, a_label: str, b_label: str) -> list[str]:
     """``difflib.unified_diff`` of two texts, line ends dropped (a missing final newline is no change)."""
-    return [line.rstrip("\n") for line in difflib.unified_diff(a.splitlines(), b.splitlines(), a_label, b_label,
-                                                               lineterm="")]
+    return list(difflib.unified_diff(a.splitlines(), b.splitlines(), a_label, b_label, lineterm=""))
 
 
 def recorded(store: Store, test: str, suite: str | None = None, run_id: str | None = None,

@@ -13,11 +13,10 @@ from typing import Callable, Mapping, Sequence, TextIO
 
 import click
 
-__all__ = ["colour_wanted", "format_table", "echo_table", "STATE_COLOURS", "RESULT_COLOURS"]
+__all__ = ["colour_wanted", "format_table", "echo_table", "STATE_COLOURS"]
 
 #: colour per cell value, for the columns that carry a verdict
 STATE_COLOURS = {"broken": "red", "flaky": "yellow", "healthy": "green", "incomplete": "yellow"}
-RESULT_COLOURS = {"FAIL": "red", "PASS": "green", "SKIP": "yellow"}
 
 
 def colour_wanted(stream: TextIO | None = None, env: Mapping[str, str] | None = None) -> bool:

@@ -8,18 +8,12 @@ from __future__ import annotations
 from rq_obs.analytics.testdetail import WORST_BY
 from rq_obs.config import Config
 from rq_obs.dashboards import panels as P
-from rq_obs.dashboards.defaults import Spec, custom_var, uid
+from rq_obs.dashboards.defaults import Spec, custom_var, textbox_var, uid
 from rq_obs.dashboards.infinity import api_table, api_url_var, api_var
 
 S = "string"
 N = "number"
 T = "timestamp_epoch_s"
-
-
-def _textbox(name: str, label: str, description: str, value: str = "") -> dict:
-    return {"name": name, "label": label, "type": "textbox", "query": value, "hide": 0,
-            "current": {"text": value, "value": value}, "options": [{"text": value, "value": value, "selected": True}],
-            "description": description}
 
 
 def _open_test() -> dict:
@@ -72,13 +66,13 @@ def spec(config: Config) -> Spec:
         [("n", "Line", N), ("line", "Diff", S)], units={"Line": "short"}, h=12)
     variables = [
         api_var(), api_url_var(),
-        _textbox("suite", "Suite", "The suite (empty: every suite)"),
-        _textbox("test", "Test", "The test id (pytest node id) whose detail is shown"),
+        textbox_var("suite", "Suite", "", "The suite (empty: every suite)"),
+        textbox_var("test", "Test", "", "The test id (pytest node id) whose detail is shown"),
         custom_var("by", "Worst by", list(WORST_BY), "How Worst tests ranks them"),
         custom_var("limit", "Worst N", ["10", "25", "50", "100"], "How many worst tests to list"),
         custom_var("window", "Window", ["7d", "1d", "30d"], "Attempts of runs started in this window"),
-        _textbox("run_a", "Run A", "Response diff from this run (empty: the run before run B)"),
-        _textbox("run_b", "Run B", "Response diff to this run (empty: the latest run with a response)"),
+        textbox_var("run_a", "Run A", "", "Response diff from this run (empty: the run before run B)"),
+        textbox_var("run_b", "Run B", "", "Response diff to this run (empty: the latest run with a response)"),
     ]
     return Spec(
         name="test",

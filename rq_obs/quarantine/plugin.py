@@ -117,9 +117,9 @@ class QuarantinePlugin(SummarySection):
         return report
 
     def _absorb(self, report, entry: Entry, path: Path, lineno: int) -> None:
-        crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None) or \
-            (report.longreprtext.strip().splitlines() or [""])[-1]
-        crash = (crash.strip().splitlines() or [""])[0]
+        from rq_obs.telemetry.failures import crash_line
+
+        crash = (crash_line(report).splitlines() or [""])[0]
         report.rq_obs_outcome = report.outcome
         report.rq_obs_quarantine = {"entry": entry.nodeid, "reason": entry.reason, "owner": entry.owner,
                                     "expires": entry.expires_text, "message": crash[:500]}

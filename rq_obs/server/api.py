@@ -43,6 +43,7 @@ PREFIX = "/api/v1/"
 QUERY_SECONDS = 25.0
 #: the longest window a request may ask for
 MAX_WINDOW = "10y"
+_MAX_WINDOW_SECONDS = durations.seconds(MAX_WINDOW, MAX_WINDOW)
 #: most query parameters one request may carry
 MAX_PARAMETERS = 16
 #: seconds a costly answer (every test's figures over a window) is reused while the store is unchanged
@@ -159,7 +160,7 @@ class Params:
     def window(self, name: str, default: str) -> float:
         """Seconds of a Prometheus-style duration (``7d``), at most :data:`MAX_WINDOW`."""
         value = self.values.get(name) or default
-        most = durations.seconds(MAX_WINDOW, MAX_WINDOW)
+        most = _MAX_WINDOW_SECONDS
         try:
             if len(value) > 32:
                 raise UsageError(value)

@@ -136,7 +136,8 @@ def _routes(svc: Service):
         if path == QUARANTINE_PATH:
             return Pending("scrape", lambda _body: Response(*quarantine_reply(svc.config.quarantine_file)))
         if impactdiff.matches(path):
-            return Pending("scrape", lambda _body: impactdiff.reply(svc.config, svc.store, path, headers))
+            # a read of the store like the API's: its pool, never delaying a scrape
+            return Pending("api", lambda _body: impactdiff.reply(svc.config, svc.store, path, headers))
         if path in (INGEST_PATH, SNAPSHOTS_PATH):
             return json_response(405, {"error": f"{path} accepts POST"}, {"Allow": "POST"})
         return json_response(404, {"error": f"no such path {path!r}; try /metrics, {INGEST_PATH}, {SNAPSHOTS_PATH}, "

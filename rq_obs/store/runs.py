@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 from rq_obs.catalog import M
 from rq_obs.store.db import Store
-from rq_obs.store.records import ApiCall, Attempt, Run, TrackedFile
+from rq_obs.store.records import OUTCOMES, ApiCall, Attempt, Run, TrackedFile
 from rq_obs.store.texts import COMPONENT as TEXTS
 from rq_obs.store.texts import TEXTS_MIGRATIONS, keep_texts
 from rq_obs.store.totals import Totals, capped_totals, fold_in, key_cache, labels_key, next_attempt_id, read_totals
@@ -286,11 +286,11 @@ def list_runs(store: Store, limit: int = 20) -> list[dict]:
     )
     out = []
     for r in runs:
-        attempt_counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+        attempt_counts = dict.fromkeys(OUTCOMES, 0)
         for o, n in store.query("SELECT outcome, COUNT(*) FROM attempts WHERE run_id = ? GROUP BY outcome",
                                 (r["run_id"],)):
             attempt_counts[o] = n
-        counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed")}
+        counts = dict.fromkeys(OUTCOMES, 0)
         counts.update(json.loads(r["summary"]) if r["summary"] else attempt_counts)
         out.append({
             "run_id": r["run_id"], "suite": r["suite"], "sequence": r["sequence"], "started_at": r["started_at"],

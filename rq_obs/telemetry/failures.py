@@ -11,25 +11,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from rq_obs.redact import redact
+from rq_obs.telemetry.api import MAX_VALUE_LENGTH
 
-__all__ = ["ATTRIBUTE", "failure_message"]
+__all__ = ["ATTRIBUTE", "crash_line", "failure_message"]
 
 #: The attempt attribute holding the message (read back by ``rq-obs serve``'s API: last failure of a test).
 ATTRIBUTE = "failure_message"
-_MAX = 1024
+
+
+def crash_line(report: Any) -> str:
+    """pytest's crash message of a failed phase report, else the last non-empty line of its text ('' if none);
+    not redacted (the quarantine plugin keeps it on the report; :func:`failure_message` stores it)."""
+    longrepr = getattr(report, "longrepr", None)
+    text = getattr(getattr(longrepr, "reprcrash", None), "message", None) or ""
+    if not text:
+        full = getattr(report, "longreprtext", "") or (str(longrepr) if longrepr else "")
+        text = next((line for line in reversed(full.strip().splitlines()) if line.strip()), "")
+    return text.strip()
 
 
 def failure_message(report: Any) -> str:
-    """The message of a failed phase report ('' when there is none)."""
+    """The message of a failed phase report ('' when there is none), cut and redacted."""
+    from rq_obs.redact import redact
+
     kept = report.__dict__.get("rq_obs_quarantine") if hasattr(report, "__dict__") else None
-    if kept:
-        text = str(kept.get("message") or "")
-    else:
-        longrepr = getattr(report, "longrepr", None)
-        text = getattr(getattr(longrepr, "reprcrash", None), "message", None) or ""
-        if not text:
-            full = getattr(report, "longreprtext", "") or (str(longrepr) if longrepr else "")
-            text = next((line for line in reversed(full.strip().splitlines()) if line.strip()), "")
-    text = text.strip()
-    return redact(text[:_MAX]) if text else ""
+    text = str(kept.get("message") or "").strip() if kept else crash_line(report)
+    return redact(text[:MAX_VALUE_LENGTH]) if text else ""

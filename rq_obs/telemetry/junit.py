@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from rq_obs.errors import InputError
 from rq_obs.store.records import Attempt, Run
+from rq_obs.telemetry.summary import KEYS
 
 __all__ = ["parse_junit", "JunitFile"]
 
@@ -141,7 +142,7 @@ def parse_junit(path: str | os.PathLike, *, suite: str = "", commit: str = "", b
     attempts: list[Attempt] = []
     base = Path(project) if project is not None else None
     ids: dict = {}
-    counts = {o: 0 for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "rerun")}
+    counts = dict.fromkeys(KEYS, 0)  # pytest's summary keys
     for s_index, ts in enumerate(suites, 1):
         s_name = ts.get("name") or f"#{s_index}"
         s_start = _timestamp(ts.get("timestamp"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -117,11 +116,9 @@ def test_an_input_holding_a_credential_gives_no_term_and_no_label(tmp_path):
 
 
 def test_huge_inputs_are_read_up_to_the_limit_only():
-    text = "refund " * 10 + "zebra " * 400_000  # 2.4 MB
-    started = time.perf_counter()
+    text = "refund " * 10 + "zebra " * 400_000 + "beyondlimit"  # 2.4 MB; the last word is far past the limit
     found = it.terms(text)
-    assert time.perf_counter() - started < 1.0
-    assert found == {"refund", "zebra", "refund refund", "refund zebra", "zebra zebra"}
+    assert found == {"refund", "zebra", "refund refund", "refund zebra", "zebra zebra"}  # no "beyondlimit"
     assert it.terms("x" * 5000 + " tail") == frozenset()  # "tail" is beyond the first MAX_TEXT characters
 
 

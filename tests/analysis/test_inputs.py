@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
